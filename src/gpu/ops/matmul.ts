@@ -1,0 +1,74 @@
+/** Wrapper for shaders/matmul.wgsl: C = alpha · op(A) · op(B) (+ C), batched, in two schedules. */
+import code from '../../../shaders/matmul.wgsl?raw';
+import { ceilDiv, kernel, packParams } from '../kernel';
+import type { Gpu } from '../runtime';
+import type { Tensor } from '../tensor';
+
+export const MATMUL_VARIANTS = ['register', 'tiled'] as const;
+export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
+
+const BINDINGS = ['read', 'read', 'write', 'uniform'] as const;
+export const matmulKernels = {
+  register: kernel('matmul', code, 'matmul_register', BINDINGS),
+  tiled: kernel('matmul', code, 'matmul_tiled', BINDINGS),
+} as const;
+
+/** Output rows × columns covered by one workgroup of each schedule. */
+const OUTPUT_TILE: Record<MatmulVariant, number> = { register: 32, tiled: 64 };
+
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  /** C += alpha · op(A)·op(B) instead of C = alpha · op(A)·op(B). */
+  accumulate?: boolean;
+  alpha?: number;
+  /** Number of matrices; each operand's batch stride is its matrix size unless given. */
+  batch?: number;
+  strideA?: number;
+  strideB?: number;
+  strideC?: number;
+  variant?: MatmulVariant;
+}
+
+/** The schedule used when the caller names none: set once per adapter by the start-up probe. */
+let defaultVariant: MatmulVariant = 'register';
+
+export function setDefaultMatmulVariant(v: MatmulVariant): void {
+  defaultVariant = v;
+}
+
+export function getDefaultMatmulVariant(): MatmulVariant {
+  return defaultVariant;
+}
+
+/** Records C[b] = alpha·op(A[b])·op(B[b]) for M×K times K×N. */
+export function matmul(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, M: number, N: number, K: number, o: MatmulOptions = {}): void {
+  const batch = o.batch ?? 1;
+  const strideA = o.strideA ?? M * K;
+  const strideB = o.strideB ?? K * N;
+  const strideC = o.strideC ?? M * N;
+  const need = (t: Tensor, stride: number, elems: number, name: string): void => {
+    const required = (batch - 1) * stride + elems;
+    if (t.size < required) throw new Error(`matmul: ${name} has ${t.size} elements, needs ${required} (M=${M} N=${N} K=${K} batch=${batch})`);
+  };
+  need(a, strideA, M * K, 'A');
+  need(b, strideB, K * N, 'B');
+  need(c, strideC, M * N, 'C');
+  if (M === 0 || N === 0 || batch === 0) return;
+  const variant = o.variant ?? defaultVariant;
+  const tile = OUTPUT_TILE[variant];
+  gpu.run(matmulKernels[variant], {
+    bindings: [a, b, c],
+    params: packParams([
+      ['u32', M],
+      ['u32', N],
+      ['u32', K],
+      ['u32', strideA],
+      ['u32', strideB],
+      ['u32', strideC],
+      ['f32', o.alpha ?? 1],
+    ]),
+    workgroups: [ceilDiv(N, tile), ceilDiv(M, tile), batch],
+    constants: { TRANS_A: o.transA ?? false, TRANS_B: o.transB ?? false, ACCUMULATE: o.accumulate ?? false },
+  });
+}

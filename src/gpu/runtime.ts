@@ -1,0 +1,276 @@
+/**
+ * The runtime: owns a device, a buffer pool, the pipeline cache and the command encoder that
+ * the current step is being recorded into. Kernels are recorded with `run`; nothing reaches the
+ * GPU until `submit` (or a readback, which submits first). All dispatches of a step share one
+ * compute pass: WebGPU makes each dispatch's writes visible to the next.
+ */
+import { acquireDevice, type AcquiredDevice, type AdapterReport } from './device';
+import type { KernelSpec } from './kernel';
+import { PipelineCache, type Constants } from './pipelines';
+import { BufferPool } from './pool';
+import { hostArray, numel, Tensor, type DType, type HostArray } from './tensor';
+
+export type Binding = Tensor | GPUBuffer;
+
+export interface RunOptions {
+  bindings: readonly Binding[];
+  /** Uniform bytes for the binding whose kind is 'uniform' (at most one per kernel). */
+  params?: ArrayBuffer;
+  workgroups: readonly [number, number?, number?];
+  constants?: Constants;
+}
+
+export interface KernelTiming {
+  label: string;
+  ms: number;
+}
+
+/** Usage of every tensor buffer. Read lazily: in Node the globals appear when the GPU is created. */
+function storageUsage(): GPUBufferUsageFlags {
+  return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+}
+
+export class Gpu {
+  readonly pipelines: PipelineCache;
+  readonly pool: BufferPool;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pendingUniforms: GPUBuffer[] = [];
+  private profiler: Profiler | null = null;
+  /** Entry points dispatched so far, for coverage reports. */
+  readonly dispatched = new Set<string>();
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterReport,
+  ) {
+    this.pipelines = new PipelineCache(device);
+    this.pool = new BufferPool(device);
+  }
+
+  static async create(gpu: GPU | undefined, where?: string): Promise<Gpu> {
+    const acquired: AcquiredDevice = await acquireDevice(gpu, { where });
+    return new Gpu(acquired.device, acquired.report);
+  }
+
+  get hasTimestamps(): boolean {
+    return this.device.features.has('timestamp-query');
+  }
+
+  /** Turns per-dispatch GPU timing on (one compute pass per dispatch) or off. */
+  setProfiling(on: boolean): void {
+    this.submit();
+    if (on && !this.hasTimestamps) throw new Error('this adapter has no timestamp-query feature; profiling is unavailable');
+    this.profiler = on ? new Profiler(this.device) : null;
+  }
+
+  // ---- tensors -------------------------------------------------------------------------------
+
+  empty(shape: readonly number[], dtype: DType = 'f32', label?: string): Tensor {
+    const bytes = Math.max(4, numel(shape) * 4);
+    const buffer = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: storageUsage(), label });
+    return new Tensor(buffer, shape, dtype);
+  }
+
+  upload(data: HostArray | readonly number[], shape: readonly number[], dtype: DType = 'f32', label?: string): Tensor {
+    const t = this.empty(shape, dtype, label);
+    const host = data instanceof Float32Array || data instanceof Uint32Array || data instanceof Int32Array ? data : fromNumbers(data, dtype);
+    if (host.length !== t.size) throw new Error(`upload of ${host.length} elements into ${t}`);
+    this.write(t, host);
+    return t;
+  }
+
+  write(t: Tensor, data: HostArray): void {
+    this.submit();
+    this.device.queue.writeBuffer(t.buffer, t.offsetBytes, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Pooled scratch tensor; give it back with `release` once the work that uses it is submitted. */
+  scratch(shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    return new Tensor(this.pool.acquire(Math.max(4, numel(shape) * 4), storageUsage(), 'scratch'), shape, dtype);
+  }
+
+  release(t: Tensor): void {
+    this.pool.release(t.buffer);
+  }
+
+  async read(t: Tensor): Promise<HostArray> {
+    const bytes = t.size * 4;
+    const out = hostArray(t.dtype, t.size);
+    if (bytes === 0) return out;
+    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.endPass();
+    const encoder = this.currentEncoder();
+    encoder.copyBufferToBuffer(t.buffer, t.offsetBytes, staging, 0, bytes);
+    this.submit();
+    await staging.mapAsync(GPUMapMode.READ);
+    new Uint8Array(out.buffer).set(new Uint8Array(staging.getMappedRange()));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  async readF32(t: Tensor): Promise<Float32Array> {
+    if (t.dtype !== 'f32') throw new Error(`readF32 of ${t}`);
+    return (await this.read(t)) as Float32Array;
+  }
+
+  // ---- recording -----------------------------------------------------------------------------
+
+  private currentEncoder(): GPUCommandEncoder {
+    if (this.encoder === null) this.encoder = this.device.createCommandEncoder({ label: 'step' });
+    return this.encoder;
+  }
+
+  private endPass(): void {
+    if (this.pass !== null) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  run(spec: KernelSpec, opts: RunOptions): void {
+    const [x, y = 1, z = 1] = opts.workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const maxDim = this.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    if (x > maxDim || y > maxDim || z > maxDim) {
+      throw new Error(`${spec.family}/${spec.entryPoint}: dispatch ${x}x${y}x${z} exceeds ${maxDim} workgroups per dimension`);
+    }
+    const pipeline = this.pipelines.get(spec, opts.constants);
+    const entries: GPUBindGroupEntry[] = [];
+    let b = 0;
+    spec.bindings.forEach((kind, binding) => {
+      if (kind === 'uniform') {
+        if (opts.params === undefined) throw new Error(`${spec.family}/${spec.entryPoint} needs uniform params`);
+        const ub = this.pool.acquire(opts.params.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'params');
+        this.device.queue.writeBuffer(ub, 0, opts.params);
+        this.pendingUniforms.push(ub);
+        entries.push({ binding, resource: { buffer: ub, size: opts.params.byteLength } });
+      } else {
+        const res = opts.bindings[b++];
+        if (res === undefined) throw new Error(`${spec.family}/${spec.entryPoint}: binding ${binding} missing`);
+        entries.push({
+          binding,
+          resource:
+            res instanceof Tensor
+              ? { buffer: res.buffer, offset: res.offsetBytes, size: res.buffer.size - res.offsetBytes }
+              : { buffer: res },
+        });
+      }
+    });
+    if (b !== opts.bindings.length) {
+      throw new Error(`${spec.family}/${spec.entryPoint}: ${opts.bindings.length} buffers given, ${b} expected`);
+    }
+    const bindGroup = this.device.createBindGroup({ layout: this.pipelines.layout(spec), entries });
+    this.dispatched.add(`${spec.family}/${spec.entryPoint}`);
+    if (this.profiler !== null) {
+      this.endPass();
+      const pass = this.currentEncoder().beginComputePass({
+        timestampWrites: this.profiler.next(`${spec.family}/${spec.entryPoint}`),
+      });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
+      pass.end();
+      return;
+    }
+    if (this.pass === null) this.pass = this.currentEncoder().beginComputePass({ label: 'kernels' });
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(x, y, z);
+  }
+
+  /** Records a buffer copy (ends the current compute pass). */
+  copy(src: Tensor, dst: Tensor): void {
+    if (src.size !== dst.size) throw new Error(`copy ${src} -> ${dst}: sizes differ`);
+    this.endPass();
+    this.currentEncoder().copyBufferToBuffer(src.buffer, src.offsetBytes, dst.buffer, dst.offsetBytes, src.byteLength);
+  }
+
+  /** Submits everything recorded so far. */
+  submit(): void {
+    this.endPass();
+    if (this.profiler !== null && this.encoder !== null) this.profiler.resolve(this.encoder);
+    if (this.encoder !== null) {
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = null;
+    }
+    // Uniform buffers can be reused now: later writeBuffer calls are ordered after this submit.
+    for (const ub of this.pendingUniforms) this.pool.release(ub);
+    this.pendingUniforms = [];
+  }
+
+  async sync(): Promise<void> {
+    this.submit();
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  /** GPU time per dispatch since profiling was turned on (reads the timestamps back). */
+  async timings(): Promise<KernelTiming[]> {
+    this.submit();
+    if (this.profiler === null) return [];
+    return this.profiler.collect();
+  }
+
+  destroy(): void {
+    this.submit();
+    this.pool.trim();
+    this.device.destroy();
+  }
+}
+
+function fromNumbers(data: readonly number[], dtype: DType): HostArray {
+  const out = hostArray(dtype, data.length);
+  out.set(data);
+  return out;
+}
+
+/** Timestamp-query profiling: two timestamps around each dispatch's own compute pass. */
+class Profiler {
+  private static readonly CAPACITY = 4096;
+  private readonly querySet: GPUQuerySet;
+  private readonly resolveBuf: GPUBuffer;
+  private labels: string[] = [];
+  private resolved: Array<{ buffer: GPUBuffer; labels: string[] }> = [];
+  private used = 0;
+
+  constructor(private readonly device: GPUDevice) {
+    this.querySet = device.createQuerySet({ type: 'timestamp', count: Profiler.CAPACITY });
+    this.resolveBuf = device.createBuffer({
+      size: Profiler.CAPACITY * 8,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+  }
+
+  next(label: string): GPUComputePassTimestampWrites {
+    if (this.used + 2 > Profiler.CAPACITY) throw new Error('profiler full: read timings() more often');
+    const i = this.used;
+    this.used += 2;
+    this.labels.push(label);
+    return { querySet: this.querySet, beginningOfPassWriteIndex: i, endOfPassWriteIndex: i + 1 };
+  }
+
+  resolve(encoder: GPUCommandEncoder): void {
+    if (this.used === 0) return;
+    const bytes = this.used * 8;
+    const read = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    encoder.resolveQuerySet(this.querySet, 0, this.used, this.resolveBuf, 0);
+    encoder.copyBufferToBuffer(this.resolveBuf, 0, read, 0, bytes);
+    this.resolved.push({ buffer: read, labels: this.labels });
+    this.labels = [];
+    this.used = 0;
+  }
+
+  async collect(): Promise<KernelTiming[]> {
+    const out: KernelTiming[] = [];
+    for (const { buffer, labels } of this.resolved) {
+      await buffer.mapAsync(GPUMapMode.READ);
+      const ts = new BigUint64Array(buffer.getMappedRange().slice(0));
+      buffer.unmap();
+      buffer.destroy();
+      labels.forEach((label, i) => out.push({ label, ms: Number(ts[2 * i + 1] - ts[2 * i]) / 1e6 }));
+    }
+    this.resolved = [];
+    return out;
+  }
+}

@@ -1,0 +1,4 @@
+import { afterAll } from 'vitest';
+import { releaseTestGpu } from './gpu-node';
+
+afterAll(releaseTestGpu);

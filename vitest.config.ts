@@ -1,0 +1,59 @@
+import { playwright } from '@vitest/browser-playwright';
+import { defineConfig } from 'vitest/config';
+import { existsSync } from 'node:fs';
+import { SWIFTSHADER_ICD_PATHS } from './src/gpu/node-gpu.ts';
+import { chromiumLaunchArgs, chromiumPath } from './test/support/chromium.ts';
+
+// Test workers inherit this: Dawn then finds SwiftShader on machines with no GPU driver.
+if (!process.env.VK_ICD_FILENAMES && !process.env.EXPRL_SYSTEM_VULKAN) {
+  const icd = SWIFTSHADER_ICD_PATHS.find((p) => existsSync(p));
+  if (icd !== undefined) process.env.VK_ICD_FILENAMES = icd;
+}
+
+// Three projects: pure logic in Node, kernels in real Chromium (SwiftShader when there is no
+// GPU), and kernels in Node through Dawn (the path the `exprl` command uses).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        resolve: { alias: { '#test-gpu': '/test/support/gpu-browser.ts' } },
+        test: {
+          name: 'gpu',
+          include: ['test/kernels/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            screenshotFailures: false,
+            provider: playwright({
+              launchOptions: { executablePath: chromiumPath(), args: chromiumLaunchArgs },
+            }),
+            instances: [{ browser: 'chromium' }],
+          },
+        },
+      },
+      {
+        resolve: { alias: { '#test-gpu': '/test/support/gpu-node.ts' } },
+        test: {
+          name: 'gpu-node',
+          include: ['test/kernels/**/*.test.ts'],
+          environment: 'node',
+          setupFiles: ['test/support/gpu-node-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // One Dawn instance per worker; kernels share the device.
+          pool: 'forks',
+          maxWorkers: 1,
+        },
+      },
+    ],
+  },
+});
