@@ -41,6 +41,15 @@ export default defineConfig({
         },
       },
       {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         resolve: { alias: { '#test-gpu': '/test/support/gpu-node.ts' } },
         test: {
           name: 'gpu-node',

@@ -1,0 +1,118 @@
+/**
+ * Per-adapter kernel choice. Which matmul schedule is fastest depends on the adapter (on
+ * SwiftShader the register-tiled one wins by ~10x, on real GPUs the shared-memory one), so we
+ * time each candidate on a representative shape once, remember the answer per adapter, and
+ * never branch on vendor names.
+ */
+import type { AdapterReport } from './device';
+import { matmul, MATMUL_VARIANTS, setDefaultMatmulVariant, type MatmulVariant } from './ops/matmul';
+import type { Gpu } from './runtime';
+
+export interface ProbeResult {
+  variant: MatmulVariant;
+  /** Median milliseconds per multiply of the probe shape. */
+  ms: number;
+  gflops: number;
+}
+
+export interface KernelChoice {
+  adapter: string;
+  matmul: MatmulVariant;
+  probe: ProbeResult[];
+  probedAt: string;
+}
+
+/** Where choices are remembered: a JSON file in Node, IndexedDB in a browser worker, memory in tests. */
+export interface ChoiceStore {
+  get(key: string): Promise<KernelChoice | undefined>;
+  set(key: string, value: KernelChoice): Promise<void>;
+}
+
+export class MemoryChoiceStore implements ChoiceStore {
+  private map = new Map<string, KernelChoice>();
+  async get(key: string): Promise<KernelChoice | undefined> {
+    return this.map.get(key);
+  }
+  async set(key: string, value: KernelChoice): Promise<void> {
+    this.map.set(key, value);
+  }
+}
+
+/** The decision itself, kept pure so it is unit-tested: fastest median wins, ties keep list order. */
+export function chooseFastest(results: readonly ProbeResult[]): MatmulVariant {
+  if (results.length === 0) throw new Error('no probe results to choose from');
+  let best = results[0];
+  for (const r of results) if (Number.isFinite(r.ms) && (r.ms < best.ms || !Number.isFinite(best.ms))) best = r;
+  return best.variant;
+}
+
+/** Cache key: the adapter's identity and the code version of the kernels being compared. */
+export function choiceKey(adapter: AdapterReport): string {
+  return `matmul-v1|${adapter.description}`;
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/**
+ * Times each matmul variant on an n×n×n multiply: one warm-up (compiles the pipeline), then
+ * `reps` rounds in which the variants take turns, so a slow moment of the machine hits all of
+ * them alike. Wall-clock per submit-and-wait; on software adapters timer noise is far below the
+ * differences being measured.
+ */
+export async function probeMatmul(gpu: Gpu, n: number, reps = 3, variants: readonly MatmulVariant[] = MATMUL_VARIANTS): Promise<ProbeResult[]> {
+  const a = gpu.empty([n, n], 'f32', 'probe-a');
+  const b = gpu.empty([n, n], 'f32', 'probe-b');
+  const c = gpu.empty([n, n], 'f32', 'probe-c');
+  const times = new Map<MatmulVariant, number[]>(variants.map((v) => [v, []]));
+  try {
+    for (const v of variants) {
+      matmul(gpu, a, b, c, n, n, n, { variant: v });
+      await gpu.sync();
+    }
+    for (let r = 0; r < reps; r++) {
+      for (const v of variants) {
+        const t0 = performance.now();
+        matmul(gpu, a, b, c, n, n, n, { variant: v });
+        await gpu.sync();
+        times.get(v)!.push(performance.now() - t0);
+      }
+    }
+  } finally {
+    a.buffer.destroy();
+    b.buffer.destroy();
+    c.buffer.destroy();
+  }
+  return variants.map((variant) => {
+    const ms = median(times.get(variant)!);
+    return { variant, ms, gflops: (2 * n * n * n) / (ms * 1e6) };
+  });
+}
+
+/**
+ * Chooses the matmul schedule for this adapter: from the store when it was probed before,
+ * otherwise by a short probe (a smaller shape on software adapters, where a 256³ multiply takes
+ * a noticeable fraction of a second). Sets the default used by `matmul`. `reprobe` ignores
+ * the stored answer and replaces it.
+ */
+export async function tuneKernels(gpu: Gpu, store: ChoiceStore, reprobe = false): Promise<KernelChoice> {
+  const key = choiceKey(gpu.adapter);
+  const known = reprobe ? undefined : await store.get(key);
+  if (known !== undefined && (MATMUL_VARIANTS as readonly string[]).includes(known.matmul)) {
+    setDefaultMatmulVariant(known.matmul);
+    return known;
+  }
+  const probe = await probeMatmul(gpu, gpu.adapter.isSoftware ? 128 : 512);
+  const choice: KernelChoice = {
+    adapter: gpu.adapter.description,
+    matmul: chooseFastest(probe),
+    probe,
+    probedAt: new Date().toISOString(),
+  };
+  setDefaultMatmulVariant(choice.matmul);
+  await store.set(key, choice);
+  return choice;
+}
