@@ -1,0 +1,73 @@
+// The runtime itself on a real adapter: round trips of every dtype, readback of views, the pool,
+// the pipeline cache, profiling, kernel choice, and the errors callers get for bad sizes.
+import { testGpu } from '#test-gpu';
+import { describe, expect, it } from 'vitest';
+import { MemoryChoiceStore, probeMatmul, tuneKernels } from '../../src/gpu/autotune';
+import { getDefaultMatmulVariant, matmul, MATMUL_VARIANTS } from '../../src/gpu/ops/matmul';
+
+describe('runtime', () => {
+  it('round-trips f32, u32 and i32 tensors', async () => {
+    const gpu = await testGpu();
+    expect(Array.from(await gpu.read(gpu.upload([1.5, -2, 3e-8], [3])))).toEqual([1.5, -2, Math.fround(3e-8)]);
+    expect(Array.from(await gpu.read(gpu.upload([0, 4294967295, 7], [3], 'u32')))).toEqual([0, 4294967295, 7]);
+    expect(Array.from(await gpu.read(gpu.upload([-5, 2147483647, 0], [3], 'i32')))).toEqual([-5, 2147483647, 0]);
+    expect(() => gpu.upload([1, 2], [3])).toThrow(/2 elements/);
+  });
+
+  it('reuses pooled buffers and caches pipelines by constants', async () => {
+    const gpu = await testGpu();
+    const t = gpu.scratch([100]);
+    gpu.release(t);
+    const u = gpu.scratch([120]);
+    expect(u.buffer).toBe(t.buffer);
+    gpu.release(u);
+    const a = gpu.upload([1, 2, 3, 4], [2, 2]);
+    const c = gpu.empty([2, 2]);
+    const before = gpu.pipelines.size;
+    matmul(gpu, a, a, c, 2, 2, 2, { variant: 'register' });
+    matmul(gpu, a, a, c, 2, 2, 2, { variant: 'register' });
+    const afterOne = gpu.pipelines.size;
+    matmul(gpu, a, a, c, 2, 2, 2, { variant: 'register', transB: true });
+    expect(gpu.pipelines.size - afterOne).toBe(1);
+    expect(afterOne - before).toBeLessThanOrEqual(1);
+    // The last multiply wins: a·aᵀ.
+    expect(Array.from(await gpu.read(c))).toEqual([5, 11, 11, 25]);
+  });
+
+  it('rejects operands too small for the shape', async () => {
+    const gpu = await testGpu();
+    const a = gpu.empty([6]);
+    expect(() => matmul(gpu, a, a, a, 3, 3, 3)).toThrow(/A has 6 elements, needs 9/);
+  });
+
+  it('profiles dispatches with timestamp queries when the adapter has them', async () => {
+    const gpu = await testGpu();
+    if (!gpu.hasTimestamps) {
+      expect(() => gpu.setProfiling(true)).toThrow(/timestamp-query/);
+      return;
+    }
+    const a = gpu.upload(new Float32Array(64 * 64).fill(1), [64, 64]);
+    const c = gpu.empty([64, 64]);
+    gpu.setProfiling(true);
+    matmul(gpu, a, a, c, 64, 64, 64, { variant: 'register' });
+    matmul(gpu, a, a, c, 64, 64, 64, { variant: 'tiled' });
+    const timings = await gpu.timings();
+    gpu.setProfiling(false);
+    expect(timings.map((t) => t.label)).toEqual(['matmul/matmul_register', 'matmul/matmul_tiled']);
+    for (const t of timings) expect(t.ms).toBeGreaterThanOrEqual(0);
+    expect((await gpu.readF32(c))[0]).toBe(64);
+  });
+
+  it('probes the matmul schedules once per adapter and remembers the choice', async () => {
+    const gpu = await testGpu();
+    const probe = await probeMatmul(gpu, 32, 1);
+    expect(probe.map((p) => p.variant)).toEqual([...MATMUL_VARIANTS]);
+    for (const p of probe) expect(p.gflops).toBeGreaterThan(0);
+    const store = new MemoryChoiceStore();
+    const first = await tuneKernels(gpu, store);
+    expect(MATMUL_VARIANTS).toContain(first.matmul);
+    expect(getDefaultMatmulVariant()).toBe(first.matmul);
+    const second = await tuneKernels(gpu, store);
+    expect(second).toEqual(first);
+  });
+});
