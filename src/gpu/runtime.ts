@@ -153,7 +153,7 @@ export class Gpu {
           binding,
           resource:
             res instanceof Tensor
-              ? { buffer: res.buffer, offset: res.offsetBytes, size: res.buffer.size - res.offsetBytes }
+              ? { buffer: res.buffer, offset: res.offsetBytes, size: res.bindBytes }
               : { buffer: res },
         });
       }
@@ -161,6 +161,7 @@ export class Gpu {
     if (b !== opts.bindings.length) {
       throw new Error(`${spec.family}/${spec.entryPoint}: ${opts.bindings.length} buffers given, ${b} expected`);
     }
+    checkAliasing(spec, entries);
     const bindGroup = this.device.createBindGroup({ layout: this.pipelines.layout(spec), entries });
     this.dispatched.add(`${spec.family}/${spec.entryPoint}`);
     if (this.profiler !== null) {
@@ -216,6 +217,33 @@ export class Gpu {
     this.submit();
     this.pool.trim();
     this.device.destroy();
+  }
+}
+
+/**
+ * WebGPU rejects a dispatch that binds one buffer both read-only and writable (usage is tracked
+ * per buffer), or binds overlapping ranges of it writable twice. We say so before recording,
+ * naming the kernel and the bindings; disjoint writable views of one buffer are fine.
+ */
+function checkAliasing(spec: KernelSpec, entries: GPUBindGroupEntry[]): void {
+  for (let i = 0; i < entries.length; i++) {
+    for (let j = i + 1; j < entries.length; j++) {
+      const ki = spec.bindings[entries[i].binding];
+      const kj = spec.bindings[entries[j].binding];
+      if (ki === 'uniform' || kj === 'uniform' || (ki !== 'write' && kj !== 'write')) continue;
+      const ri = entries[i].resource as GPUBufferBinding;
+      const rj = entries[j].resource as GPUBufferBinding;
+      if (ri.buffer !== rj.buffer) continue;
+      const what = `${spec.family}/${spec.entryPoint}: bindings ${entries[i].binding} and ${entries[j].binding}`;
+      if (ki !== kj) {
+        throw new Error(`${what} use one buffer, one read-only and one written; WebGPU forbids that even for disjoint ranges`);
+      }
+      const [oi, oj] = [ri.offset ?? 0, rj.offset ?? 0];
+      const [ei, ej] = [oi + (ri.size ?? ri.buffer.size - oi), oj + (rj.size ?? rj.buffer.size - oj)];
+      if (oi < ej && oj < ei) {
+        throw new Error(`${what} are written and overlap (bytes ${oi}-${ei} and ${oj}-${ej}); use disjoint views or separate buffers`);
+      }
+    }
   }
 }
 

@@ -33,6 +33,11 @@ export class Tensor {
     readonly dtype: DType = 'f32',
     /** Byte offset of element 0 inside `buffer` (a multiple of the device's storage offset alignment). */
     readonly offsetBytes = 0,
+    /**
+     * Bytes bound when a kernel uses this tensor; by default exactly its elements, so views of one
+     * buffer that do not overlap can be bound together (one writable). Tests widen it to reach a guard band.
+     */
+    readonly bindBytes = Math.max(4, numel(shape) * 4),
   ) {
     this.size = numel(shape);
     if (offsetBytes + this.size * 4 > buffer.size) {
@@ -41,12 +46,13 @@ export class Tensor {
           `buffer ${buffer.label || ''} has ${buffer.size}`,
       );
     }
+    if (offsetBytes + bindBytes > buffer.size) throw new Error(`binding of ${this} runs past the end of its buffer`);
   }
 
   /** A view of the same storage with another shape of the same element count. */
   reshape(shape: readonly number[]): Tensor {
     if (numel(shape) !== this.size) throw new Error(`cannot reshape ${this} to [${shape.join(', ')}]`);
-    return new Tensor(this.buffer, shape, this.dtype, this.offsetBytes);
+    return new Tensor(this.buffer, shape, this.dtype, this.offsetBytes, this.bindBytes);
   }
 
   get byteLength(): number {

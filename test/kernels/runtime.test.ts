@@ -71,3 +71,22 @@ describe('runtime', () => {
     expect(second).toEqual(first);
   });
 });
+
+describe('binding aliasing', () => {
+  it('names a buffer bound read-only and writable, and overlapping writable views', async () => {
+    const gpu = await testGpu();
+    const { Tensor } = await import('../../src/gpu/tensor');
+    const align = gpu.adapter.limits.minStorageBufferOffsetAlignment ?? 256;
+    const arena = gpu.empty([(2 * align) / 4 + 4]);
+    const a = new Tensor(arena.buffer, [2, 2], 'f32', 0);
+    const c = new Tensor(arena.buffer, [2, 2], 'f32', align);
+    expect(() => matmul(gpu, a, a, c, 2, 2, 2)).toThrow(/bindings 0 and 2 use one buffer, one read-only and one written/);
+    const b = gpu.upload([1, 2, 3, 4], [2, 2]);
+    const { axpy } = await import('../../src/gpu/ops/elementwise');
+    // Views of one arena, each written by its own dispatch while the input lives elsewhere.
+    axpy(gpu, 2, b, c);
+    axpy(gpu, 1, b, a);
+    expect(Array.from(await gpu.read(c))).toEqual([2, 4, 6, 8]);
+    expect(Array.from(await gpu.read(a))).toEqual([1, 2, 3, 4]);
+  });
+});

@@ -81,7 +81,7 @@ export interface FencedOutput {
  * An output tensor inside a larger buffer: a guard band before and after (`guard` bytes, at least
  * the storage offset alignment), the guards filled with GUARD_BITS, the output with poison.
  * The binding runs to the end of the buffer, so a kernel writing past its output lands in the
- * tail guard and is caught.
+ * tail guard and is caught (ordinary tensors bind exactly their elements).
  */
 export function fencedOutput(gpu: Gpu, shape: readonly number[], dtype: DType = 'f32', initial?: HostArray): FencedOutput {
   const n = numel(shape);
@@ -101,7 +101,8 @@ export function fencedOutput(gpu: Gpu, shape: readonly number[], dtype: DType = 
     body.set(new Uint32Array(initial.buffer, initial.byteOffset, n));
   } else body.fill(dtype === 'f32' ? POISON_F32_BITS : POISON_INT);
   gpu.device.queue.writeBuffer(buffer, 0, words);
-  const tensor = new Tensor(buffer, shape, dtype, guard);
+  // The binding reaches into the tail guard, so a kernel writing past its output is caught there.
+  const tensor = new Tensor(buffer, shape, dtype, guard, total - guard);
   return {
     tensor,
     async read() {
