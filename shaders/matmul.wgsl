@@ -15,6 +15,8 @@
 //   matmul_tiled     16×16 threads, a 64×64 output tile per workgroup, 64×16 / 16×64 input tiles
 //                    staged in workgroup memory, 4×4 outputs per thread (fast on real GPUs).
 //                    Dispatch (ceil(N/64), ceil(M/64), batch).
+//   matmul_vec4      8×8 threads, 8×8 outputs per thread, vec4 loads; only for shapes that fit it
+//                    (see its own comment below). Dispatch (ceil(N/64), ceil(M/64), batch).
 
 struct Params {
   M: u32,
@@ -134,4 +136,124 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
       if (n < p.N) { store_c(base_c, m, n, acc[i][j]); }
     }
   }
+}
+
+// matmul_vec4: the register schedule with 8×8 outputs per invocation and vec4 loads along the
+// contiguous dimension of each operand. SwiftShader turns every storage load into per-lane
+// gathers with bounds checks, so loads, not arithmetic, bound its speed: an 8×8 block reads 16
+// vec4 per 256 multiply-adds where the 4×4 scalar schedule reads 8 scalars per 16.
+// Requires (checked by the wrapper): K % 4 == 0 and N % 4 == 0, and M % 4 == 0 when TRANS_A;
+// not both TRANS_A and TRANS_B; batch strides and offsets multiples of 4 elements.
+// Rows past M and column groups past N are clamped for loads and skipped for stores.
+// Dispatch (ceil(N/64), ceil(M/64), batch) with the default 8×8 workgroup.
+
+@group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> c4: array<vec4<f32>>;
+
+// One k4 step of A·B for one output row: row a (4 consecutive k) times rows b0..b3 of B.
+fn nn_step(acc: vec4<f32>, a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
+  return acc + a.x * b0 + a.y * b1 + a.z * b2 + a.w * b3;
+}
+
+// One k4 step of A·Bᵀ: four dot products of row a with rows b0..b3 of B (= columns of op(B)).
+fn nt_step(acc: vec4<f32>, a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
+  return acc + vec4<f32>(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
+}
+
+fn store_c4(i: u32, v: vec4<f32>) {
+  if (ACCUMULATE) { c4[i] = c4[i] + p.alpha * v; } else { c4[i] = p.alpha * v; }
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn matmul_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let K4 = p.K / 4u;
+  let N4 = p.N / 4u;
+  let M4 = p.M / 4u;
+  let row0 = gid.y * 8u;
+  let col4 = gid.x * 2u;  // first of this invocation's two column groups of 4
+  if (row0 >= p.M || col4 >= N4) { return; }
+  let base_a = gid.z * p.stride_a / 4u;
+  let base_b = gid.z * p.stride_b / 4u;
+  let last = p.M - 1u;
+  let c4a = col4;
+  let c4b = min(col4 + 1u, N4 - 1u);
+  var acc00 = vec4<f32>(); var acc01 = vec4<f32>();
+  var acc10 = vec4<f32>(); var acc11 = vec4<f32>();
+  var acc20 = vec4<f32>(); var acc21 = vec4<f32>();
+  var acc30 = vec4<f32>(); var acc31 = vec4<f32>();
+  var acc40 = vec4<f32>(); var acc41 = vec4<f32>();
+  var acc50 = vec4<f32>(); var acc51 = vec4<f32>();
+  var acc60 = vec4<f32>(); var acc61 = vec4<f32>();
+  var acc70 = vec4<f32>(); var acc71 = vec4<f32>();
+  if (TRANS_A) {
+    // Aᵀ·B: A is [K, M]; per k, 8 consecutive rows of op(A) are two vec4 of A's row k.
+    let m4a = row0 / 4u;
+    let m4b = min(m4a + 1u, M4 - 1u);
+    for (var k = 0u; k < p.K; k++) {
+      let lo = a4[base_a + k * M4 + m4a];
+      let hi = a4[base_a + k * M4 + m4b];
+      let b0 = b4[base_b + k * N4 + c4a];
+      let b1 = b4[base_b + k * N4 + c4b];
+      acc00 += lo.x * b0; acc01 += lo.x * b1;
+      acc10 += lo.y * b0; acc11 += lo.y * b1;
+      acc20 += lo.z * b0; acc21 += lo.z * b1;
+      acc30 += lo.w * b0; acc31 += lo.w * b1;
+      acc40 += hi.x * b0; acc41 += hi.x * b1;
+      acc50 += hi.y * b0; acc51 += hi.y * b1;
+      acc60 += hi.z * b0; acc61 += hi.z * b1;
+      acc70 += hi.w * b0; acc71 += hi.w * b1;
+    }
+  } else {
+    let ra0 = base_a + min(row0 + 0u, last) * K4;
+    let ra1 = base_a + min(row0 + 1u, last) * K4;
+    let ra2 = base_a + min(row0 + 2u, last) * K4;
+    let ra3 = base_a + min(row0 + 3u, last) * K4;
+    let ra4 = base_a + min(row0 + 4u, last) * K4;
+    let ra5 = base_a + min(row0 + 5u, last) * K4;
+    let ra6 = base_a + min(row0 + 6u, last) * K4;
+    let ra7 = base_a + min(row0 + 7u, last) * K4;
+    if (TRANS_B) {
+      // A·Bᵀ: B is [N, K]; both operands are read along k.
+      let cb = base_b + c4a * 4u * K4;
+      let cc = base_b + c4b * 4u * K4;
+      for (var k4 = 0u; k4 < K4; k4++) {
+        let b0 = b4[cb + k4]; let b1 = b4[cb + K4 + k4]; let b2 = b4[cb + 2u * K4 + k4]; let b3 = b4[cb + 3u * K4 + k4];
+        let e0 = b4[cc + k4]; let e1 = b4[cc + K4 + k4]; let e2 = b4[cc + 2u * K4 + k4]; let e3 = b4[cc + 3u * K4 + k4];
+        let x0 = a4[ra0 + k4]; acc00 = nt_step(acc00, x0, b0, b1, b2, b3); acc01 = nt_step(acc01, x0, e0, e1, e2, e3);
+        let x1 = a4[ra1 + k4]; acc10 = nt_step(acc10, x1, b0, b1, b2, b3); acc11 = nt_step(acc11, x1, e0, e1, e2, e3);
+        let x2 = a4[ra2 + k4]; acc20 = nt_step(acc20, x2, b0, b1, b2, b3); acc21 = nt_step(acc21, x2, e0, e1, e2, e3);
+        let x3 = a4[ra3 + k4]; acc30 = nt_step(acc30, x3, b0, b1, b2, b3); acc31 = nt_step(acc31, x3, e0, e1, e2, e3);
+        let x4 = a4[ra4 + k4]; acc40 = nt_step(acc40, x4, b0, b1, b2, b3); acc41 = nt_step(acc41, x4, e0, e1, e2, e3);
+        let x5 = a4[ra5 + k4]; acc50 = nt_step(acc50, x5, b0, b1, b2, b3); acc51 = nt_step(acc51, x5, e0, e1, e2, e3);
+        let x6 = a4[ra6 + k4]; acc60 = nt_step(acc60, x6, b0, b1, b2, b3); acc61 = nt_step(acc61, x6, e0, e1, e2, e3);
+        let x7 = a4[ra7 + k4]; acc70 = nt_step(acc70, x7, b0, b1, b2, b3); acc71 = nt_step(acc71, x7, e0, e1, e2, e3);
+      }
+    } else {
+      // A·B: A read along k, B along n.
+      for (var k4 = 0u; k4 < K4; k4++) {
+        let r = base_b + k4 * 4u * N4;
+        let b0 = b4[r + c4a]; let b1 = b4[r + N4 + c4a]; let b2 = b4[r + 2u * N4 + c4a]; let b3 = b4[r + 3u * N4 + c4a];
+        let e0 = b4[r + c4b]; let e1 = b4[r + N4 + c4b]; let e2 = b4[r + 2u * N4 + c4b]; let e3 = b4[r + 3u * N4 + c4b];
+        let x0 = a4[ra0 + k4]; acc00 = nn_step(acc00, x0, b0, b1, b2, b3); acc01 = nn_step(acc01, x0, e0, e1, e2, e3);
+        let x1 = a4[ra1 + k4]; acc10 = nn_step(acc10, x1, b0, b1, b2, b3); acc11 = nn_step(acc11, x1, e0, e1, e2, e3);
+        let x2 = a4[ra2 + k4]; acc20 = nn_step(acc20, x2, b0, b1, b2, b3); acc21 = nn_step(acc21, x2, e0, e1, e2, e3);
+        let x3 = a4[ra3 + k4]; acc30 = nn_step(acc30, x3, b0, b1, b2, b3); acc31 = nn_step(acc31, x3, e0, e1, e2, e3);
+        let x4 = a4[ra4 + k4]; acc40 = nn_step(acc40, x4, b0, b1, b2, b3); acc41 = nn_step(acc41, x4, e0, e1, e2, e3);
+        let x5 = a4[ra5 + k4]; acc50 = nn_step(acc50, x5, b0, b1, b2, b3); acc51 = nn_step(acc51, x5, e0, e1, e2, e3);
+        let x6 = a4[ra6 + k4]; acc60 = nn_step(acc60, x6, b0, b1, b2, b3); acc61 = nn_step(acc61, x6, e0, e1, e2, e3);
+        let x7 = a4[ra7 + k4]; acc70 = nn_step(acc70, x7, b0, b1, b2, b3); acc71 = nn_step(acc71, x7, e0, e1, e2, e3);
+      }
+    }
+  }
+  let base_c = gid.z * p.stride_c / 4u;
+  let second = col4 + 1u < N4;
+  if (row0 + 0u < p.M) { let o = base_c + (row0 + 0u) * N4 + col4; store_c4(o, acc00); if (second) { store_c4(o + 1u, acc01); } }
+  if (row0 + 1u < p.M) { let o = base_c + (row0 + 1u) * N4 + col4; store_c4(o, acc10); if (second) { store_c4(o + 1u, acc11); } }
+  if (row0 + 2u < p.M) { let o = base_c + (row0 + 2u) * N4 + col4; store_c4(o, acc20); if (second) { store_c4(o + 1u, acc21); } }
+  if (row0 + 3u < p.M) { let o = base_c + (row0 + 3u) * N4 + col4; store_c4(o, acc30); if (second) { store_c4(o + 1u, acc31); } }
+  if (row0 + 4u < p.M) { let o = base_c + (row0 + 4u) * N4 + col4; store_c4(o, acc40); if (second) { store_c4(o + 1u, acc41); } }
+  if (row0 + 5u < p.M) { let o = base_c + (row0 + 5u) * N4 + col4; store_c4(o, acc50); if (second) { store_c4(o + 1u, acc51); } }
+  if (row0 + 6u < p.M) { let o = base_c + (row0 + 6u) * N4 + col4; store_c4(o, acc60); if (second) { store_c4(o + 1u, acc61); } }
+  if (row0 + 7u < p.M) { let o = base_c + (row0 + 7u) * N4 + col4; store_c4(o, acc70); if (second) { store_c4(o + 1u, acc71); } }
 }

@@ -5,7 +5,7 @@
  * never branch on vendor names.
  */
 import type { AdapterReport } from './device';
-import { matmul, MATMUL_VARIANTS, setDefaultMatmulVariant, type MatmulVariant } from './ops/matmul';
+import { matmul, MATMUL_VARIANTS, setMatmulPreference, type MatmulVariant } from './ops/matmul';
 import type { Gpu } from './runtime';
 
 export interface ProbeResult {
@@ -17,7 +17,8 @@ export interface ProbeResult {
 
 export interface KernelChoice {
   adapter: string;
-  matmul: MatmulVariant;
+  /** Matmul schedules, fastest first; a multiply uses the first one that fits its shape. */
+  matmul: MatmulVariant[];
   probe: ProbeResult[];
   probedAt: string;
 }
@@ -38,17 +39,22 @@ export class MemoryChoiceStore implements ChoiceStore {
   }
 }
 
-/** The decision itself, kept pure so it is unit-tested: fastest median wins, ties keep list order. */
-export function chooseFastest(results: readonly ProbeResult[]): MatmulVariant {
+/**
+ * The decision itself, kept pure so it is unit-tested: schedules ordered by median time, fastest
+ * first, ties in probe order, failed probes (non-finite times) last.
+ */
+export function rankBySpeed(results: readonly ProbeResult[]): MatmulVariant[] {
   if (results.length === 0) throw new Error('no probe results to choose from');
-  let best = results[0];
-  for (const r of results) if (Number.isFinite(r.ms) && (r.ms < best.ms || !Number.isFinite(best.ms))) best = r;
-  return best.variant;
+  const key = (r: ProbeResult): number => (Number.isFinite(r.ms) ? r.ms : Infinity);
+  return results
+    .map((r, i) => ({ r, i }))
+    .sort((x, y) => key(x.r) - key(y.r) || x.i - y.i)
+    .map(({ r }) => r.variant);
 }
 
 /** Cache key: the adapter's identity and the code version of the kernels being compared. */
 export function choiceKey(adapter: AdapterReport): string {
-  return `matmul-v1|${adapter.description}`;
+  return `matmul-v2|${adapter.description}`;
 }
 
 export function median(xs: readonly number[]): number {
@@ -101,18 +107,18 @@ export async function probeMatmul(gpu: Gpu, n: number, reps = 3, variants: reado
 export async function tuneKernels(gpu: Gpu, store: ChoiceStore, reprobe = false): Promise<KernelChoice> {
   const key = choiceKey(gpu.adapter);
   const known = reprobe ? undefined : await store.get(key);
-  if (known !== undefined && (MATMUL_VARIANTS as readonly string[]).includes(known.matmul)) {
-    setDefaultMatmulVariant(known.matmul);
+  if (known !== undefined && Array.isArray(known.matmul) && known.matmul.length > 0 && known.matmul.every((v) => (MATMUL_VARIANTS as readonly string[]).includes(v))) {
+    setMatmulPreference(known.matmul);
     return known;
   }
   const probe = await probeMatmul(gpu, gpu.adapter.isSoftware ? 128 : 512);
   const choice: KernelChoice = {
     adapter: gpu.adapter.description,
-    matmul: chooseFastest(probe),
+    matmul: rankBySpeed(probe),
     probe,
     probedAt: new Date().toISOString(),
   };
-  setDefaultMatmulVariant(choice.matmul);
+  setMatmulPreference(choice.matmul);
   await store.set(key, choice);
   return choice;
 }

@@ -17,7 +17,7 @@ function statusPanel(status: EngineStatus): HTMLElement {
       ['kind', adapter.isSoftware ? 'software (CPU) adapter: expect small models only' : 'hardware GPU'],
       ['max buffer', `${((adapter.limits.maxBufferSize ?? 0) / 2 ** 20).toFixed(0)} MiB`],
       ['storage buffers per stage', String(adapter.limits.maxStorageBuffersPerShaderStage ?? '?')],
-      ['matmul schedule', `${kernels.matmul} (probe: ${probe || 'cached'})`],
+      ['matmul schedules', `${kernels.matmul.join(' > ')} (probe: ${probe || 'cached'})`],
     ]),
   );
 }

@@ -31,12 +31,12 @@ it('opens, shows the GPU engine and passes its kernel check', async () => {
   await page.getByRole('heading', { name: 'GPU engine' }).waitFor({ timeout: 60_000 });
   const text = await page.locator('main').innerText();
   expect(text).toMatch(/adapter/);
-  expect(text).toMatch(/matmul schedule\s+(register|tiled)/);
+  expect(text).toMatch(/matmul schedules\s+(register|tiled|vec4)/);
   await page.getByRole('button', { name: /Check kernels/ }).click();
   await page.getByText(/relative L2 error/).first().waitFor({ timeout: 60_000 });
   const report = await page.locator('.results').innerText();
   const errs = [...report.matchAll(/relative L2 error (\S+)/g)].map((m) => Number(m[1]));
-  expect(errs.length).toBe(2);
+  expect(errs.length).toBe(3);
   for (const e of errs) expect(e).toBeLessThan(1e-5);
   expect(errors).toEqual([]);
 });

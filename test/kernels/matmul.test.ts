@@ -1,8 +1,10 @@
-// Tests shaders/matmul.wgsl entry points matmul_register and matmul_tiled against the float64
-// reference: every transposition, accumulation, batches, and shapes that fit no tile.
+// Tests shaders/matmul.wgsl entry points matmul_register, matmul_tiled and matmul_vec4 against the
+// float64 reference: every transposition a schedule supports, accumulation, batches, and shapes
+// that fit no tile (matmul_vec4 only takes shapes whose rows split into vec4s).
 import { testGpu } from '#test-gpu';
 import { describe, it } from 'vitest';
-import { matmul, MATMUL_VARIANTS } from '../../src/gpu/ops/matmul';
+import { matmul, matmulFits, MATMUL_VARIANTS } from '../../src/gpu/ops/matmul';
+import { expect } from 'vitest';
 import { matmulRef } from '../reference/matmul';
 import { expectClose, fencedOutput, freshSeed, noGpuErrors, randn, rng } from '../support/check';
 
@@ -18,6 +20,14 @@ const SHAPES: Array<[number, number, number]> = [
   [33, 31, 65],
   [64, 64, 16],
   [67, 129, 37],
+  // Shapes the vec4 schedule takes: K and N multiples of 4, M too for transA; odd multiples of 4
+  // leave half-used column groups and partial 8-row blocks.
+  [1, 4, 4],
+  [4, 4, 4],
+  [13, 12, 8],
+  [12, 20, 36],
+  [36, 68, 44],
+  [68, 132, 20],
 ];
 
 describe.each(MATMUL_VARIANTS)('matmul_%s', (variant) => {
@@ -25,8 +35,11 @@ describe.each(MATMUL_VARIANTS)('matmul_%s', (variant) => {
     const gpu = await testGpu();
     const seed = freshSeed();
     const rand = rng(seed);
+    let ran = 0;
     for (const transA of [false, true]) {
       for (const transB of [false, true]) {
+        if (!matmulFits(variant, { M, N, K, transA, transB, strides: [M * K, K * N, M * N] })) continue;
+        ran++;
         const a = randn(M * K, rand);
         const b = randn(K * N, rand);
         const out = fencedOutput(gpu, [M, N]);
@@ -36,13 +49,14 @@ describe.each(MATMUL_VARIANTS)('matmul_%s', (variant) => {
         expectClose(await out.read(), matmulRef(a, b, M, N, K, { transA, transB }), TOL, `seed ${seed} transA=${transA} transB=${transB}`);
       }
     }
+    expect(ran > 0 || variant === 'vec4').toBe(true);
   });
 
   it('accumulates with alpha over a batch', async () => {
     const gpu = await testGpu();
     const seed = freshSeed();
     const rand = rng(seed);
-    const [batch, M, N, K] = [3, 6, 10, 5];
+    const [batch, M, N, K] = [3, 6, 12, 8];
     const a = randn(batch * M * K, rand);
     const b = randn(batch * K * N, rand);
     const c0 = randn(batch * M * N, rand);
@@ -58,4 +72,10 @@ describe.each(MATMUL_VARIANTS)('matmul_%s', (variant) => {
     );
     expectClose(await out.read(), matmulRef(a, b, M, N, K, { batch, alpha: -0.5, c: c0, transB: true }), TOL, `seed ${seed}`);
   });
+});
+
+it('matmul_vec4 refuses shapes it cannot load as vec4', async () => {
+  const gpu = await testGpu();
+  const t = gpu.empty([64]);
+  expect(() => matmul(gpu, t, t, gpu.empty([64]), 3, 5, 4, { variant: 'vec4' })).toThrow(/vec4 schedule cannot run M=3 N=5/);
 });

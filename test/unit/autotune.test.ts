@@ -1,16 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { chooseFastest, choiceKey, median, MemoryChoiceStore } from '../../src/gpu/autotune';
+import { choiceKey, median, MemoryChoiceStore, rankBySpeed } from '../../src/gpu/autotune';
+import { matmulFits, selectMatmulVariant } from '../../src/gpu/ops/matmul';
 import { bucketSize } from '../../src/gpu/pool';
 import { packParams } from '../../src/gpu/kernel';
 import { pipelineKey } from '../../src/gpu/pipelines';
 import { kernel } from '../../src/gpu/kernel';
 
 describe('kernel choice', () => {
-  it('picks the fastest median and skips failed probes', () => {
-    expect(chooseFastest([{ variant: 'register', ms: 5, gflops: 1 }, { variant: 'tiled', ms: 2, gflops: 2 }])).toBe('tiled');
-    expect(chooseFastest([{ variant: 'register', ms: 5, gflops: 1 }, { variant: 'tiled', ms: NaN, gflops: NaN }])).toBe('register');
-    expect(chooseFastest([{ variant: 'register', ms: Infinity, gflops: 0 }, { variant: 'tiled', ms: 9, gflops: 1 }])).toBe('tiled');
-    expect(() => chooseFastest([])).toThrow(/no probe results/);
+  it('ranks schedules by median time, failed probes last', () => {
+    const r = (variant: 'register' | 'tiled' | 'vec4', ms: number) => ({ variant, ms, gflops: 1 / ms });
+    expect(rankBySpeed([r('register', 5), r('tiled', 2), r('vec4', 3)])).toEqual(['tiled', 'vec4', 'register']);
+    expect(rankBySpeed([r('register', 5), r('tiled', NaN), r('vec4', 5)])).toEqual(['register', 'vec4', 'tiled']);
+    expect(() => rankBySpeed([])).toThrow(/no probe results/);
+  });
+
+  it('gives each shape the fastest schedule that fits it', () => {
+    const shape = { M: 8, N: 12, K: 16, transA: false, transB: false, strides: [128, 192, 96] };
+    expect(matmulFits('vec4', shape)).toBe(true);
+    expect(selectMatmulVariant(['vec4', 'register'], shape)).toBe('vec4');
+    expect(selectMatmulVariant(['vec4', 'tiled', 'register'], { ...shape, K: 15, strides: [120, 180, 96] })).toBe('tiled');
+    expect(matmulFits('vec4', { ...shape, N: 10, strides: [128, 160, 80] })).toBe(false);
+    expect(matmulFits('vec4', { ...shape, transA: true, M: 6, strides: [96, 192, 72] })).toBe(false);
+    expect(matmulFits('vec4', { ...shape, transA: true, transB: true })).toBe(false);
+    expect(matmulFits('vec4', { ...shape, strides: [130, 192, 96] })).toBe(false);
+    expect(selectMatmulVariant(['tiled'], shape)).toBe('tiled');
   });
 
   it('takes medians of odd and even counts', () => {
@@ -23,8 +36,8 @@ describe('kernel choice', () => {
     const key = choiceKey({ vendor: 'v', architecture: 'a', device: 'd', description: 'v / a', isSoftware: false, features: [], limits: {} });
     expect(key).toContain('v / a');
     expect(await store.get(key)).toBeUndefined();
-    await store.set(key, { adapter: 'v / a', matmul: 'tiled', probe: [], probedAt: 'now' });
-    expect((await store.get(key))?.matmul).toBe('tiled');
+    await store.set(key, { adapter: 'v / a', matmul: ['tiled', 'register'], probe: [], probedAt: 'now' });
+    expect((await store.get(key))?.matmul).toEqual(['tiled', 'register']);
   });
 });
 

@@ -4,17 +4,40 @@ import { ceilDiv, kernel, packParams } from '../kernel';
 import type { Gpu } from '../runtime';
 import type { Tensor } from '../tensor';
 
-export const MATMUL_VARIANTS = ['register', 'tiled'] as const;
+export const MATMUL_VARIANTS = ['register', 'tiled', 'vec4'] as const;
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
 
 const BINDINGS = ['read', 'read', 'write', 'uniform'] as const;
 export const matmulKernels = {
   register: kernel('matmul', code, 'matmul_register', BINDINGS),
   tiled: kernel('matmul', code, 'matmul_tiled', BINDINGS),
+  vec4: kernel('matmul', code, 'matmul_vec4', BINDINGS),
 } as const;
 
 /** Output rows × columns covered by one workgroup of each schedule. */
-const OUTPUT_TILE: Record<MatmulVariant, number> = { register: 32, tiled: 64 };
+const OUTPUT_TILE: Record<MatmulVariant, number> = { register: 32, tiled: 64, vec4: 64 };
+
+export interface MatmulShape {
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  /** Batch strides of A, B, C in elements (only their divisibility matters here). */
+  strides: readonly number[];
+}
+
+/** Whether a schedule can run a shape: vec4 loads need rows that split into whole vec4s. */
+export function matmulFits(variant: MatmulVariant, s: MatmulShape): boolean {
+  if (variant !== 'vec4') return true;
+  return s.K % 4 === 0 && s.N % 4 === 0 && (!s.transA || s.M % 4 === 0) && !(s.transA && s.transB) && s.strides.every((x) => x % 4 === 0);
+}
+
+/** The first schedule in order of preference (fastest first, from the probe) that fits the shape. */
+export function selectMatmulVariant(preference: readonly MatmulVariant[], s: MatmulShape): MatmulVariant {
+  for (const v of preference) if (matmulFits(v, s)) return v;
+  return 'register';
+}
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -30,15 +53,19 @@ export interface MatmulOptions {
   variant?: MatmulVariant;
 }
 
-/** The schedule used when the caller names none: set once per adapter by the start-up probe. */
-let defaultVariant: MatmulVariant = 'register';
+/**
+ * Schedules in order of preference when the caller names none: set once per adapter by the
+ * start-up probe (fastest first); each multiply takes the first that fits its shape.
+ */
+let preference: readonly MatmulVariant[] = ['vec4', 'register', 'tiled'];
 
-export function setDefaultMatmulVariant(v: MatmulVariant): void {
-  defaultVariant = v;
+export function setMatmulPreference(order: readonly MatmulVariant[]): void {
+  if (order.length === 0) throw new Error('matmul preference must name at least one schedule');
+  preference = [...order];
 }
 
-export function getDefaultMatmulVariant(): MatmulVariant {
-  return defaultVariant;
+export function getMatmulPreference(): readonly MatmulVariant[] {
+  return preference;
 }
 
 /** Records C[b] = alpha·op(A[b])·op(B[b]) for M×K times K×N. */
@@ -55,7 +82,11 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, M: number, N: 
   need(b, strideB, K * N, 'B');
   need(c, strideC, M * N, 'C');
   if (M === 0 || N === 0 || batch === 0) return;
-  const variant = o.variant ?? defaultVariant;
+  const shape: MatmulShape = { M, N, K, transA: o.transA ?? false, transB: o.transB ?? false, strides: [strideA, strideB, strideC] };
+  const variant = o.variant ?? selectMatmulVariant(preference, shape);
+  if (!matmulFits(variant, shape)) {
+    throw new Error(`matmul: the ${variant} schedule cannot run M=${M} N=${N} K=${K} transA=${shape.transA} transB=${shape.transB}`);
+  }
   const tile = OUTPUT_TILE[variant];
   gpu.run(matmulKernels[variant], {
     bindings: [a, b, c],
