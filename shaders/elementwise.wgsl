@@ -18,7 +18,7 @@
 // Overrides: WG (threads per workgroup, default 64), part of the pipeline cache key.
 //
 // Dispatch (all entry points): one thread per element, G = ceil(n / WG) workgroups laid out as a
-// 2-D grid (gx, gy) with gx ≤ 65535 and gx·gy ≥ G (see grid2d in src/gpu/ops/elementwise.ts);
+// 2-D grid (gx, gy) with gx ≤ 65535 and gx·gy ≥ G (see grid2d in src/gpu/grid.ts);
 // the element index is (wid.y · gx + wid.x) · WG + lid.x, and threads past n do nothing.
 
 struct Params {

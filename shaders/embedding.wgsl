@@ -21,7 +21,7 @@
 // whenever it has them on the host, so neither case happens in a checked run.
 //
 // Dispatch (both): one thread per output element (count · D of them), ceil(count·D / WG)
-// workgroups as a 2-D grid (gx ≤ 65535, grid2d in src/gpu/ops/elementwise.ts); element =
+// workgroups as a 2-D grid (gx ≤ 65535, grid2d in src/gpu/grid.ts); element =
 // (wid.y · gx + wid.x) · WG + lid.x, split into (row or group, d) with d fastest, so adjacent
 // threads touch adjacent addresses. The backward sums each group's rows in ascending order: the
 // result is bit-for-bit repeatable, and every (id, d) has exactly one writer, so no atomics.

@@ -27,7 +27,7 @@
 // Dispatch:
 //   rmsnorm_forward, rmsnorm_backward: workgroups of 64 threads, each covering 64 / TPR rows with
 //     TPR adjacent threads per row; ceil(R · TPR / 64) workgroups as a 2-D grid (gx ≤ 65535,
-//     grid2d in src/gpu/ops/elementwise.ts); row = (wid.y · gx + wid.x) · (64 / TPR) + lid / TPR.
+//     grid2d in src/gpu/grid.ts); row = (wid.y · gx + wid.x) · (64 / TPR) + lid / TPR.
 //     A row's threads stride over its columns and combine their partial sums in a fixed-shape
 //     tree in workgroup memory, so results are bit-for-bit repeatable. TPR = 1 needs no barrier
 //     at all (fast on CPU adapters such as SwiftShader, where barriers cost dearly); TPR = 32 or

@@ -20,9 +20,9 @@
 // Entry points:
 //   random_uniform  one element per thread, 64 threads per workgroup. The element index is
 //                   linearised from a 2-D grid: i = (wid.y · num_workgroups.x + wid.x) · 64 + lid.
-//                   Dispatch (min(g, 65535), ceil(g / 65535), 1) with g = ceil(n / 64).
+//                   Dispatch grid2d(g) with g = ceil(n / 64) (src/gpu/grid.ts): 2-D past 65535.
 //   sample_tokens   one workgroup per row, row = wid.y · num_workgroups.x + wid.x.
-//                   Dispatch (min(rows, 65535), ceil(rows / 65535), 1).
+//                   Dispatch grid2d(rows) (src/gpu/grid.ts).
 //
 // sample_tokens, per row, with z = logit · inv_temperature:
 //   1. a reduction gives max z, Σ exp(z − max z) and the lowest index attaining the max.

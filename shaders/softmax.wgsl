@@ -18,7 +18,7 @@
 // from a 2-D grid: row = wid.y · num_workgroups.x + wid.x, and workgroups past the last row exit):
 //   softmax_forward   one pass keeps a running (max, Σ exp(x − max)) per thread, rescaling the sum
 //                     when the max grows (summed in blocks of BLOCK elements); a tree reduction merges the pairs; a second pass writes
-//                     exp(x − max) / sum. Dispatch (min(rows, 65535), ceil(rows / 65535), 1).
+//                     exp(x − max) / sum. Dispatch grid2d(rows) (src/gpu/grid.ts): 2-D past 65535.
 //   softmax_backward  a tree reduction of Σ dy⊙y, then a second pass writes dx.
 //                     Dispatch as softmax_forward.
 // Threads stride through the row (thread t reads t, t + WG, ...) so neighbouring threads read

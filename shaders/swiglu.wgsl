@@ -16,7 +16,7 @@
 // Params: n (element count). Overrides: WG (threads per workgroup), part of the pipeline cache key.
 //
 // Dispatch (both): one thread per element, ceil(n / WG) workgroups as a 2-D grid (gx ≤ 65535,
-// grid2d in src/gpu/ops/elementwise.ts); element = (wid.y · gx + wid.x) · WG + lid.x.
+// grid2d in src/gpu/grid.ts); element = (wid.y · gx + wid.x) · WG + lid.x.
 // σ is computed as 1 / (1 + exp(−g)): for g ≪ 0, exp overflows to +inf and σ becomes 0, so
 // every output stays finite for any finite input.
 

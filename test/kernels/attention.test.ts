@@ -130,8 +130,11 @@ describe('attention', () => {
     const v = randn(R * KVH * hd, rand);
     const kc = fencedOutput(gpu, [S, KVH, maxT, hd], 'f32', kc0);
     const vc = fencedOutput(gpu, [S, KVH, maxT, hd], 'f32', vc0);
+    // 19 rows of 2·10 elements, one invocation each: 6 workgroups of 64, laid out 3 × 2 by the
+    // lowered grid limit, so the 2-D indexing and the tail bounds check run here.
+    const grid = { maxWorkgroupsPerDim: 3 };
     await noGpuErrors(gpu, () =>
-      kvCacheWrite(gpu, gpu.upload(k, [R, KVH * hd]), gpu.upload(v, [R, KVH * hd]), gpu.upload(seq, [R], 'u32'), gpu.upload(pos, [R], 'u32'), kc.tensor, vc.tensor, R, c),
+      kvCacheWrite(gpu, gpu.upload(k, [R, KVH * hd]), gpu.upload(v, [R, KVH * hd]), gpu.upload(seq, [R], 'u32'), gpu.upload(pos, [R], 'u32'), kc.tensor, vc.tensor, R, c, grid),
     );
     const want = kvCacheWriteRef(k, v, seq, pos, R, c, kc0, vc0);
     expectClose(await kc.read(), want.kCache, TOL_COPY, `k cache seed ${seed}`);
@@ -256,11 +259,13 @@ describe('attention', () => {
     expect(() => attentionForward(gpu, q, kv, kv, gpu.empty([47]), lse, s)).toThrow(/o has 47 elements, needs 48/);
     expect(() => attentionForward(gpu, q, kv, kv, gpu.empty([48]), lse, { ...s, nKvHeads: 3 })).toThrow(/not a multiple/);
     expect(() => attentionForward(gpu, q, kv, kv, gpu.empty([48]), lse, { ...s, headDim: 129 })).toThrow(/exceeds the kernels' maximum of 128/);
-    expect(() => attentionForward(gpu, q, kv, kv, q, lse, s)).toThrow(/output o shares a buffer with input q/);
-    // Two views of one buffer always alias as bindings (each runs to the buffer's end).
+    expect(() => attentionForward(gpu, q, kv, kv, q, lse, s)).toThrow(/attention\/attention_forward: bindings 1 and 4 use one buffer, one read-only and one written/);
+    // Tensors bind only their own bytes: disjoint views of one buffer may both be written,
+    // overlapping ones may not.
     const arena = gpu.empty([512]);
     const view = (offset: number) => new Tensor(arena.buffer, [24], 'f32', offset * 4);
-    expect(() => attentionBackwardDkv(gpu, q, kv, kv, q, q, lse, view(0), view(256), s)).toThrow(/outputs dk and dv share a buffer/);
+    expect(() => attentionBackwardDkv(gpu, q, kv, kv, q, q, lse, view(0), view(0), s)).toThrow(/attention_backward_dkv: bindings 7 and 8 are written and overlap/);
+    await noGpuErrors(gpu, () => attentionBackwardDkv(gpu, q, kv, kv, q, q, lse, view(0), view(256), s));
     const c = { seqs: 1, nHeads: 4, nKvHeads: 2, maxT: 4, headDim: 6 };
     expect(() => attentionDecode(gpu, gpu.empty([24]), gpu.empty([48]), gpu.empty([48]), gpu.empty([1]), gpu.empty([24]), c)).toThrow(/len .* must be u32/);
     expect(() => kvCacheWrite(gpu, kv, kv, gpu.empty([2], 'u32'), gpu.empty([2], 'u32'), gpu.empty([47]), gpu.empty([48]), 2, c)).toThrow(/kCache has 47 elements/);

@@ -6,7 +6,8 @@ import { testGpu } from '#test-gpu';
 import { describe, expect, it } from 'vitest';
 import { ceilDiv } from '../../src/gpu/kernel';
 import { buildEmbeddingCsr, embeddingBackward, embeddingForward } from '../../src/gpu/ops/embedding';
-import { ELEMENTWISE_WG, grid2d } from '../../src/gpu/ops/elementwise';
+import { workgroupGrid } from '../../src/gpu/grid';
+import { ELEMENTWISE_WG } from '../../src/gpu/ops/elementwise';
 import { embeddingBackwardRef, embeddingForwardRef } from '../reference/embedding';
 import { expectClose, fencedOutput, freshSeed, noGpuErrors, randInts, randn, rng, uniform } from '../support/check';
 
@@ -52,7 +53,7 @@ describe('embedding_forward and embedding_backward', () => {
     const seed = freshSeed();
     const rand = rng(seed);
     const [R, V, D] = [65537, 37, 65];
-    expect(grid2d(ceilDiv(R * D, ELEMENTWISE_WG))[1]).toBeGreaterThan(1);
+    expect(workgroupGrid(gpu, ceilDiv(R * D, ELEMENTWISE_WG))[1]).toBeGreaterThan(1);
     const ids = randInts(R, rand, V);
     const table = uniform(V * D, rand);
     const out = fencedOutput(gpu, [R, D]);
@@ -77,7 +78,7 @@ describe('embedding_forward and embedding_backward', () => {
     }
     const csr = buildEmbeddingCsr(ids, V);
     expect(csr.uniqueIds.length).toBe(V);
-    expect(grid2d(ceilDiv(V * D, ELEMENTWISE_WG))[1]).toBeGreaterThan(1);
+    expect(workgroupGrid(gpu, ceilDiv(V * D, ELEMENTWISE_WG))[1]).toBeGreaterThan(1);
     const dOut = uniform(R * D, rand);
     const dTable0 = uniform(V * D, rand);
     const dTable = fencedOutput(gpu, [V, D], 'f32', dTable0);
@@ -138,7 +139,7 @@ describe('embedding_forward and embedding_backward', () => {
       /embeddingForward: table has 17 elements, needs 18 \(rows=4 vocab=6 dim=3\)/,
     );
     expect(() => embeddingForward(gpu, ids, table, gpu.empty([R * D - 1]), R, dims)).toThrow(/embeddingForward: out has 11 elements/);
-    expect(() => embeddingForward(gpu, ids, table, table, R, dims)).toThrow(/table and out share a GPU buffer/);
+    expect(() => embeddingForward(gpu, ids, table, table, R, dims)).toThrow(/embedding\/embedding_forward: bindings 1 and 2 use one buffer, one read-only and one written/);
     expect(() => embeddingBackward(gpu, [0, 1, 2, 3], gpu.empty([R * D - 1]), table, dims)).toThrow(/embeddingBackward: dOut has 11 elements/);
     expect(() => embeddingBackward(gpu, [0, 1, 2, 3], gpu.empty([R, D]), gpu.empty([V * D - 1]), dims)).toThrow(/embeddingBackward: dTable has 17/);
   });

@@ -9,6 +9,7 @@ import { ceLossBackward, pgLossBackward, pgLossForward } from '../../src/gpu/ops
 import type { Gpu } from '../../src/gpu/runtime';
 import { logprobsBackwardRef, logprobsForwardRef } from '../reference/logprobs';
 import { ceLossBackwardRef, pgCase, pgLossBackwardRef, pgLossForwardRef } from '../reference/losses';
+import { expectJointlyClose, uploadFlat } from '../support/joint';
 import { expectClose, fencedOutput, freshSeed, noGpuErrors, randInts, randn, rng } from '../support/check';
 
 // Tolerances (relative L2). Each p_j = exp(z_j − lse) carries the float32 rounding of
@@ -55,10 +56,6 @@ const WORKGROUP_CASES: Array<[number, number]> = [
   [256, 5003],
 ];
 
-function upload(gpu: Gpu, x: Float32Array | Uint32Array) {
-  return gpu.upload(x, [x.length], x instanceof Uint32Array ? 'u32' : 'f32');
-}
-
 interface Case {
   R: number;
   logits: Float32Array;
@@ -71,23 +68,13 @@ function randomCase(R: number, V: number, rand: () => number, offset = 0): Case 
   return { R, logits, targets: randInts(R, rand, V) };
 }
 
-function concat(parts: ArrayLike<number>[]): Float64Array {
-  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 async function checkForward(gpu: Gpu, cases: Case[], V: number, o: LogprobsOptions, what: string): Promise<void> {
   const got: Record<'logp' | 'entropy' | 'lse', ArrayLike<number>[]> = { logp: [], entropy: [], lse: [] };
   const want: typeof got = { logp: [], entropy: [], lse: [] };
   for (const c of cases) {
     const out = { logp: fencedOutput(gpu, [c.R]), entropy: fencedOutput(gpu, [c.R]), lse: fencedOutput(gpu, [c.R]) };
     await noGpuErrors(gpu, () =>
-      logprobsForward(gpu, upload(gpu, c.logits), upload(gpu, c.targets), { logp: out.logp.tensor, entropy: out.entropy.tensor, lse: out.lse.tensor }, c.R, V, o),
+      logprobsForward(gpu, uploadFlat(gpu, c.logits), uploadFlat(gpu, c.targets), { logp: out.logp.tensor, entropy: out.entropy.tensor, lse: out.lse.tensor }, c.R, V, o),
     );
     const ref = logprobsForwardRef(c.logits, c.targets, c.R, V, o.temperature);
     for (const k of ['logp', 'entropy', 'lse'] as const) {
@@ -96,9 +83,9 @@ async function checkForward(gpu: Gpu, cases: Case[], V: number, o: LogprobsOptio
     }
   }
   const shape = `R=${cases.map((c) => c.R).join('+')} V=${V}`;
-  expectClose(concat(got.logp), concat(want.logp), TOL_LOGP, `${what} ${shape} logp`);
-  expectClose(concat(got.entropy), concat(want.entropy), TOL_ENTROPY, `${what} ${shape} entropy`);
-  expectClose(concat(got.lse), concat(want.lse), TOL_LSE, `${what} ${shape} lse`);
+  expectJointlyClose(got.logp, want.logp, TOL_LOGP, `${what} ${shape} logp`);
+  expectJointlyClose(got.entropy, want.entropy, TOL_ENTROPY, `${what} ${shape} entropy`);
+  expectJointlyClose(got.lse, want.lse, TOL_LSE, `${what} ${shape} lse`);
 }
 
 /**
@@ -116,18 +103,18 @@ async function checkBackward(gpu: Gpu, cases: Case[], V: number, o: LogprobsOpti
     const dentropy = withEntropy ? randn(R, rand) : null;
     const dlogits = fencedOutput(gpu, [R, V]);
     await noGpuErrors(gpu, () => {
-      const logits = upload(gpu, c.logits);
-      const targets = upload(gpu, c.targets);
+      const logits = uploadFlat(gpu, c.logits);
+      const targets = uploadFlat(gpu, c.targets);
       const lse = gpu.empty([R]);
       logprobsForward(gpu, logits, targets, { logp: gpu.empty([R]), entropy: gpu.empty([R]), lse }, R, V, o);
-      const grads = { dlogp: upload(gpu, dlogp), dentropy: dentropy === null ? null : upload(gpu, dentropy) };
+      const grads = { dlogp: uploadFlat(gpu, dlogp), dentropy: dentropy === null ? null : uploadFlat(gpu, dentropy) };
       logprobsBackward(gpu, logits, targets, lse, grads, dlogits.tensor, R, V, o);
     });
     got.push(await dlogits.read());
     want.push(logprobsBackwardRef(c.logits, c.targets, R, V, tau, dlogp, dentropy));
   }
   const shape = `R=${cases.map((c) => c.R).join('+')} V=${V}`;
-  expectClose(concat(got), concat(want), TOL_DLOGITS, `${what} ${shape} dlogits (entropy term: ${withEntropy})`);
+  expectJointlyClose(got, want, TOL_DLOGITS, `${what} ${shape} dlogits (entropy term: ${withEntropy})`);
 }
 
 describe('logprobs_forward', () => {
@@ -207,14 +194,14 @@ describe('gradient chains through logprobs_forward and logprobs_backward', () =>
     const c = randomCase(R, V, rand);
     const mask = Float32Array.from({ length: R }, () => (rand() < 0.3 ? 0 : 1));
     const nTokens = mask.reduce((s, m) => s + m, 0);
-    const logits = upload(gpu, c.logits);
-    const targets = upload(gpu, c.targets);
+    const logits = uploadFlat(gpu, c.logits);
+    const targets = uploadFlat(gpu, c.targets);
     const fwd = { logp: fencedOutput(gpu, [R]), entropy: fencedOutput(gpu, [R]), lse: fencedOutput(gpu, [R]) };
     const dlogp = fencedOutput(gpu, [R]);
     const dlogits = fencedOutput(gpu, [R, V]);
     await noGpuErrors(gpu, () => {
       logprobsForward(gpu, logits, targets, { logp: fwd.logp.tensor, entropy: fwd.entropy.tensor, lse: fwd.lse.tensor }, R, V);
-      ceLossBackward(gpu, upload(gpu, mask), dlogp.tensor, R, { nTokens });
+      ceLossBackward(gpu, uploadFlat(gpu, mask), dlogp.tensor, R, { nTokens });
       logprobsBackward(gpu, logits, targets, fwd.lse.tensor, { dlogp: dlogp.tensor, dentropy: null }, dlogits.tensor, R, V);
     });
     const want = logprobsBackwardRef(c.logits, c.targets, R, V, 1, ceLossBackwardRef(mask, R, nTokens), null);
@@ -235,8 +222,8 @@ describe('gradient chains through logprobs_forward and logprobs_backward', () =>
     const nTokens = pc.nTokens;
     const entCoef = 0.01;
     const dentropy = Float32Array.from(pc.mask, (m) => (-entCoef * m) / Math.max(nTokens, 1));
-    const logits = upload(gpu, c.logits);
-    const targets = upload(gpu, c.targets);
+    const logits = uploadFlat(gpu, c.logits);
+    const targets = uploadFlat(gpu, c.targets);
     const fwd = { logp: fencedOutput(gpu, [R]), entropy: fencedOutput(gpu, [R]), lse: fencedOutput(gpu, [R]) };
     const loss = fencedOutput(gpu, [R]);
     const kl = fencedOutput(gpu, [R]);
@@ -245,10 +232,10 @@ describe('gradient chains through logprobs_forward and logprobs_backward', () =>
     const dlogits = fencedOutput(gpu, [R, V]);
     await noGpuErrors(gpu, () => {
       logprobsForward(gpu, logits, targets, { logp: fwd.logp.tensor, entropy: fwd.entropy.tensor, lse: fwd.lse.tensor }, R, V, { temperature: tau });
-      const inputs = { logp: fwd.logp.tensor, logpOld: upload(gpu, pc.logpOld), logpRef: upload(gpu, pc.logpRef), adv: upload(gpu, pc.adv), mask: upload(gpu, pc.mask) };
+      const inputs = { logp: fwd.logp.tensor, logpOld: uploadFlat(gpu, pc.logpOld), logpRef: uploadFlat(gpu, pc.logpRef), adv: uploadFlat(gpu, pc.adv), mask: uploadFlat(gpu, pc.mask) };
       pgLossForward(gpu, inputs, { loss: loss.tensor, kl: kl.tensor, clip: clip.tensor }, R, { ...opts, nTokens });
       pgLossBackward(gpu, inputs, dlogp.tensor, R, { ...opts, nTokens });
-      logprobsBackward(gpu, logits, targets, fwd.lse.tensor, { dlogp: dlogp.tensor, dentropy: upload(gpu, dentropy) }, dlogits.tensor, R, V, { temperature: tau });
+      logprobsBackward(gpu, logits, targets, fwd.lse.tensor, { dlogp: dlogp.tensor, dentropy: uploadFlat(gpu, dentropy) }, dlogits.tensor, R, V, { temperature: tau });
     });
     const x = { ...pc, logp: ref.logp };
     const refOpts = { ...opts, nTokens };

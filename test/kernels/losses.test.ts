@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ceLossBackward, ceLossForward, pgLossBackward, pgLossForward, type PgLossOptions } from '../../src/gpu/ops/losses';
 import type { Gpu } from '../../src/gpu/runtime';
 import { ceLossBackwardRef, ceLossForwardRef, pgCase, pgLossBackwardRef, pgLossForwardRef, type PgCase } from '../reference/losses';
+import { expectJointlyClose, uploadFlat } from '../support/joint';
 import { expectClose, fencedOutput, freshSeed, noGpuErrors, rng } from '../support/check';
 
 // Tolerances (relative L2). Measured maxima over 8 runs each in Chromium and in Node
@@ -36,20 +37,6 @@ const PG_CONFIGS: Array<[string, Omit<PgLossOptions, 'nTokens'>, boolean]> = [
   ['no reference policy', { epsLow: 0.1, epsHigh: 0.3, dualClip: 2, klCoef: 0.5 }, true],
 ];
 
-function upload(gpu: Gpu, x: Float32Array) {
-  return gpu.upload(x, [x.length]);
-}
-
-function concat(parts: ArrayLike<number>[]): Float64Array {
-  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 interface PgRun {
   loss: ArrayLike<number>;
   kl: ArrayLike<number>;
@@ -62,11 +49,11 @@ async function runPg(gpu: Gpu, c: PgCase, R: number, o: PgLossOptions, noRef: bo
   const opts = { ...o, maxWorkgroupsPerDim };
   await noGpuErrors(gpu, () => {
     const x = {
-      logp: upload(gpu, c.logp),
-      logpOld: upload(gpu, c.logpOld),
-      logpRef: noRef ? null : upload(gpu, c.logpRef),
-      adv: upload(gpu, c.adv),
-      mask: upload(gpu, c.mask),
+      logp: uploadFlat(gpu, c.logp),
+      logpOld: uploadFlat(gpu, c.logpOld),
+      logpRef: noRef ? null : uploadFlat(gpu, c.logpRef),
+      adv: uploadFlat(gpu, c.adv),
+      mask: uploadFlat(gpu, c.mask),
     };
     pgLossForward(gpu, x, { loss: out.loss.tensor, kl: out.kl.tensor, clip: out.clip.tensor }, R, opts);
     pgLossBackward(gpu, x, out.dlogp.tensor, R, opts);
@@ -82,7 +69,7 @@ async function runPg(gpu: Gpu, c: PgCase, R: number, o: PgLossOptions, noRef: bo
 function expectPg(runs: Array<{ got: PgRun; want: PgRun }>, what: string): void {
   for (const k of ['loss', 'kl', 'clip', 'dlogp'] as const) {
     const tol = k === 'clip' ? TOL_CLIP : k === 'dlogp' ? TOL_PG_GRAD : TOL_PG;
-    expectClose(concat(runs.map((r) => r.got[k])), concat(runs.map((r) => r.want[k])), tol, `${what} ${k}`);
+    expectJointlyClose(runs.map((r) => r.got[k]), runs.map((r) => r.want[k]), tol, `${what} ${k}`);
   }
 }
 
@@ -166,8 +153,8 @@ async function runCe(gpu: Gpu, c: CeCase, R: number, maxWorkgroupsPerDim?: numbe
   const dlogp = fencedOutput(gpu, [R]);
   const o = { nTokens: c.nTokens, maxWorkgroupsPerDim };
   await noGpuErrors(gpu, () => {
-    const mask = upload(gpu, c.mask);
-    ceLossForward(gpu, upload(gpu, c.logp), mask, loss.tensor, R, o);
+    const mask = uploadFlat(gpu, c.mask);
+    ceLossForward(gpu, uploadFlat(gpu, c.logp), mask, loss.tensor, R, o);
     ceLossBackward(gpu, mask, dlogp.tensor, R, o);
   });
   return {
@@ -186,8 +173,8 @@ describe('ce_loss_forward and ce_loss_backward', () => {
     const runs = [];
     for (const R of rows) runs.push(await runCe(gpu, ceCase(R, rand), R));
     const what = `seed ${seed} R=${rows.join('+')}`;
-    expectClose(concat(runs.map((r) => r.loss)), concat(runs.map((r) => r.wantLoss)), TOL_CE, `${what} loss`);
-    expectClose(concat(runs.map((r) => r.dlogp)), concat(runs.map((r) => r.wantDlogp)), TOL_CE, `${what} dlogp`);
+    expectJointlyClose(runs.map((r) => r.loss), runs.map((r) => r.wantLoss), TOL_CE, `${what} loss`);
+    expectJointlyClose(runs.map((r) => r.dlogp), runs.map((r) => r.wantDlogp), TOL_CE, `${what} dlogp`);
   });
 
   it('forced grid limit of 3: 300 tokens (5 workgroups) on a 3×2 grid, one surplus', async () => {

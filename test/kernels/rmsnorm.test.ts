@@ -5,7 +5,7 @@
 // with so many rows that the default one-thread-per-row dispatch needs the second dimension.
 import { testGpu } from '#test-gpu';
 import { describe, expect, it } from 'vitest';
-import { grid2d } from '../../src/gpu/ops/elementwise';
+import { grid2d, workgroupGrid } from '../../src/gpu/grid';
 import { ceilDiv } from '../../src/gpu/kernel';
 import { rmsnormBackward, rmsnormBackwardWeight, rmsnormForward, type RmsnormRowOptions } from '../../src/gpu/ops/rmsnorm';
 import { rmsnormBackwardRef, rmsnormBackwardWeightRef, rmsnormForwardRef } from '../reference/rmsnorm';
@@ -98,9 +98,12 @@ describe('rmsnorm_forward, rmsnorm_backward, rmsnorm_backward_weight', () => {
   // rmsnorm_backward_weight is left out here: its grid spans columns, not rows (one workgroup
   // for D = 1, which would spend seconds looping over 4M rows on a CPU adapter).
   it(`R=${BIG[0]} D=${BIG[1]}, one thread per row, needs the second grid dimension`, async () => {
-    expect(grid2d(ceilDiv(BIG[0], 64))[1]).toBeGreaterThan(1);
+    expect(workgroupGrid(await testGpu(), ceilDiv(BIG[0], 64))[1]).toBeGreaterThan(1);
     await checkAll(...BIG, true, { threadsPerRow: 1 }, false);
   });
+
+  // CPU adapters default to one thread per row, GPUs to the next power of two of D (here 64).
+  it('R=7 D=37 with the default threads per row', () => checkAll(7, 37, true));
 
   it('R=65537 D=5: long column sums in rmsnorm_backward_weight', () => checkAll(65537, 5, true, { threadsPerRow: 1 }));
 
@@ -130,7 +133,7 @@ describe('rmsnorm_forward, rmsnorm_backward, rmsnorm_backward_weight', () => {
       /rmsnormForward: w has 4 elements, needs 5 \(rows=3 dim=5\)/,
     );
     expect(() => rmsnormForward(gpu, x, w, gpu.empty([R, D]), gpu.empty([R - 1]), dims)).toThrow(/rmsnormForward: rstd has 2 elements/);
-    expect(() => rmsnormForward(gpu, x, w, x, rstd, dims)).toThrow(/x and y share a GPU buffer/);
+    expect(() => rmsnormForward(gpu, x, w, x, rstd, dims)).toThrow(/rmsnorm\/rmsnorm_forward: bindings 0 and 2 use one buffer, one read-only and one written/);
     expect(() => rmsnormForward(gpu, x, w, gpu.empty([R, D]), rstd, dims, { eps: 0 })).toThrow(/eps 0 must be positive/);
     expect(() => rmsnormBackward(gpu, x, w, rstd, gpu.empty([R * D - 1]), gpu.empty([R, D]), dims)).toThrow(/rmsnormBackward: dy has 14 elements/);
     expect(() => rmsnormBackwardWeight(gpu, x, rstd, x, gpu.empty([D - 1]), dims)).toThrow(/rmsnormBackwardWeight: dw has 4 elements/);

@@ -3,7 +3,9 @@
 // a few thousand (each row its own, as in decode), and rows whose position is past the table.
 import { testGpu } from '#test-gpu';
 import { describe, expect, it } from 'vitest';
-import { ropeBackward, ropeForward, ropeTables, uploadRopeTables } from '../../src/gpu/ops/rope';
+import { grid2d } from '../../src/gpu/grid';
+import { ceilDiv } from '../../src/gpu/kernel';
+import { LINEAR_WORKGROUP, ropeBackward, ropeForward, ropeTables, uploadRopeTables } from '../../src/gpu/ops/rope';
 import { ropeBackwardRef, ropeRef } from '../reference/rope';
 import { expectClose, fencedOutput, freshSeed, noGpuErrors, randInts, randn, rng } from '../support/check';
 
@@ -24,7 +26,23 @@ const SHAPES: Array<[number, number, number]> = [
 
 const MAX_POS = 4099;
 
+/**
+ * A grid limit of ⌈√workgroups⌉ lays the dispatch out near-square, so every shape of more than
+ * two workgroups exercises the 2-D indexing and the bounds check of the surplus workgroups.
+ */
+function squareGrid(rows: number, nHeads: number, hd: number): { maxWorkgroupsPerDim: number } {
+  return { maxWorkgroupsPerDim: Math.ceil(Math.sqrt(ceilDiv((rows * nHeads * hd) / 2, LINEAR_WORKGROUP))) };
+}
+
 describe('rope', () => {
+  it('lays the shapes of three or more workgroups on a 2-D grid', () => {
+    const twoD = SHAPES.filter(([rows, nHeads, hd]) => {
+      const groups = ceilDiv((rows * nHeads * hd) / 2, LINEAR_WORKGROUP);
+      return grid2d(groups, squareGrid(rows, nHeads, hd).maxWorkgroupsPerDim)[1] > 1;
+    });
+    expect(twoD.length).toBe(3);
+  });
+
   it.each(SHAPES)('rope_forward and rope_backward: rows=%i nHeads=%i hd=%i', async (rows, nHeads, hd) => {
     const gpu = await testGpu();
     const seed = freshSeed();
@@ -38,10 +56,11 @@ describe('rope', () => {
       const pos = gpu.upload(positions, [rows], 'u32');
       const y = fencedOutput(gpu, [rows, nHeads, hd]);
       const dx = fencedOutput(gpu, [rows, nHeads, hd]);
+      const grid = squareGrid(rows, nHeads, hd);
       await noGpuErrors(gpu, () => {
         const xt = gpu.upload(x, [rows, nHeads, hd]);
-        ropeForward(gpu, xt, pos, tables, y.tensor, rows, nHeads);
-        ropeBackward(gpu, xt, pos, tables, dx.tensor, rows, nHeads);
+        ropeForward(gpu, xt, pos, tables, y.tensor, rows, nHeads, grid);
+        ropeBackward(gpu, xt, pos, tables, dx.tensor, rows, nHeads, grid);
       });
       const what = `seed ${seed} theta=${theta}`;
       expectClose(await y.read(), ropeRef(x, positions, rows, nHeads, hd, theta), TOL, `rope_forward ${what}`);
@@ -75,7 +94,7 @@ describe('rope', () => {
     const tables = uploadRopeTables(gpu, ropeTables(8, 4));
     const x = gpu.empty([2, 1, 4]);
     const pos = gpu.empty([2], 'u32');
-    expect(() => ropeForward(gpu, x, pos, tables, x, 2, 1)).toThrow(/must not share a buffer/);
+    expect(() => ropeForward(gpu, x, pos, tables, x, 2, 1)).toThrow(/rope\/rope_forward: bindings 0 and 4 use one buffer, one read-only and one written/);
     expect(() => ropeForward(gpu, x, pos, tables, gpu.empty([7]), 2, 1)).toThrow(/y has 7 elements, needs 8/);
     expect(() => ropeBackward(gpu, x, gpu.empty([2]), tables, gpu.empty([8]), 2, 1)).toThrow(/positions .* must be u32/);
     expect(() => ropeTables(8, 3)).toThrow(/even/);

@@ -1,8 +1,8 @@
 // The rope reference and tables: the Hugging Face rotate_half convention written out literally,
 // hand-computed rotations, the float64 tables against the definition, and the backward by
-// central differences. Also the 2-D grid helper shared by the rope and attention wrappers.
+// central differences.
 import { describe, expect, it } from 'vitest';
-import { LINEAR_WORKGROUP, linearGrid, ropeTables } from '../../src/gpu/ops/rope';
+import { ropeTables } from '../../src/gpu/ops/rope';
 import { ropeAngle, ropeBackwardRef, ropeRef } from '../reference/rope';
 import { relL2, rng } from '../support/check';
 import { dot, numericalGradient, randn64 } from '../support/finite-diff';
@@ -78,17 +78,5 @@ describe('ropeTables', () => {
 
   it('rejects odd head sizes', () => {
     expect(() => ropeTables(8, 5)).toThrow(/even/);
-  });
-});
-
-describe('linearGrid', () => {
-  it('covers every invocation within the per-dimension limit', () => {
-    for (const n of [1, 63, 64, 65, 1000, 65535 * 64 + 1, 3_000_000_000]) {
-      const [gx, gy] = linearGrid(n, 'test');
-      expect(gx * gy * LINEAR_WORKGROUP).toBeGreaterThanOrEqual(n);
-      expect((gx * gy - 1) * LINEAR_WORKGROUP).toBeLessThan(n + gx * LINEAR_WORKGROUP);
-      expect(Math.max(gx, gy)).toBeLessThanOrEqual(65535);
-    }
-    expect(linearGrid(0, 'test')).toEqual([0, 0]);
   });
 });

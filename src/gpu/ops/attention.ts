@@ -3,9 +3,11 @@
  * backward for dq and for dk/dv), and the KV cache used for decoding (write, decode).
  */
 import code from '../../../shaders/attention.wgsl?raw';
+import type { GridOptions } from '../grid';
 import { kernel, packParams } from '../kernel';
 import type { Gpu } from '../runtime';
-import type { Tensor } from '../tensor';
+import type { DType, Tensor } from '../tensor';
+import { needInt, needTensor, needU32Index } from '../validate';
 import { linearGrid } from './rope';
 
 /** Largest head size: the kernels keep per-invocation accumulators of this many floats. */
@@ -53,14 +55,10 @@ export interface DecodeShape extends KvCacheShape {
   scale?: number;
 }
 
-function positiveInt(name: string, what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: ${what} = ${n} must be a positive integer`);
-}
-
 function checkHeads(name: string, nHeads: number, nKvHeads: number, headDim: number): void {
-  positiveInt(name, 'nHeads', nHeads);
-  positiveInt(name, 'nKvHeads', nKvHeads);
-  positiveInt(name, 'headDim', headDim);
+  needInt(name, 'nHeads', nHeads, 1);
+  needInt(name, 'nKvHeads', nKvHeads, 1);
+  needInt(name, 'headDim', headDim, 1);
   if (nHeads % nKvHeads !== 0) throw new Error(`${name}: nHeads ${nHeads} is not a multiple of nKvHeads ${nKvHeads}`);
   if (headDim > ATTENTION_MAX_HEAD_DIM) {
     throw new Error(`${name}: headDim ${headDim} exceeds the kernels' maximum of ${ATTENTION_MAX_HEAD_DIM} (fixed-size private accumulators)`);
@@ -68,27 +66,10 @@ function checkHeads(name: string, nHeads: number, nKvHeads: number, headDim: num
 }
 
 function checker(name: string, sizes: string) {
-  return (t: Tensor, n: number, what: string, dtype: 'f32' | 'u32' = 'f32'): void => {
-    if (t.dtype !== dtype) throw new Error(`${name}: ${what} is ${t}, must be ${dtype}`);
-    if (t.size < n) throw new Error(`${name}: ${what} has ${t.size} elements, needs ${n} (${sizes})`);
-    if (n >= 2 ** 32) throw new Error(`${name}: ${what} has ${n} elements, beyond u32 indexing`);
+  return (t: Tensor, n: number, what: string, dtype: DType = 'f32'): void => {
+    needTensor(name, what, t, n, dtype, ` (${sizes})`);
+    needU32Index(name, what, n);
   };
-}
-
-/**
- * No output may share a buffer with another binding: WebGPU rejects a buffer bound read-only and
- * writable in one dispatch, and also two writable bindings that alias, which any two views of
- * one buffer do because the runtime binds each view to the end of its buffer.
- */
-function distinct(name: string, outputs: ReadonlyArray<[Tensor, string]>, inputs: ReadonlyArray<[Tensor, string]>): void {
-  outputs.forEach(([out, outName], i) => {
-    for (const [t, tName] of inputs) {
-      if (t.buffer === out.buffer) throw new Error(`${name}: output ${outName} shares a buffer with input ${tName}`);
-    }
-    for (const [t, tName] of outputs.slice(i + 1)) {
-      if (t.buffer === out.buffer) throw new Error(`${name}: outputs ${outName} and ${tName} share a buffer`);
-    }
-  });
 }
 
 function attentionParams(s: AttentionShape): ArrayBuffer {
@@ -113,8 +94,8 @@ function rowTiles(s: AttentionShape, heads: number): number {
 }
 
 function checkAttention(name: string, s: AttentionShape) {
-  positiveInt(name, 'batch', s.batch);
-  positiveInt(name, 'seqLen', s.seqLen);
+  needInt(name, 'batch', s.batch, 1);
+  needInt(name, 'seqLen', s.seqLen, 1);
   checkHeads(name, s.nHeads, s.nKvHeads, s.headDim);
   const rows = s.batch * s.seqLen;
   const need = checker(name, `B=${s.batch} T=${s.seqLen} H=${s.nHeads} KVH=${s.nKvHeads} hd=${s.headDim}`);
@@ -122,7 +103,7 @@ function checkAttention(name: string, s: AttentionShape) {
 }
 
 /** Records o = softmax(scale·q·kᵀ, causal)·v and lse (f32 [B, H, T]) for the backward. */
-export function attentionForward(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, o: Tensor, lse: Tensor, s: AttentionShape): void {
+export function attentionForward(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, o: Tensor, lse: Tensor, s: AttentionShape, grid: GridOptions = {}): void {
   const name = 'attention_forward';
   const { need, qElems, kvElems, lseElems } = checkAttention(name, s);
   need(q, qElems, 'q');
@@ -130,30 +111,33 @@ export function attentionForward(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, o: T
   need(v, kvElems, 'v');
   need(o, qElems, 'o');
   need(lse, lseElems, 'lse');
-  distinct(name, [[o, 'o'], [lse, 'lse']], [[q, 'q'], [k, 'k'], [v, 'v']]);
   gpu.run(attentionKernels.forward, {
     bindings: [q, k, v, o, lse],
     params: attentionParams(s),
-    workgroups: linearGrid(rowTiles(s, s.nHeads), name),
+    workgroups: linearGrid(gpu, rowTiles(s, s.nHeads), grid),
   });
 }
 
+/** Checks what both backward kernels read: the forward's inputs q, k, v, its outputs o and lse, and dO. */
+function checkBackwardInputs(name: string, s: AttentionShape, q: Tensor, k: Tensor, v: Tensor, o: Tensor, dO: Tensor, lse: Tensor) {
+  const c = checkAttention(name, s);
+  c.need(q, c.qElems, 'q');
+  c.need(k, c.kvElems, 'k');
+  c.need(v, c.kvElems, 'v');
+  c.need(o, c.qElems, 'o');
+  c.need(dO, c.qElems, 'dO');
+  c.need(lse, c.lseElems, 'lse');
+  return c;
+}
+
 /** Records dq from the forward's inputs, its outputs o and lse, and dO. */
-export function attentionBackwardDq(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, o: Tensor, dO: Tensor, lse: Tensor, dq: Tensor, s: AttentionShape): void {
-  const name = 'attention_backward_dq';
-  const { need, qElems, kvElems, lseElems } = checkAttention(name, s);
-  need(q, qElems, 'q');
-  need(k, kvElems, 'k');
-  need(v, kvElems, 'v');
-  need(o, qElems, 'o');
-  need(dO, qElems, 'dO');
-  need(lse, lseElems, 'lse');
+export function attentionBackwardDq(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, o: Tensor, dO: Tensor, lse: Tensor, dq: Tensor, s: AttentionShape, grid: GridOptions = {}): void {
+  const { need, qElems } = checkBackwardInputs('attention_backward_dq', s, q, k, v, o, dO, lse);
   need(dq, qElems, 'dq');
-  distinct(name, [[dq, 'dq']], [[q, 'q'], [k, 'k'], [v, 'v'], [o, 'o'], [dO, 'dO'], [lse, 'lse']]);
   gpu.run(attentionKernels.backwardDq, {
     bindings: [q, k, v, o, dO, lse, dq],
     params: attentionParams(s),
-    workgroups: linearGrid(rowTiles(s, s.nHeads), name),
+    workgroups: linearGrid(gpu, rowTiles(s, s.nHeads), grid),
   });
 }
 
@@ -169,22 +153,15 @@ export function attentionBackwardDkv(
   dk: Tensor,
   dv: Tensor,
   s: AttentionShape,
+  grid: GridOptions = {},
 ): void {
-  const name = 'attention_backward_dkv';
-  const { need, qElems, kvElems, lseElems } = checkAttention(name, s);
-  need(q, qElems, 'q');
-  need(k, kvElems, 'k');
-  need(v, kvElems, 'v');
-  need(o, qElems, 'o');
-  need(dO, qElems, 'dO');
-  need(lse, lseElems, 'lse');
+  const { need, kvElems } = checkBackwardInputs('attention_backward_dkv', s, q, k, v, o, dO, lse);
   need(dk, kvElems, 'dk');
   need(dv, kvElems, 'dv');
-  distinct(name, [[dk, 'dk'], [dv, 'dv']], [[q, 'q'], [k, 'k'], [v, 'v'], [o, 'o'], [dO, 'dO'], [lse, 'lse']]);
   gpu.run(attentionKernels.backwardDkv, {
     bindings: [q, k, v, o, dO, lse, dk, dv],
     params: attentionParams(s),
-    workgroups: linearGrid(rowTiles(s, s.nKvHeads), name),
+    workgroups: linearGrid(gpu, rowTiles(s, s.nKvHeads), grid),
   });
 }
 
@@ -199,16 +176,17 @@ export function attentionBackward(
   lse: Tensor,
   grads: { dq: Tensor; dk: Tensor; dv: Tensor },
   s: AttentionShape,
+  grid: GridOptions = {},
 ): void {
-  attentionBackwardDq(gpu, q, k, v, o, dO, lse, grads.dq, s);
-  attentionBackwardDkv(gpu, q, k, v, o, dO, lse, grads.dk, grads.dv, s);
+  attentionBackwardDq(gpu, q, k, v, o, dO, lse, grads.dq, s, grid);
+  attentionBackwardDkv(gpu, q, k, v, o, dO, lse, grads.dk, grads.dv, s, grid);
 }
 
 function checkCache(name: string, c: KvCacheShape): void {
-  positiveInt(name, 'seqs', c.seqs);
-  positiveInt(name, 'nKvHeads', c.nKvHeads);
-  positiveInt(name, 'maxT', c.maxT);
-  positiveInt(name, 'headDim', c.headDim);
+  needInt(name, 'seqs', c.seqs, 1);
+  needInt(name, 'nKvHeads', c.nKvHeads, 1);
+  needInt(name, 'maxT', c.maxT, 1);
+  needInt(name, 'headDim', c.headDim, 1);
 }
 
 /**
@@ -216,10 +194,10 @@ function checkCache(name: string, c: KvCacheShape): void {
  * sequence seq[r], position pos[r] (u32 tensors). Prefill passes all B·T rows, decode one row per
  * sequence. Rows with seq ≥ seqs or pos ≥ maxT are skipped (the kernel cannot report them).
  */
-export function kvCacheWrite(gpu: Gpu, k: Tensor, v: Tensor, seq: Tensor, pos: Tensor, kCache: Tensor, vCache: Tensor, rows: number, c: KvCacheShape): void {
+export function kvCacheWrite(gpu: Gpu, k: Tensor, v: Tensor, seq: Tensor, pos: Tensor, kCache: Tensor, vCache: Tensor, rows: number, c: KvCacheShape, grid: GridOptions = {}): void {
   const name = 'kv_cache_write';
   checkCache(name, c);
-  if (!Number.isInteger(rows) || rows < 0) throw new Error(`${name}: rows = ${rows} must be a non-negative integer`);
+  needInt(name, 'rows', rows);
   const need = checker(name, `rows=${rows} S=${c.seqs} KVH=${c.nKvHeads} maxT=${c.maxT} hd=${c.headDim}`);
   const rowElems = rows * c.nKvHeads * c.headDim;
   const cacheElems = c.seqs * c.nKvHeads * c.maxT * c.headDim;
@@ -229,7 +207,6 @@ export function kvCacheWrite(gpu: Gpu, k: Tensor, v: Tensor, seq: Tensor, pos: T
   need(pos, rows, 'pos', 'u32');
   need(kCache, cacheElems, 'kCache');
   need(vCache, cacheElems, 'vCache');
-  distinct(name, [[kCache, 'kCache'], [vCache, 'vCache']], [[k, 'k'], [v, 'v'], [seq, 'seq'], [pos, 'pos']]);
   gpu.run(attentionKernels.kvCacheWrite, {
     bindings: [k, v, seq, pos, kCache, vCache],
     params: packParams([
@@ -242,7 +219,7 @@ export function kvCacheWrite(gpu: Gpu, k: Tensor, v: Tensor, seq: Tensor, pos: T
       ['u32', rows],
       ['f32', 0],
     ]),
-    workgroups: linearGrid(rowElems, name),
+    workgroups: linearGrid(gpu, rowElems, grid),
   });
 }
 
@@ -250,7 +227,7 @@ export function kvCacheWrite(gpu: Gpu, k: Tensor, v: Tensor, seq: Tensor, pos: T
  * Records o [S, H·hd] for one query per sequence (q [S, H·hd]) attending to cache positions
  * 0..len[s]−1 (len u32 [S]). A sequence with len 0 or len > maxT gets NaN outputs.
  */
-export function attentionDecode(gpu: Gpu, q: Tensor, kCache: Tensor, vCache: Tensor, len: Tensor, o: Tensor, d: DecodeShape): void {
+export function attentionDecode(gpu: Gpu, q: Tensor, kCache: Tensor, vCache: Tensor, len: Tensor, o: Tensor, d: DecodeShape, grid: GridOptions = {}): void {
   const name = 'attention_decode';
   checkCache(name, d);
   checkHeads(name, d.nHeads, d.nKvHeads, d.headDim);
@@ -262,7 +239,6 @@ export function attentionDecode(gpu: Gpu, q: Tensor, kCache: Tensor, vCache: Ten
   need(vCache, cacheElems, 'vCache');
   need(len, d.seqs, 'len', 'u32');
   need(o, qElems, 'o');
-  distinct(name, [[o, 'o']], [[q, 'q'], [kCache, 'kCache'], [vCache, 'vCache'], [len, 'len']]);
   gpu.run(attentionKernels.decode, {
     bindings: [q, kCache, vCache, o, len],
     params: packParams([
@@ -275,6 +251,6 @@ export function attentionDecode(gpu: Gpu, q: Tensor, kCache: Tensor, vCache: Ten
       ['u32', 0],
       ['f32', d.scale ?? 1 / Math.sqrt(d.headDim)],
     ]),
-    workgroups: linearGrid(d.seqs * d.nHeads, name),
+    workgroups: linearGrid(gpu, d.seqs * d.nHeads, grid),
   });
 }

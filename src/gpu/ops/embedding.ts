@@ -3,10 +3,11 @@
  * made deterministic (and atomic-free) by grouping the batch's rows by token id on the CPU.
  */
 import code from '../../../shaders/embedding.wgsl?raw';
-import { ceilDiv, kernel, packParams } from '../kernel';
+import { kernel } from '../kernel';
 import type { Gpu } from '../runtime';
 import type { Tensor } from '../tensor';
-import { ELEMENTWISE_WG, grid2d, needF32, noAlias } from './elementwise';
+import { needInt, needTensor } from '../validate';
+import { runFlat } from './elementwise';
 
 export const embeddingKernels = {
   forward: kernel('embedding', code, 'embedding_forward', ['read', 'read', 'write', 'uniform']),
@@ -45,7 +46,7 @@ export function checkTokenIds(op: string, ids: ArrayLike<number>, vocab: number)
 
 /** Groups rows by token id with a counting sort: O(R + V), stable, so rows ascend in each group. */
 export function buildEmbeddingCsr(ids: ArrayLike<number>, vocab: number): EmbeddingCsr {
-  if (!Number.isInteger(vocab) || vocab < 1) throw new Error(`buildEmbeddingCsr: vocab ${vocab} must be a positive integer`);
+  needInt('buildEmbeddingCsr', 'vocab', vocab, 1);
   checkTokenIds('buildEmbeddingCsr', ids, vocab);
   const counts = new Uint32Array(vocab);
   for (let r = 0; r < ids.length; r++) counts[ids[r]]++;
@@ -72,9 +73,9 @@ export function buildEmbeddingCsr(ids: ArrayLike<number>, vocab: number): Embedd
 }
 
 function checkDims(op: string, rows: number, { vocab, dim }: EmbeddingDims): string {
-  if (!Number.isInteger(rows) || rows < 0) throw new Error(`${op}: rows ${rows} must be a non-negative integer`);
-  if (!Number.isInteger(vocab) || vocab < 1) throw new Error(`${op}: vocab ${vocab} must be a positive integer`);
-  if (!Number.isInteger(dim) || dim < 1) throw new Error(`${op}: dim ${dim} must be a positive integer`);
+  needInt(op, 'rows', rows);
+  needInt(op, 'vocab', vocab, 1);
+  needInt(op, 'dim', dim, 1);
   return ` (rows=${rows} vocab=${vocab} dim=${dim})`;
 }
 
@@ -98,29 +99,18 @@ export function embeddingForward(
 ): void {
   const op = 'embeddingForward';
   const at = checkDims(op, rows, dims);
-  if (ids.dtype !== 'u32') throw new Error(`${op}: ids is ${ids}, must be u32`);
-  if (ids.size < rows) throw new Error(`${op}: ids has ${ids.size} elements, needs ${rows}${at}`);
-  needF32(op, 'table', table, dims.vocab * dims.dim, at);
-  needF32(op, 'out', out, rows * dims.dim, at);
-  noAlias(op, [
-    ['ids', ids, 'out', out],
-    ['table', table, 'out', out],
-  ]);
+  needTensor(op, 'ids', ids, rows, 'u32', at);
+  needTensor(op, 'table', table, dims.vocab * dims.dim, 'f32', at);
+  needTensor(op, 'out', out, rows * dims.dim, 'f32', at);
   if (o.hostIds !== undefined) {
     if (o.hostIds.length !== rows) throw new Error(`${op}: hostIds has ${o.hostIds.length} ids, rows is ${rows}`);
     checkTokenIds(op, o.hostIds, dims.vocab);
   }
-  if (rows === 0) return;
-  gpu.run(embeddingKernels.forward, {
-    bindings: [ids, table, out],
-    params: packParams([
-      ['u32', rows],
-      ['u32', dims.dim],
-      ['u32', dims.vocab],
-    ]),
-    workgroups: grid2d(ceilDiv(rows * dims.dim, ELEMENTWISE_WG)),
-    constants: { WG: ELEMENTWISE_WG },
-  });
+  runFlat(gpu, embeddingKernels.forward, [ids, table, out], rows * dims.dim, [
+    ['u32', rows],
+    ['u32', dims.dim],
+    ['u32', dims.vocab],
+  ]);
 }
 
 /**
@@ -141,24 +131,22 @@ export function embeddingBackward(gpu: Gpu, ids: ArrayLike<number> | EmbeddingCs
     throw new Error(`${op}: malformed grouping (${unique} ids, ${csr.offsets.length} offsets, ${rows} rows)`);
   }
   if (isCsr(ids)) checkTokenIds(op, csr.uniqueIds, dims.vocab);
-  needF32(op, 'dOut', dOut, rows * dims.dim, at);
-  needF32(op, 'dTable', dTable, dims.vocab * dims.dim, at);
-  noAlias(op, [['dOut', dOut, 'dTable', dTable]]);
+  needTensor(op, 'dOut', dOut, rows * dims.dim, 'f32', at);
+  needTensor(op, 'dTable', dTable, dims.vocab * dims.dim, 'f32', at);
   if (unique === 0) return;
   const uniq = uploadScratch(gpu, csr.uniqueIds);
   const offsets = uploadScratch(gpu, csr.offsets);
   const rowList = uploadScratch(gpu, csr.rows);
-  gpu.run(embeddingKernels.backward, {
-    bindings: [uniq, offsets, rowList, dOut, dTable],
-    params: packParams([
+  try {
+    runFlat(gpu, embeddingKernels.backward, [uniq, offsets, rowList, dOut, dTable], unique * dims.dim, [
       ['u32', unique],
       ['u32', dims.dim],
       ['u32', dims.vocab],
-    ]),
-    workgroups: grid2d(ceilDiv(unique * dims.dim, ELEMENTWISE_WG)),
-    constants: { WG: ELEMENTWISE_WG },
-  });
-  for (const t of [uniq, offsets, rowList]) gpu.release(t);
+    ]);
+  } finally {
+    // Also when the runtime refuses the dispatch (dOut and dTable in one buffer, say).
+    for (const t of [uniq, offsets, rowList]) gpu.release(t);
+  }
 }
 
 function isCsr(ids: ArrayLike<number> | EmbeddingCsr): ids is EmbeddingCsr {

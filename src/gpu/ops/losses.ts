@@ -3,10 +3,11 @@
  * losses over R tokens, and their gradients with respect to logp.
  */
 import code from '../../../shaders/losses.wgsl?raw';
+import { workgroupGrid, type GridOptions } from '../grid';
 import { ceilDiv, kernel, packParams } from '../kernel';
 import type { Gpu } from '../runtime';
 import type { Tensor } from '../tensor';
-import { grid2d, maxWorkgroupsPerDim } from './logprobs';
+import { needInt, needTensor } from '../validate';
 
 export const lossesKernels = {
   pgForward: kernel('losses', code, 'pg_loss_forward', ['read', 'read', 'read', 'read', 'read', 'write', 'write', 'write', 'uniform']),
@@ -18,11 +19,9 @@ export const lossesKernels = {
 /** Tokens per workgroup (WG in the shader). */
 const TOKENS_PER_WORKGROUP = 64;
 
-export interface LossOptions {
+export interface LossOptions extends GridOptions {
   /** Number of counted tokens N of the whole batch (the token-mean divisor); 0 when none. */
   nTokens: number;
-  /** Lower per-dimension grid limit than the adapter's, so tests can force the 2-D grid. */
-  maxWorkgroupsPerDim?: number;
 }
 
 export interface PgLossOptions extends LossOptions {
@@ -54,17 +53,11 @@ export interface PgOutputs {
   clip: Tensor;
 }
 
-function need(op: string, t: Tensor, R: number, name: string): void {
-  if (t.dtype !== 'f32') throw new Error(`${op}: ${name} must be f32, got ${t}`);
-  if (t.size < R) throw new Error(`${op}: ${name} has ${t.size} elements, needs ${R}`);
-}
-
 function common(gpu: Gpu, op: string, R: number, o: LossOptions): { invN: number; workgroups: [number, number] } {
-  if (!Number.isInteger(R) || R < 0) throw new Error(`${op}: R must be a non-negative integer, got ${R}`);
+  needInt(op, 'R', R);
   if (!(Number.isFinite(o.nTokens) && o.nTokens >= 0)) throw new Error(`${op}: nTokens must be ≥ 0, got ${o.nTokens}`);
-  const limit = Math.min(o.maxWorkgroupsPerDim ?? Infinity, maxWorkgroupsPerDim(gpu));
   // With N = 0 no token is counted, so the scale is never applied to anything.
-  return { invN: o.nTokens > 0 ? 1 / o.nTokens : 0, workgroups: grid2d(ceilDiv(R, TOKENS_PER_WORKGROUP), limit) };
+  return { invN: o.nTokens > 0 ? 1 / o.nTokens : 0, workgroups: workgroupGrid(gpu, ceilDiv(R, TOKENS_PER_WORKGROUP), o) };
 }
 
 function pgParams(op: string, R: number, invN: number, o: PgLossOptions): ArrayBuffer {
@@ -85,11 +78,11 @@ function pgParams(op: string, R: number, invN: number, o: PgLossOptions): ArrayB
 }
 
 function pgBindings(op: string, x: PgInputs, R: number): Tensor[] {
-  need(op, x.logp, R, 'logp');
-  need(op, x.logpOld, R, 'logpOld');
-  if (x.logpRef !== null) need(op, x.logpRef, R, 'logpRef');
-  need(op, x.adv, R, 'adv');
-  need(op, x.mask, R, 'mask');
+  needTensor(op, 'logp', x.logp, R);
+  needTensor(op, 'logpOld', x.logpOld, R);
+  if (x.logpRef !== null) needTensor(op, 'logpRef', x.logpRef, R);
+  needTensor(op, 'adv', x.adv, R);
+  needTensor(op, 'mask', x.mask, R);
   return [x.logp, x.logpOld, x.logpRef ?? x.logp, x.adv, x.mask];
 }
 
@@ -99,9 +92,9 @@ export function pgLossForward(gpu: Gpu, x: PgInputs, out: PgOutputs, R: number, 
   const c = common(gpu, op, R, o);
   const params = pgParams(op, R, c.invN, o);
   const inputs = pgBindings(op, x, R);
-  need(op, out.loss, R, 'loss');
-  need(op, out.kl, R, 'kl');
-  need(op, out.clip, R, 'clip');
+  needTensor(op, 'loss', out.loss, R);
+  needTensor(op, 'kl', out.kl, R);
+  needTensor(op, 'clip', out.clip, R);
   if (R === 0) return;
   gpu.run(lossesKernels.pgForward, { bindings: [...inputs, out.loss, out.kl, out.clip], params, workgroups: c.workgroups });
 }
@@ -112,7 +105,7 @@ export function pgLossBackward(gpu: Gpu, x: PgInputs, dlogp: Tensor, R: number, 
   const c = common(gpu, op, R, o);
   const params = pgParams(op, R, c.invN, o);
   const inputs = pgBindings(op, x, R);
-  need(op, dlogp, R, 'dlogp');
+  needTensor(op, 'dlogp', dlogp, R);
   if (R === 0) return;
   gpu.run(lossesKernels.pgBackward, { bindings: [...inputs, dlogp], params, workgroups: c.workgroups });
 }
@@ -128,9 +121,9 @@ function ceParams(R: number, invN: number): ArrayBuffer {
 export function ceLossForward(gpu: Gpu, logp: Tensor, mask: Tensor, loss: Tensor, R: number, o: LossOptions): void {
   const op = 'ce_loss_forward';
   const c = common(gpu, op, R, o);
-  need(op, logp, R, 'logp');
-  need(op, mask, R, 'mask');
-  need(op, loss, R, 'loss');
+  needTensor(op, 'logp', logp, R);
+  needTensor(op, 'mask', mask, R);
+  needTensor(op, 'loss', loss, R);
   if (R === 0) return;
   gpu.run(lossesKernels.ceForward, { bindings: [logp, mask, loss], params: ceParams(R, c.invN), workgroups: c.workgroups });
 }
@@ -139,8 +132,8 @@ export function ceLossForward(gpu: Gpu, logp: Tensor, mask: Tensor, loss: Tensor
 export function ceLossBackward(gpu: Gpu, mask: Tensor, dlogp: Tensor, R: number, o: LossOptions): void {
   const op = 'ce_loss_backward';
   const c = common(gpu, op, R, o);
-  need(op, mask, R, 'mask');
-  need(op, dlogp, R, 'dlogp');
+  needTensor(op, 'mask', mask, R);
+  needTensor(op, 'dlogp', dlogp, R);
   if (R === 0) return;
   gpu.run(lossesKernels.ceBackward, { bindings: [mask, dlogp], params: ceParams(R, c.invN), workgroups: c.workgroups });
 }

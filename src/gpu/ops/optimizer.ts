@@ -5,10 +5,11 @@
  * index 1), so clipping needs no readback; a non-finite coefficient makes the step a no-op.
  */
 import code from '../../../shaders/optimizer.wgsl?raw';
+import { workgroupGrid, type GridOptions } from '../grid';
 import { ceilDiv, kernel, packParams } from '../kernel';
 import type { Gpu } from '../runtime';
 import type { Tensor } from '../tensor';
-import { checkSegment, flatGrid, type GridOptions } from './reduce';
+import { needSegment } from '../validate';
 
 export const optimizerKernels = {
   adamwStep: kernel('optimizer', code, 'adamw_step', ['write', 'read', 'write', 'write', 'read', 'uniform']),
@@ -73,35 +74,19 @@ export function adamwDerived(o: AdamWOptions): {
 
 /**
  * Records one AdamW step on [offset, offset + n) of params, m and v, with gradient
- * coef[coefIndex] · grads. The four buffers must be distinct GPU buffers.
+ * coef[coefIndex] · grads. params, m and v are written: they may be disjoint views of one buffer,
+ * but none may share a buffer with grads or coef (the runtime checks both rules).
  */
 export function adamwStep(gpu: Gpu, params: Tensor, grads: Tensor, m: Tensor, v: Tensor, coef: Tensor, o: AdamWOptions): void {
   const op = 'adamw_step';
   const offset = o.offset ?? 0;
   const n = o.n ?? params.size - offset;
   const coefIndex = o.coefIndex ?? 0;
-  checkSegment(op, 'params', params, offset, n);
-  checkSegment(op, 'grads', grads, offset, n);
-  checkSegment(op, 'm', m, offset, n);
-  checkSegment(op, 'v', v, offset, n);
-  checkSegment(op, 'coef', coef, coefIndex, 1);
-  const named: Array<[string, Tensor]> = [
-    ['params', params],
-    ['grads', grads],
-    ['m', m],
-    ['v', v],
-    ['coef', coef],
-  ];
-  // Read-only pairs (grads, coef) could share a buffer, but every other pair includes a writable binding.
-  for (let a = 0; a < named.length; a++) {
-    for (let b = a + 1; b < named.length; b++) {
-      const [an, at] = named[a];
-      const [bn, bt] = named[b];
-      if (at.buffer === bt.buffer && !(an === 'grads' && bn === 'coef')) {
-        throw new Error(`${op}: ${an} and ${bn} share a GPU buffer; WebGPU forbids a writable binding aliasing another`);
-      }
-    }
-  }
+  needSegment(op, 'params', params, offset, n);
+  needSegment(op, 'grads', grads, offset, n);
+  needSegment(op, 'm', m, offset, n);
+  needSegment(op, 'v', v, offset, n);
+  needSegment(op, 'coef', coef, coefIndex, 1);
   const d = adamwDerived(o);
   if (n === 0) return;
   gpu.run(optimizerKernels.adamwStep, {
@@ -119,6 +104,6 @@ export function adamwStep(gpu: Gpu, params: Tensor, grads: Tensor, m: Tensor, v:
       ['f32', d.stepSize],
       ['f32', d.invBc2Sqrt],
     ]),
-    workgroups: flatGrid(gpu, ceilDiv(n, OPTIMIZER_WG), o),
+    workgroups: workgroupGrid(gpu, ceilDiv(n, OPTIMIZER_WG), o),
   });
 }

@@ -6,9 +6,11 @@
  * the optimizer's `adamwStep`).
  */
 import code from '../../../shaders/reduce.wgsl?raw';
+import { workgroupGrid, type GridOptions } from '../grid';
 import { ceilDiv, kernel, packParams } from '../kernel';
 import type { Gpu } from '../runtime';
 import type { Tensor } from '../tensor';
+import { needSegment } from '../validate';
 
 export const reduceKernels = {
   sumPartial: kernel('reduce', code, 'sum_partial', ['read', 'write', 'uniform']),
@@ -24,49 +26,10 @@ export const REDUCE_WG = 256;
 export const REDUCE_CHUNK = 4096;
 /** The added term in clip_coef = min(1, max_norm / (norm + CLIP_EPS)), as in PyTorch. */
 export const CLIP_EPS = 1e-6;
-/** WebGPU's guaranteed minimum of maxComputeWorkgroupsPerDimension. */
-export const MAX_WORKGROUPS_PER_DIM = 65535;
-/** Element indices are u32 in the shaders; this bound leaves room for a padded grid. */
-export const MAX_SEGMENT_END = 2 ** 31;
-
-export interface GridOptions {
-  /** Workgroups per grid dimension; tests lower it to reach the 2-D grid with small buffers. */
-  maxWorkgroupsPerDim?: number;
-}
-
-/**
- * Lays `groups` workgroups out as (x, y) with x·y ≥ groups and x, y ≤ the limit; x is balanced
- * so that fewer than y workgroups are surplus. Kernels use wid.y · num_workgroups.x + wid.x.
- */
-export function flatGrid(gpu: Gpu, groups: number, o: GridOptions = {}): [number, number] {
-  const limit = Math.min(o.maxWorkgroupsPerDim ?? MAX_WORKGROUPS_PER_DIM, gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? MAX_WORKGROUPS_PER_DIM);
-  if (!Number.isInteger(limit) || limit < 1) throw new Error(`flatGrid: invalid workgroup limit ${limit}`);
-  if (groups <= limit) return [groups, 1];
-  const y = ceilDiv(groups, limit);
-  if (y > limit) throw new Error(`flatGrid: ${groups} workgroups do not fit a ${limit}×${limit} grid`);
-  return [ceilDiv(groups, y), y];
-}
 
 /** Number of partials `sum_partial` / `sumsq_partial` write for a segment of n elements. */
 export function partialCount(n: number): number {
   return ceilDiv(n, REDUCE_CHUNK);
-}
-
-export function checkIndex(op: string, what: string, v: number, max = MAX_SEGMENT_END): void {
-  if (!Number.isInteger(v) || v < 0 || v > max) throw new Error(`${op}: ${what} = ${v} must be an integer in [0, ${max}]`);
-}
-
-/** Throws unless t is f32 and holds elements [offset, offset + n). */
-export function checkSegment(op: string, name: string, t: Tensor, offset: number, n: number): void {
-  checkIndex(op, `${name} offset`, offset);
-  checkIndex(op, `${name} length`, n);
-  if (offset + n > MAX_SEGMENT_END) throw new Error(`${op}: ${name} segment ends at ${offset + n}, past the u32 index range ${MAX_SEGMENT_END}`);
-  if (t.dtype !== 'f32') throw new Error(`${op}: ${name} is ${t}, must be f32`);
-  if (t.size < offset + n) throw new Error(`${op}: ${name} has ${t.size} elements, needs ${offset + n} (offset ${offset} + n ${n})`);
-}
-
-function noAlias(op: string, an: string, a: Tensor, bn: string, b: Tensor): void {
-  if (a.buffer === b.buffer) throw new Error(`${op}: ${an} and ${bn} share a GPU buffer; WebGPU forbids a writable binding aliasing another`);
 }
 
 export interface PartialOptions extends GridOptions {
@@ -83,10 +46,9 @@ function recordPartial(gpu: Gpu, which: 'sumPartial' | 'sumsqPartial', x: Tensor
   const offset = o.offset ?? 0;
   const n = o.n ?? x.size - offset;
   const at = o.partialsOffset ?? 0;
-  checkSegment(op, 'x', x, offset, n);
+  needSegment(op, 'x', x, offset, n);
   const count = partialCount(n);
-  checkSegment(op, 'partials', partials, at, count);
-  noAlias(op, 'x', x, 'partials', partials);
+  needSegment(op, 'partials', partials, at, count);
   if (n === 0) return 0;
   gpu.run(reduceKernels[which], {
     bindings: [x, partials],
@@ -96,7 +58,7 @@ function recordPartial(gpu: Gpu, which: 'sumPartial' | 'sumsqPartial', x: Tensor
       ['u32', at],
       ['f32', 0],
     ]),
-    workgroups: flatGrid(gpu, count, o),
+    workgroups: workgroupGrid(gpu, count, o),
   });
   return count;
 }
@@ -128,9 +90,8 @@ function recordFinalize(gpu: Gpu, which: 'sumFinalize' | 'gradNormFinalize', par
   const offset = o.offset ?? 0;
   const count = o.count ?? partials.size - offset;
   const outIndex = o.outIndex ?? 0;
-  checkSegment(op, 'partials', partials, offset, count);
-  checkSegment(op, 'out', out, outIndex, outLength);
-  noAlias(op, 'partials', partials, 'out', out);
+  needSegment(op, 'partials', partials, offset, count);
+  needSegment(op, 'out', out, outIndex, outLength);
   gpu.run(reduceKernels[which], {
     bindings: [partials, out],
     params: packParams([
@@ -175,9 +136,8 @@ export function scaleByCoef(gpu: Gpu, x: Tensor, coef: Tensor, o: ScaleOptions =
   const offset = o.offset ?? 0;
   const n = o.n ?? x.size - offset;
   const coefIndex = o.coefIndex ?? 0;
-  checkSegment(op, 'x', x, offset, n);
-  checkSegment(op, 'coef', coef, coefIndex, 1);
-  noAlias(op, 'x', x, 'coef', coef);
+  needSegment(op, 'x', x, offset, n);
+  needSegment(op, 'coef', coef, coefIndex, 1);
   if (n === 0) return;
   gpu.run(reduceKernels.scaleByCoef, {
     bindings: [x, coef],
@@ -187,7 +147,7 @@ export function scaleByCoef(gpu: Gpu, x: Tensor, coef: Tensor, o: ScaleOptions =
       ['u32', coefIndex],
       ['f32', 0],
     ]),
-    workgroups: flatGrid(gpu, ceilDiv(n, REDUCE_WG), o),
+    workgroups: workgroupGrid(gpu, ceilDiv(n, REDUCE_WG), o),
   });
 }
 

@@ -3,10 +3,11 @@
  * and per-row token sampling with temperature, top-k and top-p.
  */
 import code from '../../../shaders/sampling.wgsl?raw';
+import { rowThreads, workgroupGrid, type RowThreadOptions } from '../grid';
 import { ceilDiv, kernel, packParams } from '../kernel';
 import type { Gpu } from '../runtime';
 import type { Tensor } from '../tensor';
-import { rowGrid, rowWorkgroupCap, rowWorkgroupSize, type RowOptions } from './softmax';
+import { needInt, needTensor, needU32, needU32Index } from '../validate';
 
 export const samplingKernels = {
   randomUniform: kernel('sampling', code, 'random_uniform', ['write', 'uniform']),
@@ -25,19 +26,14 @@ const SAMPLE_MAX_WG = 128;
 /** Smallest positive temperature accepted: logits / temperature must stay far from f32 overflow. */
 export const MIN_TEMPERATURE = 1e-6;
 
-function checkU32(op: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`${op}: ${name} must be a u32, got ${v}`);
-}
-
 /** Records out[i] = uniform(seed, stream, offset + i) for i < n (see src/gpu/rng.ts). */
 export function randomUniform(gpu: Gpu, out: Tensor, n: number, seed: number, stream = 0, offset = 0): void {
   const op = 'random_uniform';
-  checkU32(op, 'n', n);
-  checkU32(op, 'seed', seed);
-  checkU32(op, 'stream', stream);
-  checkU32(op, 'offset', offset);
-  if (out.dtype !== 'f32') throw new Error(`${op}: out must be f32, got ${out}`);
-  if (out.size < n) throw new Error(`${op}: out has ${out.size} elements, needs ${n}`);
+  needU32(op, 'n', n);
+  needU32(op, 'seed', seed);
+  needU32(op, 'stream', stream);
+  needU32(op, 'offset', offset);
+  needTensor(op, 'out', out, n);
   if (n === 0) return;
   gpu.run(samplingKernels.randomUniform, {
     bindings: [out],
@@ -47,11 +43,11 @@ export function randomUniform(gpu: Gpu, out: Tensor, n: number, seed: number, st
       ['u32', stream],
       ['u32', offset],
     ]),
-    workgroups: rowGrid(ceilDiv(n, UNIFORM_WG)),
+    workgroups: workgroupGrid(gpu, ceilDiv(n, UNIFORM_WG)),
   });
 }
 
-export interface SampleOptions extends RowOptions {
+export interface SampleOptions extends RowThreadOptions {
   /** 0 = greedy argmax (lowest index on ties, logprob at temperature 1); else ≥ MIN_TEMPERATURE. */
   temperature: number;
   /** Keep tokens whose logit is ≥ the k-th largest (ties kept); 0 = off. */
@@ -70,26 +66,23 @@ export interface SampleOptions extends RowOptions {
  */
 export function sampleTokens(gpu: Gpu, logits: Tensor, tokens: Tensor, logprobs: Tensor, rows: number, vocab: number, o: SampleOptions): void {
   const op = 'sample_tokens';
-  checkU32(op, 'rows', rows);
-  checkU32(op, 'vocab', vocab);
-  checkU32(op, 'seed', o.seed);
-  checkU32(op, 'step', o.step);
+  needU32(op, 'rows', rows);
+  needU32(op, 'vocab', vocab);
+  needU32(op, 'seed', o.seed);
+  needU32(op, 'step', o.step);
   const topK = o.topK ?? 0;
   const topP = o.topP ?? 1;
-  checkU32(op, 'topK', topK);
+  needU32(op, 'topK', topK);
   const t = o.temperature;
   if (!Number.isFinite(t) || t < 0 || (t > 0 && t < MIN_TEMPERATURE)) {
     throw new Error(`${op}: temperature must be 0 (greedy) or in [${MIN_TEMPERATURE}, ∞), got ${t}`);
   }
   if (!(topP >= 0 && topP <= 1)) throw new Error(`${op}: topP must be in [0, 1], got ${topP}`);
-  if (rows > 0 && (vocab === 0 || vocab > MAX_VOCAB)) throw new Error(`${op}: vocab must be in [1, ${MAX_VOCAB}], got ${vocab}`);
-  if (rows * vocab > 0xffffffff) throw new Error(`${op}: rows × vocab = ${rows * vocab} exceeds u32 indexing`);
-  if (logits.dtype !== 'f32') throw new Error(`${op}: logits must be f32, got ${logits}`);
-  if (tokens.dtype !== 'u32') throw new Error(`${op}: tokens must be u32, got ${tokens}`);
-  if (logprobs.dtype !== 'f32') throw new Error(`${op}: logprobs must be f32, got ${logprobs}`);
-  if (logits.size < rows * vocab) throw new Error(`${op}: logits has ${logits.size} elements, needs ${rows * vocab} (rows=${rows} vocab=${vocab})`);
-  if (tokens.size < rows) throw new Error(`${op}: tokens has ${tokens.size} elements, needs ${rows}`);
-  if (logprobs.size < rows) throw new Error(`${op}: logprobs has ${logprobs.size} elements, needs ${rows}`);
+  if (rows > 0) needInt(op, 'vocab', vocab, 1, MAX_VOCAB);
+  needU32Index(op, 'rows × vocab', rows * vocab);
+  needTensor(op, 'logits', logits, rows * vocab, 'f32', ` (rows=${rows} vocab=${vocab})`);
+  needTensor(op, 'tokens', tokens, rows, 'u32');
+  needTensor(op, 'logprobs', logprobs, rows);
   if (rows === 0) return;
   const greedy = t === 0;
   gpu.run(samplingKernels.sampleTokens, {
@@ -104,7 +97,7 @@ export function sampleTokens(gpu: Gpu, logits: Tensor, tokens: Tensor, logprobs:
       ['u32', o.seed],
       ['u32', o.step],
     ]),
-    workgroups: rowGrid(rows),
-    constants: { WG: rowWorkgroupSize(vocab, rowWorkgroupCap(gpu, o, SAMPLE_MAX_WG)) },
+    workgroups: workgroupGrid(gpu, rows),
+    constants: { WG: rowThreads(gpu, op, vocab, o, { hardware: SAMPLE_MAX_WG }) },
   });
 }
