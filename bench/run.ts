@@ -4,7 +4,8 @@
  * runs our matmul schedules against TF.js's WebGPU backend on the same adapter, prints a table
  * and writes the JSON report.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { chromium } from 'playwright-core';
 import { createServer } from 'vite';
 import { chromiumLaunchArgs, chromiumPath } from '../test/support/chromium.ts';
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
       console.log(`${key}: ${v.ratio.toFixed(2)}x (ours ${v.ours_gflops.toFixed(3)} GFLOP/s with ${v.ours_variant}, TF.js ${v.tfjs_gflops.toFixed(3)} GFLOP/s)`);
     }
     if (args.json !== undefined) {
+      mkdirSync(dirname(args.json), { recursive: true });
       writeFileSync(args.json, JSON.stringify({ ...report.ratios, adapter: result.adapter.description, date: new Date().toISOString(), rows: result.rows }, null, 2) + '\n');
       console.log(`wrote ${args.json}`);
     }

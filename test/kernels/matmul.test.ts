@@ -28,6 +28,7 @@ const SHAPES: Array<[number, number, number]> = [
   [12, 20, 36],
   [36, 68, 44],
   [68, 132, 20],
+  [132, 8, 12],
 ];
 
 describe.each(MATMUL_VARIANTS)('matmul_%s', (variant) => {

@@ -14,8 +14,12 @@ export const matmulKernels = {
   vec4: kernel('matmul', code, 'matmul_vec4', BINDINGS),
 } as const;
 
-/** Output rows × columns covered by one workgroup of each schedule. */
-const OUTPUT_TILE: Record<MatmulVariant, number> = { register: 32, tiled: 64, vec4: 64 };
+/** Output columns and rows covered by one workgroup of each schedule. */
+const OUTPUT_TILE: Record<MatmulVariant, { cols: number; rows: number }> = {
+  register: { cols: 32, rows: 32 },
+  tiled: { cols: 64, rows: 64 },
+  vec4: { cols: 64, rows: 128 },
+};
 
 export interface MatmulShape {
   M: number;
@@ -99,7 +103,7 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, M: number, N: 
       ['u32', strideC],
       ['f32', o.alpha ?? 1],
     ]),
-    workgroups: [ceilDiv(N, tile), ceilDiv(M, tile), batch],
+    workgroups: [ceilDiv(N, tile.cols), ceilDiv(M, tile.rows), batch],
     constants: { TRANS_A: o.transA ?? false, TRANS_B: o.transB ?? false, ACCUMULATE: o.accumulate ?? false },
   });
 }
