@@ -5,8 +5,10 @@
  * never branch on vendor names.
  */
 import type { AdapterReport } from './device';
-import { matmul, MATMUL_VARIANTS, setMatmulPreference, type MatmulVariant } from './ops/matmul';
-import type { Gpu } from './runtime';
+import { NARROW_ROW_THREADS, WIDE_ROW_THREADS } from './grid';
+import { matmul, MATMUL_VARIANTS, type MatmulVariant } from './ops/matmul';
+import { softmaxForward } from './ops/softmax';
+import type { Gpu, KernelPreferences } from './runtime';
 
 export interface ProbeResult {
   variant: MatmulVariant;
@@ -15,11 +17,15 @@ export interface ProbeResult {
   gflops: number;
 }
 
-export interface KernelChoice {
+export interface RowProbeResult {
+  width: KernelPreferences['rowWidth'];
+  ms: number;
+}
+
+export interface KernelChoice extends KernelPreferences {
   adapter: string;
-  /** Matmul schedules, fastest first; a multiply uses the first one that fits its shape. */
-  matmul: MatmulVariant[];
   probe: ProbeResult[];
+  rowProbe: RowProbeResult[];
   probedAt: string;
 }
 
@@ -54,7 +60,17 @@ export function rankBySpeed(results: readonly ProbeResult[]): MatmulVariant[] {
 
 /** Cache key: the adapter's identity and the code version of the kernels being compared. */
 export function choiceKey(adapter: AdapterReport): string {
-  return `matmul-v2|${adapter.description}`;
+  return `kernels-v3|${adapter.description}`;
+}
+
+/** A stored choice is used only when it names schedules and widths this code still has. */
+function isValidChoice(c: KernelChoice): boolean {
+  return (
+    Array.isArray(c.matmul) &&
+    c.matmul.length > 0 &&
+    c.matmul.every((v) => (MATMUL_VARIANTS as readonly string[]).includes(v)) &&
+    (c.rowWidth === 'narrow' || c.rowWidth === 'wide')
+  );
 }
 
 export function median(xs: readonly number[]): number {
@@ -99,26 +115,59 @@ export async function probeMatmul(gpu: Gpu, n: number, reps = 3, variants: reado
 }
 
 /**
- * Chooses the matmul schedule for this adapter: from the store when it was probed before,
- * otherwise by a short probe (a smaller shape on software adapters, where a 256³ multiply takes
- * a noticeable fraction of a second). Sets the default used by `matmul`. `reprobe` ignores
- * the stored answer and replaces it.
+ * Times a row-wise kernel (softmax over rows of 256) with narrow and with wide rows, taking turns
+ * after a warm-up; the faster width becomes the device's preference for every row-wise family.
+ */
+export async function probeRowWidth(gpu: Gpu, rows = 128, cols = 256, reps = 3): Promise<RowProbeResult[]> {
+  const x = gpu.empty([rows, cols], 'f32', 'probe-x');
+  const y = gpu.empty([rows, cols], 'f32', 'probe-y');
+  const widths = [
+    { width: 'narrow' as const, threads: NARROW_ROW_THREADS },
+    { width: 'wide' as const, threads: WIDE_ROW_THREADS },
+  ];
+  const times = widths.map(() => [] as number[]);
+  try {
+    for (const w of widths) softmaxForward(gpu, x, y, rows, cols, { maxWorkgroupSize: w.threads });
+    await gpu.sync();
+    for (let r = 0; r < reps; r++) {
+      for (const [i, w] of widths.entries()) {
+        const t0 = performance.now();
+        softmaxForward(gpu, x, y, rows, cols, { maxWorkgroupSize: w.threads });
+        await gpu.sync();
+        times[i].push(performance.now() - t0);
+      }
+    }
+  } finally {
+    x.buffer.destroy();
+    y.buffer.destroy();
+  }
+  return widths.map((w, i) => ({ width: w.width, ms: median(times[i]) }));
+}
+
+/**
+ * Chooses the kernel variants for this adapter (matmul schedules, row width) and sets them on
+ * `gpu.preferences`: from the store when it was probed before, otherwise by short timed probes
+ * (a smaller matmul on software adapters, where a 512³ multiply takes a noticeable fraction of a
+ * second). `reprobe` ignores the stored answer and replaces it.
  */
 export async function tuneKernels(gpu: Gpu, store: ChoiceStore, reprobe = false): Promise<KernelChoice> {
   const key = choiceKey(gpu.adapter);
   const known = reprobe ? undefined : await store.get(key);
-  if (known !== undefined && Array.isArray(known.matmul) && known.matmul.length > 0 && known.matmul.every((v) => (MATMUL_VARIANTS as readonly string[]).includes(v))) {
-    setMatmulPreference(known.matmul);
+  if (known !== undefined && isValidChoice(known)) {
+    gpu.preferences = { matmul: [...known.matmul], rowWidth: known.rowWidth };
     return known;
   }
   const probe = await probeMatmul(gpu, gpu.adapter.isSoftware ? 128 : 512);
+  const rowProbe = await probeRowWidth(gpu);
   const choice: KernelChoice = {
     adapter: gpu.adapter.description,
     matmul: rankBySpeed(probe),
+    rowWidth: rowProbe[0].ms <= rowProbe[1].ms ? rowProbe[0].width : rowProbe[1].width,
     probe,
+    rowProbe,
     probedAt: new Date().toISOString(),
   };
-  setMatmulPreference(choice.matmul);
+  gpu.preferences = { matmul: [...choice.matmul], rowWidth: choice.rowWidth };
   await store.set(key, choice);
   return choice;
 }

@@ -54,28 +54,30 @@ export function workgroupGrid(gpu: Gpu, groups: number, o: GridOptions = {}): [n
 /**
  * Row-wise kernels (softmax, sampling, logprobs, rmsnorm) give each row a power-of-two number of
  * threads that combine partial results through workgroup memory: the next power of two of the
- * row length, so a short row has no idle threads, up to a cap that depends on the adapter.
+ * row length, so a short row has no idle threads, up to a cap. Which cap is faster depends on the
+ * adapter, so the start-up probe measures both widths (`gpu.preferences.rowWidth`):
  *
- * The cap on CPU adapters. SwiftShader runs a workgroup as fibres, one per group of 4
- * invocations, and switches between them at every barrier, which dominates once a row has more
- * threads than one group: sample_tokens over 4096 rows of 10 logits took ~0.07 s at 4 threads
- * per row and ~0.8 s at 16 (softmax ~0.05 s vs ~0.4 s); logprobs forward plus backward over
- * 70000 rows of 3 logits took ~1.1 s at 4 and ~63 s at 64.
+ * 'narrow' (a few threads per row) wins on CPU adapters. SwiftShader runs a workgroup as fibres,
+ * one per group of 4 invocations, and switches between them at every barrier, which dominates
+ * once a row has more threads than one group: sample_tokens over 4096 rows of 10 logits took
+ * ~0.07 s at 4 threads per row and ~0.8 s at 16 (softmax ~0.05 s vs ~0.4 s); logprobs forward
+ * plus backward over 70000 rows of 3 logits took ~1.1 s at 4 and ~63 s at 64.
+ * 'wide' (up to 256) is what GPUs want for long rows.
  */
-export const SOFTWARE_ROW_THREADS = 4;
-/** The cap on GPUs, where a long row wants many threads (the kernels' workgroup arrays allow 256). */
-export const HARDWARE_ROW_THREADS = 256;
+export const NARROW_ROW_THREADS = 4;
+/** The wide cap, and the most a caller may ask for (the kernels' workgroup arrays allow 256). */
+export const WIDE_ROW_THREADS = 256;
 
 /** A family's own caps, where its kernels differ from the defaults above. */
 export interface RowThreadCaps {
-  /** Cap on CPU adapters (default SOFTWARE_ROW_THREADS). */
-  software?: number;
-  /** Cap on GPUs and the largest value a caller may ask for (default HARDWARE_ROW_THREADS). */
-  hardware?: number;
+  /** Cap when the device prefers narrow rows (default NARROW_ROW_THREADS). */
+  narrow?: number;
+  /** Cap when it prefers wide rows, and the largest value a caller may ask for (default WIDE_ROW_THREADS). */
+  wide?: number;
 }
 
 export interface RowThreadOptions {
-  /** Most threads per row (a power of two within the family's hardware cap); default: the adapter's cap. */
+  /** Most threads per row (a power of two within the family's wide cap); default: the device's preference. */
   maxWorkgroupSize?: number;
 }
 
@@ -88,12 +90,12 @@ export function checkPowerOfTwo(op: string, what: string, v: number, max: number
 
 /**
  * Threads per row for rows of `rowLength` elements: the next power of two ≥ rowLength, at most
- * o.maxWorkgroupSize or else the adapter's cap (caps.software on CPU adapters, caps.hardware on GPUs).
+ * o.maxWorkgroupSize or else the cap of the device's preferred row width.
  */
 export function rowThreads(gpu: Gpu, op: string, rowLength: number, o: RowThreadOptions = {}, caps: RowThreadCaps = {}): number {
-  const hardware = caps.hardware ?? HARDWARE_ROW_THREADS;
-  const cap = o.maxWorkgroupSize ?? (gpu.adapter.isSoftware ? (caps.software ?? SOFTWARE_ROW_THREADS) : hardware);
-  checkPowerOfTwo(op, 'maxWorkgroupSize', cap, hardware);
+  const wide = caps.wide ?? WIDE_ROW_THREADS;
+  const cap = o.maxWorkgroupSize ?? (gpu.preferences.rowWidth === 'narrow' ? (caps.narrow ?? NARROW_ROW_THREADS) : wide);
+  checkPowerOfTwo(op, 'maxWorkgroupSize', cap, wide);
   let threads = 1;
   while (threads < rowLength && threads < cap) threads *= 2;
   return threads;

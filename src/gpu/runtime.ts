@@ -8,7 +8,19 @@ import { acquireDevice, type AcquiredDevice, type AdapterReport } from './device
 import type { KernelSpec } from './kernel';
 import { PipelineCache, type Constants } from './pipelines';
 import { BufferPool } from './pool';
+import type { MatmulVariant } from './ops/matmul';
 import { hostArray, numel, Tensor, type DType, type HostArray } from './tensor';
+
+/**
+ * Kernel variants this device runs, in effect until the start-up probe (`tuneKernels`) replaces
+ * them with measured choices. The defaults suit real GPUs.
+ */
+export interface KernelPreferences {
+  /** Matmul schedules, fastest first; each multiply takes the first that fits its shape. */
+  matmul: MatmulVariant[];
+  /** Threads per row of row-wise kernels: 'wide' (up to a family's GPU cap) or 'narrow' (a few). */
+  rowWidth: 'narrow' | 'wide';
+}
 
 export type Binding = Tensor | GPUBuffer;
 
@@ -39,6 +51,7 @@ export class Gpu {
   private profiler: Profiler | null = null;
   /** Entry points dispatched so far, for coverage reports. */
   readonly dispatched = new Set<string>();
+  preferences: KernelPreferences = { matmul: ['tiled', 'vec4', 'register'], rowWidth: 'wide' };
 
   constructor(
     readonly device: GPUDevice,

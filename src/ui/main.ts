@@ -18,6 +18,7 @@ function statusPanel(status: EngineStatus): HTMLElement {
       ['max buffer', `${((adapter.limits.maxBufferSize ?? 0) / 2 ** 20).toFixed(0)} MiB`],
       ['storage buffers per stage', String(adapter.limits.maxStorageBuffersPerShaderStage ?? '?')],
       ['matmul schedules', `${kernels.matmul.join(' > ')} (probe: ${probe || 'cached'})`],
+      ['row-wise kernels', `${kernels.rowWidth} rows (${kernels.rowProbe.map((r) => `${r.width}: ${r.ms.toFixed(1)} ms`).join(', ')})`],
     ]),
   );
 }

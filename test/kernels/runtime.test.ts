@@ -2,8 +2,8 @@
 // the pipeline cache, profiling, kernel choice, and the errors callers get for bad sizes.
 import { testGpu } from '#test-gpu';
 import { describe, expect, it } from 'vitest';
-import { MemoryChoiceStore, probeMatmul, tuneKernels } from '../../src/gpu/autotune';
-import { getMatmulPreference, matmul, MATMUL_VARIANTS } from '../../src/gpu/ops/matmul';
+import { MemoryChoiceStore, probeMatmul, probeRowWidth, tuneKernels } from '../../src/gpu/autotune';
+import { matmul, MATMUL_VARIANTS } from '../../src/gpu/ops/matmul';
 
 describe('runtime', () => {
   it('round-trips f32, u32 and i32 tensors', async () => {
@@ -60,13 +60,17 @@ describe('runtime', () => {
 
   it('probes the matmul schedules once per adapter and remembers the choice', async () => {
     const gpu = await testGpu();
+    const rows = await probeRowWidth(gpu, 8, 16, 1);
+    for (const r of rows) expect(r.ms).toBeGreaterThanOrEqual(0);
     const probe = await probeMatmul(gpu, 32, 1);
     expect(probe.map((p) => p.variant)).toEqual([...MATMUL_VARIANTS]);
     for (const p of probe) expect(p.gflops).toBeGreaterThan(0);
     const store = new MemoryChoiceStore();
     const first = await tuneKernels(gpu, store);
     expect([...first.matmul].sort()).toEqual([...MATMUL_VARIANTS].sort());
-    expect(getMatmulPreference()).toEqual(first.matmul);
+    expect(gpu.preferences.matmul).toEqual(first.matmul);
+    expect(gpu.preferences.rowWidth).toBe(first.rowWidth);
+    expect(first.rowProbe.map((r) => r.width)).toEqual(['narrow', 'wide']);
     const second = await tuneKernels(gpu, store);
     expect(second).toEqual(first);
   });

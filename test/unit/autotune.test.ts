@@ -36,7 +36,7 @@ describe('kernel choice', () => {
     const key = choiceKey({ vendor: 'v', architecture: 'a', device: 'd', description: 'v / a', isSoftware: false, features: [], limits: {} });
     expect(key).toContain('v / a');
     expect(await store.get(key)).toBeUndefined();
-    await store.set(key, { adapter: 'v / a', matmul: ['tiled', 'register'], probe: [], probedAt: 'now' });
+    await store.set(key, { adapter: 'v / a', matmul: ['tiled', 'register'], rowWidth: 'wide', probe: [], rowProbe: [], probedAt: 'now' });
     expect((await store.get(key))?.matmul).toEqual(['tiled', 'register']);
   });
 });

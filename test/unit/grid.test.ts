@@ -1,21 +1,21 @@
 // Launch geometry shared by every op family (src/gpu/grid.ts): the 2-D workgroup grid, the
 // adapter's per-dimension limit with the tests' lower override, and the threads-per-row rule of
-// the row-wise kernels. Adapters are stubbed: only their limits and isSoftware are read.
+// the row-wise kernels. Devices are stubbed: only their limits and preferred row width are read.
 import { describe, expect, it } from 'vitest';
 import {
   grid2d,
-  HARDWARE_ROW_THREADS,
   MAX_WORKGROUPS_PER_DIM,
+  NARROW_ROW_THREADS,
   rowThreads,
-  SOFTWARE_ROW_THREADS,
   workgroupGrid,
   workgroupLimit,
+  WIDE_ROW_THREADS,
 } from '../../src/gpu/grid';
 import type { Gpu } from '../../src/gpu/runtime';
 import { rng } from '../support/check';
 
-function stubGpu(isSoftware: boolean, limits: Record<string, number> = {}): Gpu {
-  return { adapter: { isSoftware, limits } } as unknown as Gpu;
+function stubGpu(narrow: boolean, limits: Record<string, number> = {}): Gpu {
+  return { adapter: { limits }, preferences: { matmul: ['register'], rowWidth: narrow ? 'narrow' : 'wide' } } as unknown as Gpu;
 }
 
 describe('grid2d', () => {
@@ -85,11 +85,11 @@ describe('workgroupLimit and workgroupGrid', () => {
 });
 
 describe('rowThreads', () => {
-  it('is the next power of two of the row length, capped by adapter kind', () => {
+  it('is the next power of two of the row length, capped by the preferred row width', () => {
     const cpu = stubGpu(true);
     const gpu = stubGpu(false);
-    expect(SOFTWARE_ROW_THREADS).toBe(4);
-    expect(HARDWARE_ROW_THREADS).toBe(256);
+    expect(NARROW_ROW_THREADS).toBe(4);
+    expect(WIDE_ROW_THREADS).toBe(256);
     expect([0, 1, 2, 3, 5, 1000].map((n) => rowThreads(cpu, 'op', n))).toEqual([1, 1, 2, 4, 4, 4]);
     expect([0, 1, 2, 3, 5, 100, 256, 1000].map((n) => rowThreads(gpu, 'op', n))).toEqual([1, 1, 2, 4, 8, 128, 256, 256]);
   });
@@ -99,15 +99,15 @@ describe('rowThreads', () => {
     const gpu = stubGpu(false);
     expect(rowThreads(cpu, 'op', 1000, { maxWorkgroupSize: 64 })).toBe(64);
     expect(rowThreads(gpu, 'op', 1000, { maxWorkgroupSize: 4 })).toBe(4);
-    expect(rowThreads(cpu, 'op', 1000, {}, { software: 1, hardware: 64 })).toBe(1);
-    expect(rowThreads(gpu, 'op', 1000, {}, { software: 1, hardware: 64 })).toBe(64);
-    expect(rowThreads(gpu, 'op', 1000, {}, { hardware: 128 })).toBe(128);
+    expect(rowThreads(cpu, 'op', 1000, {}, { narrow: 1, wide: 64 })).toBe(1);
+    expect(rowThreads(gpu, 'op', 1000, {}, { narrow: 1, wide: 64 })).toBe(64);
+    expect(rowThreads(gpu, 'op', 1000, {}, { wide: 128 })).toBe(128);
   });
 
-  it('rejects a cap that is no power of two or above the hardware cap', () => {
+  it('rejects a cap that is no power of two or above the wide cap', () => {
     const gpu = stubGpu(false);
     expect(() => rowThreads(gpu, 'softmax_forward', 10, { maxWorkgroupSize: 48 })).toThrow(/softmax_forward: maxWorkgroupSize must be a power of two in \[1, 256\], got 48/);
-    expect(() => rowThreads(gpu, 'op', 10, { maxWorkgroupSize: 256 }, { hardware: 128 })).toThrow(/power of two in \[1, 128\]/);
+    expect(() => rowThreads(gpu, 'op', 10, { maxWorkgroupSize: 256 }, { wide: 128 })).toThrow(/power of two in \[1, 128\]/);
     expect(() => rowThreads(gpu, 'op', 10, { maxWorkgroupSize: 0 })).toThrow(/got 0/);
   });
 });

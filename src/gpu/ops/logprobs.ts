@@ -3,7 +3,7 @@
  * the entropy and the log-sum-exp of softmax(logits / τ), and the gradient back to the logits.
  */
 import code from '../../../shaders/logprobs.wgsl?raw';
-import { checkPowerOfTwo, HARDWARE_ROW_THREADS, rowThreads, workgroupGrid, type GridOptions } from '../grid';
+import { checkPowerOfTwo, WIDE_ROW_THREADS, rowThreads, workgroupGrid, type GridOptions } from '../grid';
 import { kernel, packParams } from '../kernel';
 import type { Gpu } from '../runtime';
 import type { Tensor } from '../tensor';
@@ -43,7 +43,7 @@ function launch(gpu: Gpu, op: string, R: number, V: number, o: LogprobsOptions):
   const tau = o.temperature ?? 1;
   if (!(Number.isFinite(tau) && tau > 0)) throw new Error(`${op}: temperature must be finite and > 0, got ${tau}`);
   const wg = o.workgroupSize ?? rowThreads(gpu, op, V);
-  checkPowerOfTwo(op, 'workgroupSize', wg, HARDWARE_ROW_THREADS);
+  checkPowerOfTwo(op, 'workgroupSize', wg, WIDE_ROW_THREADS);
   return {
     params: packParams([
       ['u32', R],

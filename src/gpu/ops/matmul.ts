@@ -54,23 +54,10 @@ export interface MatmulOptions {
   strideA?: number;
   strideB?: number;
   strideC?: number;
+  /** A schedule to use instead of the device's preference (from the start-up probe). */
   variant?: MatmulVariant;
 }
 
-/**
- * Schedules in order of preference when the caller names none: set once per adapter by the
- * start-up probe (fastest first); each multiply takes the first that fits its shape.
- */
-let preference: readonly MatmulVariant[] = ['vec4', 'register', 'tiled'];
-
-export function setMatmulPreference(order: readonly MatmulVariant[]): void {
-  if (order.length === 0) throw new Error('matmul preference must name at least one schedule');
-  preference = [...order];
-}
-
-export function getMatmulPreference(): readonly MatmulVariant[] {
-  return preference;
-}
 
 /** Records C[b] = alpha·op(A[b])·op(B[b]) for M×K times K×N. */
 export function matmul(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, M: number, N: number, K: number, o: MatmulOptions = {}): void {
@@ -87,7 +74,7 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, M: number, N: 
   need(c, strideC, M * N, 'C');
   if (M === 0 || N === 0 || batch === 0) return;
   const shape: MatmulShape = { M, N, K, transA: o.transA ?? false, transB: o.transB ?? false, strides: [strideA, strideB, strideC] };
-  const variant = o.variant ?? selectMatmulVariant(preference, shape);
+  const variant = o.variant ?? selectMatmulVariant(gpu.preferences.matmul, shape);
   if (!matmulFits(variant, shape)) {
     throw new Error(`matmul: the ${variant} schedule cannot run M=${M} N=${N} K=${K} transA=${shape.transA} transB=${shape.transB}`);
   }

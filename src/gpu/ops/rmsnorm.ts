@@ -28,7 +28,7 @@ export const RMSNORM_THREADS_PER_ROW = [1, 2, 4, 8, 16, 32, 64] as const;
  * ~0.78 s for 65536 rows of 64, ~0.02 s vs ~0.13 s for 16384 rows of 5, ~0.3 s vs ~0.38 s for
  * 4096 rows of 1031. On GPUs up to the workgroup's 64 threads, so a row's reads are coalesced.
  */
-const RMSNORM_ROW_THREADS: RowThreadCaps = { software: 1, hardware: 64 };
+const RMSNORM_ROW_THREADS: RowThreadCaps = { narrow: 1, wide: 64 };
 
 /** A start-up probe's measured choice for this adapter; it replaces the rule while set. */
 let probedThreadsPerRow: number | null = null;

@@ -98,6 +98,6 @@ export function sampleTokens(gpu: Gpu, logits: Tensor, tokens: Tensor, logprobs:
       ['u32', o.step],
     ]),
     workgroups: workgroupGrid(gpu, rows),
-    constants: { WG: rowThreads(gpu, op, vocab, o, { hardware: SAMPLE_MAX_WG }) },
+    constants: { WG: rowThreads(gpu, op, vocab, o, { wide: SAMPLE_MAX_WG }) },
   });
 }
