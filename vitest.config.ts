@@ -26,7 +26,7 @@ export default defineConfig({
         resolve: { alias: { '#test-gpu': '/test/support/gpu-browser.ts' } },
         test: {
           name: 'gpu',
-          include: ['test/kernels/**/*.test.ts'],
+          include: ['test/kernels/**/*.test.ts', 'test/model/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           browser: {
@@ -53,7 +53,7 @@ export default defineConfig({
         resolve: { alias: { '#test-gpu': '/test/support/gpu-node.ts' } },
         test: {
           name: 'gpu-node',
-          include: ['test/kernels/**/*.test.ts'],
+          include: ['test/kernels/**/*.test.ts', 'test/model/**/*.test.ts'],
           environment: 'node',
           setupFiles: ['test/support/gpu-node-setup.ts'],
           testTimeout: 120_000,

@@ -4,15 +4,10 @@
  * cache write and decode.
  */
 
-export interface AttentionRefShape {
-  batch: number;
-  seqLen: number;
-  nHeads: number;
-  nKvHeads: number;
-  headDim: number;
-  /** 1/√headDim when absent. */
-  scale?: number;
-}
+import type { AttentionShape } from '../../src/gpu/ops/attention';
+
+/** The reference takes the same shape description as the kernels' wrapper. */
+export type AttentionRefShape = AttentionShape;
 
 export interface CacheRefShape {
   seqs: number;
