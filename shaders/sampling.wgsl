@@ -10,8 +10,8 @@
 //   2  logprobs  storage, read_write  f32 [rows]: its log-probability (below)
 //   3  params    uniform              SampleParams below
 // Overrides: WG (sample_tokens threads per workgroup, a power of two from 1 to 128: the wrapper
-//   takes the next power of two of vocab, capped per adapter: 128 on GPUs, which keeps the 16-lane
-//   reduction array within 16 KiB of workgroup memory, and 4 on CPU adapters).
+//   takes the next power of two of vocab, capped by the device's measured row width: 128 wide, which
+//   keeps the 16-lane reduction array within 16 KiB of workgroup memory, and 4 narrow).
 //
 // The random stream: bits(seed, stream, i) = word 0 of Philox-2x32-10 with counter (i, stream) and
 // key seed; uniform(seed, stream, i) = (bits >> 8) · 2^-24, a float32 in [0, 1) from 24 bits.

@@ -11,8 +11,8 @@
 //   3  params  uniform              Params below
 // Params: rows, cols.
 // Overrides: WG (threads per workgroup, a power of two from 1 to 256: the wrapper takes the next
-//   power of two of cols, capped per adapter: 256 on GPUs, 4 on CPU adapters where barriers
-//   across SIMD groups are expensive).
+//   power of two of cols, capped by the device's measured row width (src/gpu/grid.ts): 256 when
+//   wide, 4 when narrow, which CPU adapters choose because barriers across SIMD groups cost dearly).
 //
 // Entry points (one workgroup per row; rows may exceed 65535, so the row index is linearised
 // from a 2-D grid: row = wid.y · num_workgroups.x + wid.x, and workgroups past the last row exit):

@@ -22,11 +22,11 @@ export const RMSNORM_THREADS_PER_ROW = [1, 2, 4, 8, 16, 32, 64] as const;
 
 /**
  * Caps of the default threads per row (the shared rule, rowThreads in src/gpu/grid.ts: the next
- * power of two of the row length). On CPU adapters 1, below the other row-wise families' 4: with
+ * power of two of the row length). Narrow: 1, below the other row-wise families' 4: with
  * one thread per row these kernels need no barrier at all, and barriers are what SwiftShader pays
  * for. Forward plus backward in Node/Dawn on SwiftShader, 1 vs 4 threads per row: ~0.34 s vs
  * ~0.78 s for 65536 rows of 64, ~0.02 s vs ~0.13 s for 16384 rows of 5, ~0.3 s vs ~0.38 s for
- * 4096 rows of 1031. On GPUs up to the workgroup's 64 threads, so a row's reads are coalesced.
+ * 4096 rows of 1031. Wide: up to the workgroup's 64 threads, so a row's reads are coalesced on GPUs.
  */
 const RMSNORM_ROW_THREADS: RowThreadCaps = { narrow: 1, wide: 64 };
 
