@@ -74,7 +74,8 @@ export function fromHfConfig(json: Record<string, unknown>, where = 'config.json
     dFF: positiveInt(need('intermediate_size'), `${where}: intermediate_size`),
     ropeTheta: positiveNumber(json.rope_theta ?? 10000, `${where}: rope_theta`),
     normEps: positiveNumber(json.rms_norm_eps ?? 1e-6, `${where}: rms_norm_eps`),
-    tiedEmbeddings: json.tie_word_embeddings === undefined ? true : json.tie_word_embeddings === true,
+    // transformers' LlamaConfig defaults tie_word_embeddings to false and config.json omits defaults.
+    tiedEmbeddings: json.tie_word_embeddings === true,
     maxSeqLen: positiveInt(json.max_position_embeddings ?? 2048, `${where}: max_position_embeddings`),
     bosTokenId: typeof json.bos_token_id === 'number' ? json.bos_token_id : undefined,
     eosTokenId: typeof eos === 'number' ? eos : Array.isArray(eos) && typeof eos[0] === 'number' ? eos[0] : undefined,
