@@ -1,61 +1,44 @@
 /**
- * The `exprl` command (Node, WebGPU through the `webgpu` package). Commands are small functions
- * that wire the layers; this file only parses arguments and prints.
+ * The `exprl` command (Node, WebGPU through the `webgpu` package). Each command lives in its own
+ * file with its option spec; this file only dispatches and maps failures to exit codes:
+ * 0 success, 1 a failure while running, 2 a usage mistake.
  */
-import { tuneKernels } from '../gpu/autotune';
-import { FileChoiceStore } from '../gpu/choice-store-node';
-import { createNodeGpu } from '../gpu/node-gpu';
-import { Gpu } from '../gpu/runtime';
+import { UsageError } from './args';
+import { generateCommand } from './generate';
+import { info } from './info';
+import { init } from './init';
+import { logprobs } from './logprobs';
 
-const USAGE = `usage: exprl <command> [options]
+const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<number>; summary: string }> = {
+  info: { run: info, summary: 'print the WebGPU adapter, its limits and the kernel variants chosen for it' },
+  init: { run: init, summary: 'save a seeded built-in policy as a Hugging Face folder' },
+  generate: { run: generateCommand, summary: 'sample continuations of a prompt (one JSON line per sample)' },
+  logprobs: { run: logprobs, summary: "print a text's token ids and their log-probs under a model (one JSON line)" },
+};
 
-commands:
-  info [--probe]   print the WebGPU adapter, its limits and the kernel variants chosen for it
-                   (--probe measures them again instead of using the cached choice)
-  help             this text
-
-Run \`exprl <command> --help\` for a command's options.`;
-
-async function openGpu(): Promise<{ gpu: Gpu; via: string }> {
-  const { gpu, via } = await createNodeGpu();
-  return { gpu: await Gpu.create(gpu, 'Node (Dawn)'), via };
-}
-
-async function info(args: string[]): Promise<number> {
-  if (args.includes('--help')) {
-    console.log('usage: exprl info [--probe]\n\nPrints one JSON object: adapter, limits, features and the matmul schedule chosen for this adapter.');
-    return 0;
-  }
-  const unknown = args.filter((a) => a !== '--probe');
-  if (unknown.length > 0) throw new Error(`exprl info: unknown argument ${unknown[0]}`);
-  const { gpu, via } = await openGpu();
-  try {
-    const choice = await tuneKernels(gpu, new FileChoiceStore(), args.includes('--probe'));
-    console.log(JSON.stringify({ adapter: gpu.adapter, via, kernels: choice }, null, 2));
-  } finally {
-    await gpu.sync();
-    gpu.destroy();
-  }
-  return 0;
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return ['usage: exprl <command> [options]', '', 'commands:', ...rows, `  ${'help'.padEnd(10)} this text`, '', 'Run `exprl <command> --help` for a command\'s options.'].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    console.log(usage());
+    return 0;
+  }
+  const entry = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (entry === undefined) {
+    console.error(`exprl: unknown command '${command}'\n\n${usage()}`);
+    return 2;
+  }
   try {
-    switch (command) {
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        console.log(USAGE);
-        return 0;
-      case 'info':
-        return await info(rest);
-      default:
-        console.error(`exprl: unknown command '${command}'\n\n${USAGE}`);
-        return 2;
-    }
+    return await entry.run(rest);
   } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`exprl ${command}: ${e.message}\nRun \`exprl ${command} --help\` for its options.`);
+      return 2;
+    }
     console.error(`exprl ${command}: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }

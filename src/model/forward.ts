@@ -214,11 +214,26 @@ export function setBatch(gpu: Gpu, a: Activations, b: TrainBatch): void {
   gpu.write(a.targets, b.targets);
 }
 
-/** Records the forward of the batch last given to setBatch: logits, logp, entropy and every saved activation. */
-export function forwardTrain(gpu: Gpu, m: ModelParams, a: Activations, o: ForwardOptions = {}): void {
+/** What one decoder block reads and writes besides its parameters (every LayerActivations field but lse). */
+export type LayerBuffers = Omit<LayerActivations, 'lse'>;
+
+/** Per-row inputs of a decoder block: row positions (u32 [rows]) and the rope tables, and pre-rope q/k scratch. */
+export interface LayerInputs {
+  rows: number;
+  positions: Tensor;
+  rope: RopeTableTensors;
+  qPre: Tensor;
+  kPre: Tensor;
+}
+
+/**
+ * Records decoder block l on `io.rows` rows: L.x → next (the residual stream after the block),
+ * keeping every intermediate in L. `attend` records the attention itself from the rotated L.q,
+ * L.k and L.v into L.attn: causal over a batch in training, over a KV cache when decoding.
+ */
+export function forwardLayer(gpu: Gpu, m: ModelParams, l: number, L: LayerBuffers, next: Tensor, io: LayerInputs, attend: () => void): void {
   const c = m.config;
-  if (a.config !== c) throw new Error('forwardTrain: activations were made for another config');
-  const R = a.rows;
+  const R = io.rows;
   const D = c.dModel;
   const Q = c.nHeads * c.headDim;
   const KV = c.nKvHeads * c.headDim;
@@ -226,32 +241,46 @@ export function forwardTrain(gpu: Gpu, m: ModelParams, a: Activations, o: Forwar
   const P = (name: string): Tensor => paramView(m, name);
   const norm = { rows: R, dim: D };
   const eps = { eps: c.normEps };
-  const shape = attentionShape(c, a.batch, a.seqLen);
+  const n = `model.layers.${l}`;
+  rmsnormForward(gpu, L.x, P(`${n}.input_layernorm.weight`), L.xn1, L.rstd1, norm, eps);
+  // Linear layers are y = x·Wᵀ with W [out, in] as stored.
+  matmul(gpu, L.xn1, P(`${n}.self_attn.q_proj.weight`), io.qPre, R, Q, D, { transB: true });
+  matmul(gpu, L.xn1, P(`${n}.self_attn.k_proj.weight`), io.kPre, R, KV, D, { transB: true });
+  matmul(gpu, L.xn1, P(`${n}.self_attn.v_proj.weight`), L.v, R, KV, D, { transB: true });
+  ropeForward(gpu, io.qPre, io.positions, io.rope, L.q, R, c.nHeads);
+  ropeForward(gpu, io.kPre, io.positions, io.rope, L.k, R, c.nKvHeads);
+  attend();
+  // Residual: h = x, then h += attn·Woᵀ (a kernel may not read and write one buffer).
+  gpu.copy(L.x, L.h);
+  matmul(gpu, L.attn, P(`${n}.self_attn.o_proj.weight`), L.h, R, D, Q, { transB: true, accumulate: true });
+  rmsnormForward(gpu, L.h, P(`${n}.post_attention_layernorm.weight`), L.xn2, L.rstd2, norm, eps);
+  matmul(gpu, L.xn2, P(`${n}.mlp.gate_proj.weight`), L.gate, R, F, D, { transB: true });
+  matmul(gpu, L.xn2, P(`${n}.mlp.up_proj.weight`), L.up, R, F, D, { transB: true });
+  swigluForward(gpu, L.gate, L.up, L.act);
+  gpu.copy(L.h, next);
+  matmul(gpu, L.act, P(`${n}.mlp.down_proj.weight`), next, R, D, F, { transB: true, accumulate: true });
+}
 
-  embeddingForward(gpu, a.tokens, P('model.embed_tokens.weight'), a.layers.length > 0 ? a.layers[0].x : a.xFinal, R, { vocab: c.vocabSize, dim: D });
+/** Records the final norm of x [rows, D] into xn (rstd [rows]) and the LM head's logits [rows, V]. */
+export function forwardHead(gpu: Gpu, m: ModelParams, x: Tensor, xn: Tensor, rstd: Tensor, logits: Tensor, rows: number): void {
+  const c = m.config;
+  rmsnormForward(gpu, x, paramView(m, 'model.norm.weight'), xn, rstd, { rows, dim: c.dModel }, { eps: c.normEps });
+  matmul(gpu, xn, paramView(m, headWeightName(c)), logits, rows, c.vocabSize, c.dModel, { transB: true });
+}
+
+/** Records the forward of the batch last given to setBatch: logits, logp, entropy and every saved activation. */
+export function forwardTrain(gpu: Gpu, m: ModelParams, a: Activations, o: ForwardOptions = {}): void {
+  const c = m.config;
+  if (a.config !== c) throw new Error('forwardTrain: activations were made for another config');
+  const R = a.rows;
+  const shape = attentionShape(c, a.batch, a.seqLen);
+  const io: LayerInputs = { rows: R, positions: a.positions, rope: a.rope, qPre: a.qPre, kPre: a.kPre };
+  embeddingForward(gpu, a.tokens, paramView(m, 'model.embed_tokens.weight'), a.layers.length > 0 ? a.layers[0].x : a.xFinal, R, { vocab: c.vocabSize, dim: c.dModel });
   for (let l = 0; l < c.nLayers; l++) {
-    const n = `model.layers.${l}`;
     const L = a.layers[l];
     const next = l + 1 < c.nLayers ? a.layers[l + 1].x : a.xFinal;
-    rmsnormForward(gpu, L.x, P(`${n}.input_layernorm.weight`), L.xn1, L.rstd1, norm, eps);
-    // Linear layers are y = x·Wᵀ with W [out, in] as stored.
-    matmul(gpu, L.xn1, P(`${n}.self_attn.q_proj.weight`), a.qPre, R, Q, D, { transB: true });
-    matmul(gpu, L.xn1, P(`${n}.self_attn.k_proj.weight`), a.kPre, R, KV, D, { transB: true });
-    matmul(gpu, L.xn1, P(`${n}.self_attn.v_proj.weight`), L.v, R, KV, D, { transB: true });
-    ropeForward(gpu, a.qPre, a.positions, a.rope, L.q, R, c.nHeads);
-    ropeForward(gpu, a.kPre, a.positions, a.rope, L.k, R, c.nKvHeads);
-    attentionForward(gpu, L.q, L.k, L.v, L.attn, L.lse, shape);
-    // Residual: h = x, then h += attn·Woᵀ (a kernel may not read and write one buffer).
-    gpu.copy(L.x, L.h);
-    matmul(gpu, L.attn, P(`${n}.self_attn.o_proj.weight`), L.h, R, D, Q, { transB: true, accumulate: true });
-    rmsnormForward(gpu, L.h, P(`${n}.post_attention_layernorm.weight`), L.xn2, L.rstd2, norm, eps);
-    matmul(gpu, L.xn2, P(`${n}.mlp.gate_proj.weight`), L.gate, R, F, D, { transB: true });
-    matmul(gpu, L.xn2, P(`${n}.mlp.up_proj.weight`), L.up, R, F, D, { transB: true });
-    swigluForward(gpu, L.gate, L.up, L.act);
-    gpu.copy(L.h, next);
-    matmul(gpu, L.act, P(`${n}.mlp.down_proj.weight`), next, R, D, F, { transB: true, accumulate: true });
+    forwardLayer(gpu, m, l, L, next, io, () => attentionForward(gpu, L.q, L.k, L.v, L.attn, L.lse, shape));
   }
-  rmsnormForward(gpu, a.xFinal, P('model.norm.weight'), a.xnF, a.rstdF, norm, eps);
-  matmul(gpu, a.xnF, P(headWeightName(c)), a.logits, R, c.vocabSize, D, { transB: true });
+  forwardHead(gpu, m, a.xFinal, a.xnF, a.rstdF, a.logits, R);
   logprobsForward(gpu, a.logits, a.targets, { logp: a.logp, entropy: a.entropy, lse: a.logitsLse }, R, c.vocabSize, { temperature: o.temperature });
 }

@@ -108,3 +108,16 @@ export function readGrads(gpu: Gpu, m: ModelParams): Promise<Map<string, Float32
 export function destroyParams(m: ModelParams): void {
   for (const t of [...m.flat, ...m.flatGrads]) t.buffer.destroy();
 }
+
+/**
+ * A frozen copy of the weights on the same GPU (the KL reference policy, say): the flat buffers are
+ * copied on the device, nothing is read back. It has no gradient buffers (flatGrads and grads are
+ * empty), so it can be run forward but not trained.
+ */
+export function cloneParams(gpu: Gpu, m: ModelParams): ModelParams {
+  const flat = m.flat.map((t, i) => gpu.empty(t.shape, 'f32', `params-clone-${i}`));
+  m.flat.forEach((t, i) => gpu.copy(t, flat[i]));
+  const views = new Map<string, Tensor>();
+  for (const p of m.layout.params) views.set(p.name, new Tensor(flat[p.buffer].buffer, p.shape, 'f32', p.offset * 4));
+  return { config: m.config, layout: m.layout, flat, flatGrads: [], views, grads: new Map() };
+}
