@@ -8,6 +8,8 @@ import { median, probeMatmul } from '../src/gpu/autotune';
 import { matmul, MATMUL_VARIANTS, type MatmulVariant } from '../src/gpu/ops/matmul';
 import { Gpu } from '../src/gpu/runtime';
 import type { AdapterReport } from '../src/gpu/device';
+import { benchModel, type ModelBenchOptions } from './model-bench';
+import type { ModelBenchOutput } from './summary';
 
 export interface MatmulBenchRow {
   n: number;
@@ -17,10 +19,21 @@ export interface MatmulBenchRow {
   samples: number[];
 }
 
+export type BenchPart = 'matmul' | 'model';
+
+export interface BenchConfig {
+  sizes: number[];
+  reps: number;
+  only?: BenchPart;
+  /** Timed rounds of the model benchmark; default 3 on software adapters, 10 elsewhere. */
+  modelReps?: number;
+}
+
 export interface BenchOutput {
   adapter: AdapterReport;
   tfjsBackend: string;
   rows: MatmulBenchRow[];
+  model?: ModelBenchOutput;
 }
 
 function randomData(n: number): Float32Array {
@@ -76,18 +89,36 @@ async function benchMatmul(gpu: Gpu, n: number, reps: number, inner: number): Pr
   });
 }
 
-async function exprlBench(config: { sizes: number[]; reps: number }): Promise<BenchOutput> {
+async function exprlBench(config: BenchConfig): Promise<BenchOutput> {
   const gpu = await Gpu.create(navigator.gpu, 'the benchmark browser');
   await tf.setBackend('webgpu');
   await tf.ready();
-  // Compile our pipelines before the first timed size.
-  await probeMatmul(gpu, 64, 1);
   const rows: MatmulBenchRow[] = [];
-  for (const n of config.sizes) {
-    const inner = n <= 256 ? 4 : n <= 512 ? 2 : 1;
-    rows.push(...(await benchMatmul(gpu, n, config.reps, inner)));
+  if (config.only !== 'model') {
+    // Compile our pipelines before the first timed size.
+    await probeMatmul(gpu, 64, 1);
+    for (const n of config.sizes) {
+      const inner = n <= 256 ? 4 : n <= 512 ? 2 : 1;
+      rows.push(...(await benchMatmul(gpu, n, config.reps, inner)));
+    }
   }
-  return { adapter: gpu.adapter, tfjsBackend: tf.getBackend(), rows };
+  let model: ModelBenchOutput | undefined;
+  if (config.only !== 'matmul') {
+    const options: ModelBenchOptions = {
+      reps: config.modelReps ?? (gpu.adapter.isSoftware ? 3 : 10),
+      warmup: gpu.adapter.isSoftware ? 1 : 3,
+      trainBatch: 8,
+      trainSeqLen: 64,
+      decodeBatch: 8,
+      promptLen: 8,
+      newTokens: 32,
+      temperature: 1,
+      seed: 1234,
+    };
+    // The runner echoes lines starting with [bench] as progress.
+    model = await benchModel(gpu, options, (line) => console.log(`[bench] ${line}`));
+  }
+  return { adapter: gpu.adapter, tfjsBackend: tf.getBackend(), rows, model };
 }
 
 declare global {

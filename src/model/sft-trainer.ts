@@ -1,0 +1,116 @@
+/**
+ * Supervised fine-tuning steps (the SFT baseline, and the Stage 0 pre-training of the built-in
+ * policy): token-mean cross-entropy of the response tokens, accumulated over micro-batches so a
+ * batch larger than the activations fit in still trains, then one optimizer step. The only
+ * readback is the step's few scalars (loss, gradient norm), after the step is recorded.
+ */
+import { ceLossBackward, ceLossForward } from '../gpu/ops/losses';
+import { sumSegments } from '../gpu/ops/reduce';
+import type { Gpu } from '../gpu/runtime';
+import type { Tensor } from '../gpu/tensor';
+import { backwardTrain } from './backward';
+import { createActivations, destroyActivations, forwardTrain, setBatch, type Activations } from './forward';
+import { zeroGrads, type ModelParams } from './params';
+import { createOptimizer, destroyOptimizer, optimizerStep, type OptimizerHyper, type OptimizerState } from './train-step';
+
+export interface SftExample {
+  /** The whole sequence: prompt then response. */
+  tokens: readonly number[];
+  /** Tokens before this index are prompt: predicting them costs nothing. */
+  responseStart: number;
+}
+
+export interface SftStepResult {
+  /** Token-mean cross-entropy over the batch's response tokens (before the update). */
+  loss: number;
+  gradNorm: number;
+  /** Response tokens the loss averaged over. */
+  tokens: number;
+}
+
+/** One micro-batch packed right-padded as [B, T]: inputs, next-token targets and the loss mask. */
+export function packMicroBatch(examples: readonly SftExample[], batch: number, seqLen: number): { tokens: Uint32Array; targets: Uint32Array; mask: Float32Array; counted: number } {
+  if (examples.length > batch) throw new Error(`packMicroBatch: ${examples.length} examples for a micro-batch of ${batch}`);
+  const tokens = new Uint32Array(batch * seqLen);
+  const targets = new Uint32Array(batch * seqLen);
+  const mask = new Float32Array(batch * seqLen);
+  let counted = 0;
+  examples.forEach((ex, b) => {
+    if (ex.tokens.length > seqLen + 1) throw new Error(`example ${b} has ${ex.tokens.length} tokens; at most ${seqLen + 1} fit a sequence length of ${seqLen}`);
+    if (!Number.isInteger(ex.responseStart) || ex.responseStart < 1) throw new Error(`example ${b}: responseStart must be at least 1 (the first token has no prediction)`);
+    for (let t = 0; t + 1 < ex.tokens.length; t++) {
+      tokens[b * seqLen + t] = ex.tokens[t];
+      targets[b * seqLen + t] = ex.tokens[t + 1];
+      if (t + 1 >= ex.responseStart) {
+        mask[b * seqLen + t] = 1;
+        counted++;
+      }
+    }
+  });
+  return { tokens, targets, mask, counted };
+}
+
+export class SftTrainer {
+  private readonly acts: Activations;
+  private readonly opt: OptimizerState;
+  private readonly mask: Tensor;
+  private readonly rowLoss: Tensor;
+  private sums: Tensor | null = null;
+
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly model: ModelParams,
+    private readonly hyper: OptimizerHyper,
+    /** Sequences per micro-batch and tokens per sequence (inputs; a sequence holds seqLen + 1 tokens). */
+    readonly microBatch: number,
+    readonly seqLen: number,
+  ) {
+    this.acts = createActivations(gpu, model.config, microBatch, seqLen);
+    this.opt = createOptimizer(gpu, model);
+    this.mask = gpu.empty([microBatch * seqLen], 'f32', 'sft-mask');
+    this.rowLoss = gpu.empty([microBatch * seqLen], 'f32', 'sft-row-loss');
+  }
+
+  get steps(): number {
+    return this.opt.step;
+  }
+
+  /** Accumulates the gradient of every micro-batch, then takes one optimizer step. */
+  async step(examples: readonly SftExample[]): Promise<SftStepResult> {
+    if (examples.length === 0) throw new Error('SftTrainer.step: no examples');
+    const groups: SftExample[][] = [];
+    for (let i = 0; i < examples.length; i += this.microBatch) groups.push(examples.slice(i, i + this.microBatch));
+    const packed = groups.map((g) => packMicroBatch(g, this.microBatch, this.seqLen));
+    const total = packed.reduce((s, p) => s + p.counted, 0);
+    if (total === 0) throw new Error('SftTrainer.step: no response tokens to learn from');
+    if (this.sums === null || this.sums.size < groups.length) {
+      this.sums?.buffer.destroy();
+      this.sums = this.gpu.empty([Math.max(groups.length, 1)], 'f32', 'sft-loss-sums');
+    }
+    const R = this.acts.rows;
+    zeroGrads(this.gpu, this.model);
+    packed.forEach((p, i) => {
+      // setBatch and the mask upload submit what is recorded; each micro-batch then records its work.
+      setBatch(this.gpu, this.acts, { batch: this.microBatch, seqLen: this.seqLen, tokens: p.tokens, targets: p.targets });
+      this.gpu.write(this.mask, p.mask);
+      forwardTrain(this.gpu, this.model, this.acts);
+      ceLossForward(this.gpu, this.acts.logp, this.mask, this.rowLoss, R, { nTokens: total });
+      sumSegments(this.gpu, [this.rowLoss], this.sums!, i);
+      ceLossBackward(this.gpu, this.mask, this.acts.dlogp, R, { nTokens: total });
+      backwardTrain(this.gpu, this.model, this.acts);
+    });
+    const norm = optimizerStep(this.gpu, this.model, this.opt, this.hyper);
+    const [sums, gn] = await Promise.all([this.gpu.readF32(this.sums!), this.gpu.readF32(norm)]);
+    let loss = 0;
+    for (let i = 0; i < groups.length; i++) loss += sums[i];
+    return { loss, gradNorm: gn[0], tokens: total };
+  }
+
+  destroy(): void {
+    destroyActivations(this.acts);
+    destroyOptimizer(this.opt);
+    this.mask.buffer.destroy();
+    this.rowLoss.buffer.destroy();
+    this.sums?.buffer.destroy();
+  }
+}
