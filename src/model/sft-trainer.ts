@@ -60,7 +60,8 @@ export class SftTrainer {
   constructor(
     private readonly gpu: Gpu,
     private readonly model: ModelParams,
-    private readonly hyper: OptimizerHyper,
+    /** Optimizer settings; may change between steps (e.g. a learning-rate schedule). */
+    public hyper: OptimizerHyper,
     /** Sequences per micro-batch and tokens per sequence (inputs; a sequence holds seqLen + 1 tokens). */
     readonly microBatch: number,
     readonly seqLen: number,

@@ -23,6 +23,46 @@ function statusPanel(status: EngineStatus): HTMLElement {
   );
 }
 
+/** The built-in policy: create it from a seed and sample from a prompt (its text is shown as text). */
+function policyPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
+  const info = el('p', { className: 'policy-info', text: 'No policy yet.' });
+  const seed = el('input');
+  seed.type = 'number';
+  seed.value = '1';
+  seed.setAttribute('aria-label', 'seed');
+  const create = el('button', { text: 'Create built-in policy' });
+  const prompt = el('input');
+  prompt.value = '2+3=';
+  prompt.setAttribute('aria-label', 'prompt');
+  const sample = el('button', { text: 'Sample 4' });
+  sample.disabled = true;
+  const out = el('ol', { className: 'samples' });
+  create.addEventListener('click', async () => {
+    create.disabled = true;
+    try {
+      const p = await engine.createBuiltinPolicy(Number(seed.value) || 0);
+      info.textContent = `Built-in policy: ${p.parameters.toLocaleString('en')} parameters, ${p.config.nLayers} layers, d=${p.config.dModel}, vocabulary ${p.config.vocabSize} characters (untrained).`;
+      sample.disabled = false;
+    } catch (e) {
+      info.textContent = `could not create the policy: ${e instanceof Error ? e.message : String(e)}`;
+    } finally {
+      create.disabled = false;
+    }
+  });
+  sample.addEventListener('click', async () => {
+    sample.disabled = true;
+    try {
+      const rows = await engine.sample(prompt.value, { n: 4, temperature: 0.8, seed: Date.now() % 100000, maxTokens: 24 });
+      out.replaceChildren(...rows.map((r) => el('li', { text: `${prompt.value}${r.text}  (${r.finish})` })));
+    } catch (e) {
+      out.replaceChildren(el('li', { className: 'error', text: e instanceof Error ? e.message : String(e) }));
+    } finally {
+      sample.disabled = false;
+    }
+  });
+  return el('section', { className: 'panel' }, el('h2', { text: 'Policy' }), info, el('div', { className: 'row' }, seed, create), el('div', { className: 'row' }, prompt, sample), out);
+}
+
 async function start(): Promise<void> {
   const notice = el('p', { className: 'notice', text: 'Starting the GPU engine…' });
   app.replaceChildren(notice);
@@ -46,7 +86,7 @@ async function start(): Promise<void> {
         button.disabled = false;
       }
     });
-    app.replaceChildren(statusPanel(status), el('section', { className: 'panel' }, button, results));
+    app.replaceChildren(statusPanel(status), el('section', { className: 'panel' }, button, results), policyPanel(engine));
   } catch (e) {
     notice.className = 'notice error';
     notice.textContent = e instanceof Error ? e.message : String(e);

@@ -1,6 +1,11 @@
 /** The engine's API as the UI sees it through comlink: plain data in and out, no GPU objects. */
 import type { KernelChoice } from '../gpu/autotune';
 import type { AdapterReport } from '../gpu/device';
+import type { LoadProgress } from '../model/checkpoint';
+import type { ModelConfig } from '../model/config';
+import type { Sample, SampleOptions, TokenLogprobs } from '../model/session';
+import type { SftStepResult } from '../model/sft-trainer';
+import type { OptimizerHyper } from '../model/train-step';
 
 export interface EngineStatus {
   adapter: AdapterReport;
@@ -14,9 +19,50 @@ export interface SelfCheckResult {
   ms: number;
 }
 
+export interface PolicyInfo {
+  config: ModelConfig;
+  parameters: number;
+  /** Things the load accepted but the user may want to know (e.g. ignored rotary buffers). */
+  warnings: string[];
+}
+
+/** One supervised example as text: the loss covers the response only. */
+export interface SftTextExample {
+  prompt: string;
+  response: string;
+}
+
+export interface TrainSettings extends OptimizerHyper {
+  /** Sequences per micro-batch (gradients of several micro-batches are accumulated). */
+  microBatch: number;
+  /** Tokens per sequence the activations are sized for. */
+  seqLen: number;
+}
+
+/** Progress the engine reports while it works; the UI subscribes with `onEvent`. */
+export type EngineEvent =
+  | { type: 'load'; progress: LoadProgress }
+  | ({ type: 'train-step'; step: number; ms: number } & SftStepResult);
+
+/** A Hugging Face folder as files: name -> bytes (from a download, OPFS or the user's picker). */
+export type FolderFiles = Record<string, Uint8Array>;
+
 export interface EngineApi {
   /** Acquires the device and chooses kernel variants (probing once per adapter). */
   init(): Promise<EngineStatus>;
   /** Multiplies random matrices on the GPU and compares with a float64 product on the CPU. */
   selfCheck(m: number, n: number, k: number): Promise<SelfCheckResult[]>;
+  /** Receives progress events (pass a comlink proxy). */
+  onEvent(listener: (e: EngineEvent) => void): void;
+  /** A fresh built-in character-level policy from a seed. */
+  createBuiltinPolicy(seed: number): Promise<PolicyInfo>;
+  /** Loads a Hugging Face folder given as files. */
+  loadPolicy(files: FolderFiles, where: string): Promise<PolicyInfo>;
+  /** log p(token i+1 | tokens ≤ i) of a text under the policy. */
+  tokenLogprobs(text: string): Promise<TokenLogprobs>;
+  sample(prompt: string, options: SampleOptions): Promise<Sample[]>;
+  /** One optimizer step of supervised fine-tuning on the examples' responses. */
+  sftStep(examples: SftTextExample[], settings: TrainSettings): Promise<SftStepResult>;
+  /** The policy as a Hugging Face folder (config.json, model.safetensors, tokenizer files). */
+  savePolicy(): Promise<FolderFiles>;
 }

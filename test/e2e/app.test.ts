@@ -38,5 +38,15 @@ it('opens, shows the GPU engine and passes its kernel check', async () => {
   const errs = [...report.matchAll(/relative L2 error (\S+)/g)].map((m) => Number(m[1]));
   expect(errs.length).toBe(3);
   for (const e of errs) expect(e).toBeLessThan(1e-5);
+
+  // The built-in policy through the worker: created, then sampled; samples are shown as text.
+  await page.getByRole('button', { name: 'Create built-in policy' }).click();
+  await page.getByText(/Built-in policy: [\d,]+ parameters/).waitFor({ timeout: 60_000 });
+  await page.getByRole('textbox', { name: 'prompt' }).fill('<b>1+1=');
+  await page.getByRole('button', { name: 'Sample 4' }).click();
+  await page.locator('.samples li').first().waitFor({ timeout: 60_000 });
+  expect(await page.locator('.samples li').count()).toBe(4);
+  expect(await page.locator('.samples b').count()).toBe(0);
+  expect(await page.locator('.samples li').first().innerText()).toContain('<b>1+1=');
   expect(errors).toEqual([]);
 });

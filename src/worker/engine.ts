@@ -1,0 +1,140 @@
+/**
+ * The engine behind the worker: owns the Gpu, the loaded policy and its trainer, and turns the
+ * API's plain-data calls into model-layer calls. Kept apart from the comlink shell so it runs
+ * (and is tested) anywhere a Gpu can be made.
+ */
+import { tuneKernels, type ChoiceStore } from '../gpu/autotune';
+import { matmul, MATMUL_VARIANTS } from '../gpu/ops/matmul';
+import type { Gpu } from '../gpu/runtime';
+import { createBuiltinPolicy, parameterCount } from '../model/builtin';
+import { memoryFiles, memoryWriter, saveCheckpoint } from '../model/checkpoint';
+import { readParams } from '../model/params';
+import { PolicySession } from '../model/session';
+import { SftTrainer, type SftExample } from '../model/sft-trainer';
+import type { EngineApi, EngineEvent, EngineStatus, FolderFiles, PolicyInfo, SelfCheckResult, SftTextExample, TrainSettings } from './api';
+
+export class Engine implements EngineApi {
+  private gpu: Gpu | null = null;
+  private policy: PolicySession | null = null;
+  private trainer: { trainer: SftTrainer; key: string } | null = null;
+  private listeners: Array<(e: EngineEvent) => void> = [];
+
+  constructor(
+    private readonly makeGpu: () => Promise<Gpu>,
+    private readonly store: ChoiceStore,
+  ) {}
+
+  private requireGpu(): Gpu {
+    if (this.gpu === null) throw new Error('engine not initialised: call init() first');
+    return this.gpu;
+  }
+
+  private requirePolicy(): PolicySession {
+    if (this.policy === null) throw new Error('no policy loaded: create the built-in policy or load a model first');
+    return this.policy;
+  }
+
+  private emit(e: EngineEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  async init(): Promise<EngineStatus> {
+    this.gpu ??= await this.makeGpu();
+    const kernels = await tuneKernels(this.gpu, this.store);
+    return { adapter: this.gpu.adapter, kernels };
+  }
+
+  onEvent(listener: (e: EngineEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async selfCheck(m: number, n: number, k: number): Promise<SelfCheckResult[]> {
+    const g = this.requireGpu();
+    const a = Float32Array.from({ length: m * k }, () => Math.random() * 2 - 1);
+    const b = Float32Array.from({ length: k * n }, () => Math.random() * 2 - 1);
+    const want = new Float64Array(m * n);
+    for (let i = 0; i < m; i++)
+      for (let kk = 0; kk < k; kk++) for (let j = 0; j < n; j++) want[i * n + j] += a[i * k + kk] * b[kk * n + j];
+    const ta = g.upload(a, [m, k]);
+    const tb = g.upload(b, [k, n]);
+    const tc = g.empty([m, n]);
+    const out: SelfCheckResult[] = [];
+    try {
+      for (const variant of MATMUL_VARIANTS) {
+        const t0 = performance.now();
+        matmul(g, ta, tb, tc, m, n, k, { variant });
+        const got = await g.readF32(tc);
+        const ms = performance.now() - t0;
+        let num = 0;
+        let den = 0;
+        for (let i = 0; i < got.length; i++) {
+          num += (got[i] - want[i]) ** 2;
+          den += want[i] ** 2;
+        }
+        out.push({ shape: [m, n, k], variant, relL2: Number.isFinite(num) ? Math.sqrt(num / den) : Infinity, ms });
+      }
+    } finally {
+      for (const t of [ta, tb, tc]) t.buffer.destroy();
+    }
+    return out;
+  }
+
+  private replacePolicy(next: PolicySession): PolicyInfo {
+    this.trainer?.trainer.destroy();
+    this.trainer = null;
+    this.policy?.destroy();
+    this.policy = next;
+    return { config: next.config, parameters: parameterCount(next.config), warnings: [...next.warnings] };
+  }
+
+  async createBuiltinPolicy(seed: number): Promise<PolicyInfo> {
+    const p = createBuiltinPolicy(seed);
+    return this.replacePolicy(PolicySession.fromValues(this.requireGpu(), p.config, p.params, p.tokenizer));
+  }
+
+  async loadPolicy(files: FolderFiles, where: string): Promise<PolicyInfo> {
+    const session = await PolicySession.load(this.requireGpu(), memoryFiles(new Map(Object.entries(files)), where), (progress) =>
+      this.emit({ type: 'load', progress }),
+    );
+    return this.replacePolicy(session);
+  }
+
+  async tokenLogprobs(text: string) {
+    return this.requirePolicy().tokenLogprobs(text);
+  }
+
+  async sample(prompt: string, options: Parameters<PolicySession['sample']>[1]) {
+    return this.requirePolicy().sample(prompt, options);
+  }
+
+  async sftStep(examples: SftTextExample[], settings: TrainSettings) {
+    const policy = this.requirePolicy();
+    // Hyperparameters travel with each call; the trainer (activations, optimizer moments) is
+    // rebuilt only when the batch geometry changes.
+    const key = `${settings.microBatch}x${settings.seqLen}`;
+    if (this.trainer?.key !== key) {
+      this.trainer?.trainer.destroy();
+      this.trainer = { trainer: new SftTrainer(policy.gpu, policy.model, settings, settings.microBatch, settings.seqLen), key };
+    }
+    const { trainer } = this.trainer;
+    trainer.hyper = settings;
+    const batch: SftExample[] = examples.map((ex, i) => {
+      const prompt = policy.tokenizer.encode(ex.prompt);
+      const response = policy.tokenizer.encode(ex.response);
+      if (prompt.length === 0) throw new Error(`example ${i}: the prompt is empty (the first token has no prediction)`);
+      return { tokens: [...prompt, ...response], responseStart: prompt.length };
+    });
+    const t0 = performance.now();
+    const result = await trainer.step(batch);
+    this.emit({ type: 'train-step', step: trainer.steps, ms: performance.now() - t0, ...result });
+    return result;
+  }
+
+  async savePolicy(): Promise<FolderFiles> {
+    const policy = this.requirePolicy();
+    const writer = memoryWriter('policy');
+    const params = await readParams(policy.gpu, policy.model);
+    await saveCheckpoint(writer, policy.config, params, policy.tokenizer.files(policy.config.maxSeqLen));
+    return Object.fromEntries(writer.files);
+  }
+}
