@@ -11,6 +11,7 @@ import { createActivations, destroyActivations, forwardTrain, setBatch } from '.
 import { cloneParams, createParams, destroyParams, initParams, readParams, uploadParams, type ModelParams } from '../../src/model/params';
 import { modelForwardRef, type Params64 } from '../reference/model';
 import { expectClose, freshSeed, noGpuErrors, randInts, relL2, rng } from '../support/check';
+import { tinyConfig } from '../support/tiny-config';
 
 // Cached decode vs the full training forward, both float32 on the GPU: the same per-row math,
 // but attention reads the cache in another kernel. Measured on SwiftShader (Node/Dawn and
@@ -26,20 +27,7 @@ const LOGP_TOL = 1e-4;
 const TIE_GAP = 1e-4;
 
 function config(tied: boolean, maxSeqLen = 24): ModelConfig {
-  // GQA (4 query heads over 2 kv heads), H·hd = 12 ≠ D = 10, F = 18, V = 13.
-  return {
-    vocabSize: 13,
-    dModel: 10,
-    nLayers: 2,
-    nHeads: 4,
-    nKvHeads: 2,
-    headDim: 4,
-    dFF: 18,
-    ropeTheta: 10000,
-    normEps: 1e-5,
-    tiedEmbeddings: tied,
-    maxSeqLen,
-  };
+  return tinyConfig({ tiedEmbeddings: tied, maxSeqLen });
 }
 
 interface Setup {

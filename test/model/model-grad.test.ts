@@ -13,6 +13,7 @@ import { paramList } from '../../src/model/layout';
 import { createParams, destroyParams, initParams, readGrads, readParams, uploadParams, zeroGrads, type ModelParams } from '../../src/model/params';
 import { modelBackwardRef, modelForwardRef, type Params64 } from '../reference/model';
 import { expectClose, freshSeed, noGpuErrors, rng } from '../support/check';
+import { tinyConfig } from '../support/tiny-config';
 
 // Whole-model float32 vs float64, through ~40 kernels (exp/log in softmaxes, rsqrt in norms,
 // sin/cos tables). Measured on SwiftShader, worst over the cases below: logits/logp/entropy
@@ -22,20 +23,7 @@ const FWD_TOL = 1e-4;
 const GRAD_TOL = 1e-3;
 
 function config(tied: boolean): ModelConfig {
-  // GQA (4 query heads over 2 kv heads), H·hd = 12 ≠ D = 10, F = 18, V = 13 (none multiples of 4's tiles).
-  return {
-    vocabSize: 13,
-    dModel: 10,
-    nLayers: 2,
-    nHeads: 4,
-    nKvHeads: 2,
-    headDim: 4,
-    dFF: 18,
-    ropeTheta: 10000,
-    normEps: 1e-5,
-    tiedEmbeddings: tied,
-    maxSeqLen: 16,
-  };
+  return tinyConfig({ tiedEmbeddings: tied });
 }
 
 interface Case {

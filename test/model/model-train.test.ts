@@ -16,6 +16,7 @@ import type { AdamWRefState } from '../reference/optimizer';
 import { modelBackwardRef, modelLossRef, optimizerStepRef, sftWeights, type Params64 } from '../reference/model';
 import { concat } from '../support/joint';
 import { expectClose, freshSeed, noGpuErrors, rng } from '../support/check';
+import { tinyConfig } from '../support/tiny-config';
 
 // Parameters after each of 10 AdamW steps, all tensors together, float32 GPU vs float64.
 // Measured (SwiftShader, Node/Dawn and Chromium): ≤ 3e-7 for the parameters and ≤ 1.2e-6 for
@@ -26,19 +27,7 @@ const NORM_TOL = 1e-4;
 const STEPS = 10;
 
 function config(): ModelConfig {
-  return {
-    vocabSize: 13,
-    dModel: 10,
-    nLayers: 2,
-    nHeads: 4,
-    nKvHeads: 2,
-    headDim: 4,
-    dFF: 18,
-    ropeTheta: 10000,
-    normEps: 1e-5,
-    tiedEmbeddings: true,
-    maxSeqLen: 16,
-  };
+  return tinyConfig();
 }
 
 interface Trainer {
