@@ -12,7 +12,8 @@ export const GENERATE: CommandSpec = {
     'tokens left out), its token ids (a closing <eos> included), the log-prob of each under the full softmax at the\n' +
     'temperature (at 1 when greedy; top-k and top-p do not renormalise it, so it equals what training computes),\n' +
     'and why it ended: "eos", "stop" or "length".\n' +
-    'The prompt is encoded as is; write <bos> in it to start with that token.',
+    'The prompt is encoded as the model\'s tokenizer encodes text (the built-in one adds nothing; write <bos> in it to\n' +
+    'start with that token).',
   options: {
     model: { kind: 'string', value: 'DIR', required: true, help: 'Hugging Face model folder (e.g. from `exprl init`)' },
     prompt: { kind: 'string', value: 'TEXT', required: true, help: 'the text to continue (at least one token)' },

@@ -8,7 +8,9 @@ export const LOGPROBS: CommandSpec = {
   summary: "Scores a text with a model: the token ids its tokenizer produces and each token's log-probability given the ones before it (temperature 1).",
   details:
     'Prints one line of JSON: {"tokens": [ids...], "logprobs": [...]}, with one log-prob fewer than tokens\n' +
-    '(the first token has none). The tokenizer adds no special tokens; write <bos> in the text to score one.',
+    '(the first token has none). Special tokens come only from the text and from the model\'s own tokenizer where it\n' +
+    'adds them itself (the built-in tokenizer adds none: write <bos> in the text to score one). Text the tokenizer\n' +
+    'cannot encode is an error.',
   options: {
     model: { kind: 'string', value: 'DIR', required: true, help: 'Hugging Face model folder (e.g. from `exprl init`)' },
     text: { kind: 'string', value: 'TEXT', required: true, help: 'the text to score' },

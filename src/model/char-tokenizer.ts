@@ -10,9 +10,10 @@
  *   - no normalizer and no post-processor (nothing is added implicitly: the model code decides
  *     where <bos>/<eos> go), and a Fuse decoder so decoding joins tokens without spaces.
  * `fromTokenizerJson` reads only files of this shape back; any other tokenizer is an imported
- * model's and goes through `@huggingface/transformers`.
+ * model's and goes through `HfTokenizer` (tokenizer.ts).
  */
 import type { TokenizerFiles } from './checkpoint';
+import type { TextEncodeOptions, TextTokenizer } from './tokenizer';
 
 export const PAD_TOKEN = '<pad>';
 export const BOS_TOKEN = '<bos>';
@@ -25,7 +26,7 @@ export const DEFAULT_CHARACTERS = '\n' + Array.from({ length: 95 }, (_, i) => St
 /** The split pattern: any code point. */
 export const SPLIT_REGEX = '[\\s\\S]';
 
-export interface EncodeOptions {
+export interface EncodeOptions extends TextEncodeOptions {
   /** Match <pad>/<bos>/<eos> written in the text as their special tokens (HF's default). Default true. */
   parseSpecialTokens?: boolean;
 }
@@ -39,7 +40,7 @@ function describeChar(ch: string): string {
   return `${JSON.stringify(ch)} (U+${cp.toString(16).toUpperCase().padStart(4, '0')})`;
 }
 
-export class CharTokenizer {
+export class CharTokenizer implements TextTokenizer {
   /** Token string of each id. */
   readonly tokens: readonly string[];
   readonly padId: number;
@@ -91,7 +92,10 @@ export class CharTokenizer {
     return this.specials.has(id);
   }
 
-  /** Token ids of the text; a character outside the vocabulary is an error naming it and its position. */
+  /**
+   * Token ids of the text; a character outside the vocabulary is an error naming it and its
+   * position. This tokenizer adds no special tokens of its own, so `addSpecialTokens` changes nothing.
+   */
   encode(text: string, options: EncodeOptions = {}): number[] {
     const parseSpecial = options.parseSpecialTokens ?? true;
     const specials = parseSpecial ? [...this.specials].map((id) => this.tokens[id]).sort((a, b) => b.length - a.length) : [];
@@ -186,7 +190,7 @@ export class CharTokenizer {
    */
   static fromTokenizerJson(json: unknown, config?: unknown, where = 'tokenizer.json'): CharTokenizer {
     const reject = (why: string): never => {
-      throw new Error(`${where}: not the built-in character tokenizer (${why}); imported models' tokenizers are loaded through @huggingface/transformers`);
+      throw new Error(`${where}: not the built-in character tokenizer (${why}); imported models' tokenizers are loaded through @huggingface/tokenizers`);
     };
     const obj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
     if (!obj(json)) return reject('not a JSON object');

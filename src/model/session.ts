@@ -1,9 +1,8 @@
 /**
  * A policy loaded onto a Gpu with its tokenizer: the pieces the `exprl` command (and tests) use
  * to score text. Loading reads a Hugging Face folder (`loadCheckpoint`), uploads the float32
- * weights into the flat parameter buffers, and reads the tokenizer. Only the built-in character
- * tokenizer is understood here; other tokenizers need `@huggingface/transformers`, which the
- * project does not depend on yet, so they are refused with a message saying so.
+ * weights into the flat parameter buffers, and reads the tokenizer: the built-in character
+ * tokenizer when the file is one, else the model's own Hugging Face tokenizer (`HfTokenizer`).
  */
 import type { Gpu } from '../gpu/runtime';
 import { CharTokenizer } from './char-tokenizer';
@@ -12,9 +11,10 @@ import type { ModelConfig } from './config';
 import { generate } from './decode';
 import { createActivations, destroyActivations, forwardTrain, setBatch } from './forward';
 import { createParams, destroyParams, uploadParams, type ModelParams } from './params';
+import { HfTokenizer, type TextTokenizer } from './tokenizer';
 
 export interface TokenLogprobs {
-  /** Token ids exactly as the tokenizer produces them (it adds no special tokens itself). */
+  /** Token ids exactly as the tokenizer produces them (special tokens only where it adds them itself). */
   tokens: number[];
   /** logprobs[i] = log p(tokens[i + 1] | tokens[0..i]) at temperature 1; one fewer than tokens. */
   logprobs: number[];
@@ -58,7 +58,7 @@ export class PolicySession {
   private constructor(
     readonly gpu: Gpu,
     readonly model: ModelParams,
-    readonly tokenizer: CharTokenizer,
+    readonly tokenizer: TextTokenizer,
     /** Things the load accepted but the user may want to know. */
     readonly warnings: readonly string[],
   ) {}
@@ -68,7 +68,7 @@ export class PolicySession {
   }
 
   /** Uploads weights that are already in memory (a freshly initialised policy, a test's values). */
-  static fromValues(gpu: Gpu, config: ModelConfig, values: ReadonlyMap<string, Float32Array>, tokenizer: CharTokenizer, warnings: readonly string[] = []): PolicySession {
+  static fromValues(gpu: Gpu, config: ModelConfig, values: ReadonlyMap<string, Float32Array>, tokenizer: TextTokenizer, warnings: readonly string[] = []): PolicySession {
     if (tokenizer.vocabSize > config.vocabSize) {
       throw new Error(`the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary holds ${config.vocabSize}`);
     }
@@ -125,7 +125,8 @@ export class PolicySession {
 
   /**
    * Continues the prompt n times with the KV-cache decoder, stopping at the tokenizer's <eos>, a
-   * stop string, maxTokens or the model's maxSeqLen. The prompt is encoded as is (no <bos> added).
+   * stop string, maxTokens or the model's maxSeqLen. The prompt is encoded as the tokenizer
+   * encodes text (no <bos> added unless the tokenizer adds one itself).
    */
   async sample(prompt: string, o: SampleOptions): Promise<Sample[]> {
     const ids = this.tokenizer.encode(prompt);
@@ -150,17 +151,22 @@ export class PolicySession {
   }
 }
 
-/** The character tokenizer of a folder, or an error that says which tokenizers are supported. */
-export function readTokenizer(json: Record<string, unknown>, config: Record<string, unknown> | undefined, where: string): CharTokenizer {
+/**
+ * The tokenizer of a folder: the built-in character tokenizer when the file is one (it encodes
+ * exactly as the Hugging Face library would, and is much simpler), else the model's own tokenizer.
+ */
+export function readTokenizer(json: Record<string, unknown>, config: Record<string, unknown> | undefined, where: string): TextTokenizer {
   try {
     return CharTokenizer.fromTokenizerJson(json, config, where);
+  } catch {
+    // Not ours: an imported model's tokenizer.
+  }
+  try {
+    return new HfTokenizer(json, config, where);
   } catch (e) {
     const model = json.model as Record<string, unknown> | undefined;
     const kind = model !== null && typeof model === 'object' && typeof model.type === 'string' ? ` (a ${model.type} tokenizer)` : '';
-    throw new Error(
-      `${where}${kind}: imported tokenizers need @huggingface/transformers, not installed yet. ` +
-        `Supported now: the built-in character tokenizer that \`exprl init\` and the tiny test models write ` +
-        `(one token per character, <pad>/<bos>/<eos> special tokens). Why this one is not it: ${(e as Error).message}`,
-    );
+    const message = (e as Error).message;
+    throw new Error(message.startsWith(where) ? message : `${where}${kind}: @huggingface/tokenizers cannot load it: ${message}`);
   }
 }

@@ -1,6 +1,6 @@
 /** The page: starts the engine worker and shows what the GPU engine found and chose. */
 import * as Comlink from 'comlink';
-import type { EngineApi, EngineStatus } from '../worker/api';
+import type { EngineApi, EngineEvent, EngineStatus, PolicyInfo } from '../worker/api';
 import { el, table } from './dom';
 
 const app = document.getElementById('app')!;
@@ -23,44 +23,142 @@ function statusPanel(status: EngineStatus): HTMLElement {
   );
 }
 
-/** The built-in policy: create it from a seed and sample from a prompt (its text is shown as text). */
+/** Fills a select with the names of the policies saved in this browser. */
+async function refreshStored(engine: Comlink.Remote<EngineApi>, select: HTMLSelectElement): Promise<void> {
+  const names = await engine.storedPolicies().catch(() => [] as string[]);
+  select.replaceChildren(...names.map((n) => el('option', { text: n })));
+}
+
+/** Offers each file of a model folder as a download. */
+function downloadFiles(files: Record<string, Uint8Array>, prefix: string): void {
+  for (const [name, bytes] of Object.entries(files)) {
+    const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+    const a = el('a');
+    a.href = url;
+    a.download = `${prefix}-${name}`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+}
+
+/**
+ * The policy: create the built-in one from a seed, load one (saved in this browser, a folder
+ * on disk, or the Hugging Face Hub by id), save it, and sample from a prompt. Every text the
+ * model, a file or a server produced is shown as text.
+ */
 function policyPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
   const info = el('p', { className: 'policy-info', text: 'No policy yet.' });
+  const status = el('p', { className: 'status' });
+  const progress = el('progress');
+  progress.hidden = true;
   const seed = el('input');
   seed.type = 'number';
   seed.value = '1';
   seed.setAttribute('aria-label', 'seed');
   const create = el('button', { text: 'Create built-in policy' });
+  const saveName = el('input');
+  saveName.value = 'my-policy';
+  saveName.setAttribute('aria-label', 'save as');
+  const store = el('button', { text: 'Save in this browser' });
+  const stored = el('select');
+  stored.setAttribute('aria-label', 'saved policies');
+  const loadStored = el('button', { text: 'Load saved' });
+  const download = el('button', { text: 'Download files' });
+  const folder = el('input');
+  folder.type = 'file';
+  folder.multiple = true;
+  folder.setAttribute('webkitdirectory', '');
+  folder.setAttribute('aria-label', 'model folder');
+  const hubId = el('input');
+  hubId.placeholder = 'HuggingFaceTB/SmolLM2-135M';
+  hubId.setAttribute('aria-label', 'model id');
+  const hub = el('button', { text: 'Load from Hub' });
   const prompt = el('input');
   prompt.value = '2+3=';
   prompt.setAttribute('aria-label', 'prompt');
   const sample = el('button', { text: 'Sample 4' });
-  sample.disabled = true;
   const out = el('ol', { className: 'samples' });
-  create.addEventListener('click', async () => {
-    create.disabled = true;
+  const needPolicy = [store, download, sample];
+  for (const b of needPolicy) b.disabled = true;
+
+  engine.onEvent(
+    Comlink.proxy((e: EngineEvent) => {
+      if (e.type === 'download') {
+        progress.hidden = false;
+        progress.max = e.progress.total ?? 1;
+        progress.value = e.progress.total === undefined ? 0 : e.progress.loaded;
+        status.textContent = `downloading ${e.progress.file}: ${(e.progress.loadedAll / 2 ** 20).toFixed(1)} MiB, file ${e.progress.filesDone + 1} of ${e.progress.filesKnown}`;
+      } else if (e.type === 'load') {
+        progress.hidden = false;
+        progress.max = e.progress.total;
+        progress.value = e.progress.done;
+        status.textContent = `loading tensors: ${e.progress.done} of ${e.progress.total}`;
+      }
+    }),
+  );
+
+  /** Runs one action with its button disabled; errors go to the status line, never as HTML. */
+  const action = (button: HTMLButtonElement, work: () => Promise<string | void>) => {
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      status.textContent = 'working…';
+      try {
+        status.textContent = (await work()) ?? '';
+      } catch (e) {
+        status.textContent = `failed: ${e instanceof Error ? e.message : String(e)}`;
+      } finally {
+        button.disabled = false;
+        progress.hidden = true;
+      }
+    });
+  };
+  const show = (p: PolicyInfo, origin: string): string => {
+    info.textContent = `${origin}: ${p.parameters.toLocaleString('en')} parameters, ${p.config.nLayers} layers, d=${p.config.dModel}, vocabulary ${p.config.vocabSize}.`;
+    for (const b of needPolicy) b.disabled = false;
+    return p.warnings.join('; ');
+  };
+
+  action(create, async () => {
+    const s = Number(seed.value) || 0;
+    return show(await engine.createBuiltinPolicy(s), `Built-in policy (seed ${s}, untrained)`);
+  });
+  action(store, async () => {
+    await engine.storePolicy(saveName.value);
+    await refreshStored(engine, stored);
+    return `saved as ${saveName.value}`;
+  });
+  action(loadStored, async () => show(await engine.loadStoredPolicy(stored.value), `Saved policy ${stored.value}`));
+  action(download, async () => downloadFiles(await engine.savePolicy(), saveName.value));
+  action(hub, async () => show(await engine.loadFromHub(hubId.value.trim()), hubId.value.trim()));
+  folder.addEventListener('change', async () => {
+    const files: Record<string, Uint8Array> = {};
+    for (const f of folder.files ?? []) files[f.name] = new Uint8Array(await f.arrayBuffer());
     try {
-      const p = await engine.createBuiltinPolicy(Number(seed.value) || 0);
-      info.textContent = `Built-in policy: ${p.parameters.toLocaleString('en')} parameters, ${p.config.nLayers} layers, d=${p.config.dModel}, vocabulary ${p.config.vocabSize} characters (untrained).`;
-      sample.disabled = false;
+      status.textContent = 'loading…';
+      status.textContent = show(await engine.loadPolicy(files, 'the chosen folder'), 'Folder');
     } catch (e) {
-      info.textContent = `could not create the policy: ${e instanceof Error ? e.message : String(e)}`;
-    } finally {
-      create.disabled = false;
+      status.textContent = `failed: ${e instanceof Error ? e.message : String(e)}`;
     }
   });
-  sample.addEventListener('click', async () => {
-    sample.disabled = true;
-    try {
-      const rows = await engine.sample(prompt.value, { n: 4, temperature: 0.8, seed: Date.now() % 100000, maxTokens: 24 });
-      out.replaceChildren(...rows.map((r) => el('li', { text: `${prompt.value}${r.text}  (${r.finish})` })));
-    } catch (e) {
-      out.replaceChildren(el('li', { className: 'error', text: e instanceof Error ? e.message : String(e) }));
-    } finally {
-      sample.disabled = false;
-    }
+  action(sample, async () => {
+    const rows = await engine.sample(prompt.value, { n: 4, temperature: 0.8, seed: Number(seed.value) || 0, maxTokens: 24 });
+    out.replaceChildren(...rows.map((r) => el('li', { text: `${prompt.value}${r.text}  (${r.finish})` })));
   });
-  return el('section', { className: 'panel' }, el('h2', { text: 'Policy' }), info, el('div', { className: 'row' }, seed, create), el('div', { className: 'row' }, prompt, sample), out);
+  void refreshStored(engine, stored);
+  return el(
+    'section',
+    { className: 'panel' },
+    el('h2', { text: 'Policy' }),
+    info,
+    el('div', { className: 'row' }, seed, create),
+    el('div', { className: 'row' }, saveName, store, download),
+    el('div', { className: 'row' }, stored, loadStored),
+    el('div', { className: 'row' }, hubId, hub, folder),
+    progress,
+    status,
+    el('div', { className: 'row' }, prompt, sample),
+    out,
+  );
 }
 
 async function start(): Promise<void> {

@@ -2,6 +2,7 @@
 import type { KernelChoice } from '../gpu/autotune';
 import type { AdapterReport } from '../gpu/device';
 import type { LoadProgress } from '../model/checkpoint';
+import type { DownloadProgress } from '../model/hub';
 import type { ModelConfig } from '../model/config';
 import type { Sample, SampleOptions, TokenLogprobs } from '../model/session';
 import type { SftStepResult } from '../model/sft-trainer';
@@ -42,6 +43,7 @@ export interface TrainSettings extends OptimizerHyper {
 /** Progress the engine reports while it works; the UI subscribes with `onEvent`. */
 export type EngineEvent =
   | { type: 'load'; progress: LoadProgress }
+  | { type: 'download'; progress: DownloadProgress }
   | ({ type: 'train-step'; step: number; ms: number } & SftStepResult);
 
 /** A Hugging Face folder as files: name -> bytes (from a download, OPFS or the user's picker). */
@@ -65,4 +67,12 @@ export interface EngineApi {
   sftStep(examples: SftTextExample[], settings: TrainSettings): Promise<SftStepResult>;
   /** The policy as a Hugging Face folder (config.json, model.safetensors, tokenizer files). */
   savePolicy(): Promise<FolderFiles>;
+  /** Downloads a model folder from the Hugging Face Hub by id (progress as 'download' events) and loads it. */
+  loadFromHub(modelId: string, revision?: string): Promise<PolicyInfo>;
+  /** Saves the policy in this browser's origin-private file system under a name. */
+  storePolicy(name: string): Promise<void>;
+  /** Loads a policy saved with storePolicy. */
+  loadStoredPolicy(name: string): Promise<PolicyInfo>;
+  /** Names of the policies saved in this browser. */
+  storedPolicies(): Promise<string[]>;
 }

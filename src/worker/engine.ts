@@ -8,10 +8,17 @@ import { matmul, MATMUL_VARIANTS } from '../gpu/ops/matmul';
 import type { Gpu } from '../gpu/runtime';
 import { createBuiltinPolicy, parameterCount } from '../model/builtin';
 import { memoryFiles, memoryWriter, saveCheckpoint } from '../model/checkpoint';
+import { downloadModel, type FetchFn } from '../model/hub';
 import { readParams } from '../model/params';
 import { PolicySession } from '../model/session';
 import { SftTrainer, type SftExample } from '../model/sft-trainer';
 import type { EngineApi, EngineEvent, EngineStatus, FolderFiles, PolicyInfo, SelfCheckResult, SftTextExample, TrainSettings } from './api';
+
+export interface FolderStore {
+  save(name: string, files: FolderFiles): Promise<void>;
+  load(name: string): Promise<FolderFiles>;
+  list(): Promise<string[]>;
+}
 
 export class Engine implements EngineApi {
   private gpu: Gpu | null = null;
@@ -22,6 +29,9 @@ export class Engine implements EngineApi {
   constructor(
     private readonly makeGpu: () => Promise<Gpu>,
     private readonly store: ChoiceStore,
+    /** Where model folders are kept by name (the browser's origin-private file system in the worker). */
+    private readonly folders?: FolderStore,
+    private readonly fetchFn: FetchFn = (url, init) => fetch(url, init),
   ) {}
 
   private requireGpu(): Gpu {
@@ -120,7 +130,8 @@ export class Engine implements EngineApi {
     trainer.hyper = settings;
     const batch: SftExample[] = examples.map((ex, i) => {
       const prompt = policy.tokenizer.encode(ex.prompt);
-      const response = policy.tokenizer.encode(ex.response);
+      // The response continues the prompt: no special tokens of the tokenizer's own (a second <bos>).
+      const response = policy.tokenizer.encode(ex.response, { addSpecialTokens: false });
       if (prompt.length === 0) throw new Error(`example ${i}: the prompt is empty (the first token has no prediction)`);
       return { tokens: [...prompt, ...response], responseStart: prompt.length };
     });
@@ -128,6 +139,28 @@ export class Engine implements EngineApi {
     const result = await trainer.step(batch);
     this.emit({ type: 'train-step', step: trainer.steps, ms: performance.now() - t0, ...result });
     return result;
+  }
+
+  async loadFromHub(modelId: string, revision = 'main'): Promise<PolicyInfo> {
+    const downloaded = await downloadModel(modelId, this.fetchFn, (progress) => this.emit({ type: 'download', progress }), { revision });
+    return this.loadPolicy(Object.fromEntries(downloaded.files), `${modelId}@${revision}`);
+  }
+
+  private requireFolders(): FolderStore {
+    if (this.folders === undefined) throw new Error('this engine has no place to keep models by name');
+    return this.folders;
+  }
+
+  async storePolicy(name: string): Promise<void> {
+    await this.requireFolders().save(name, await this.savePolicy());
+  }
+
+  async loadStoredPolicy(name: string): Promise<PolicyInfo> {
+    return this.loadPolicy(await this.requireFolders().load(name), `saved model ${name}`);
+  }
+
+  async storedPolicies(): Promise<string[]> {
+    return this.requireFolders().list();
   }
 
   async savePolicy(): Promise<FolderFiles> {

@@ -1,13 +1,29 @@
 // End to end: the page served by Vite, opened in the system Chromium, starts the engine worker
 // (comlink), reports the adapter and the chosen matmul schedule, and its kernel check passes.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { makeTinyModel, TINY_VARIANTS } from '../../scripts/make-tiny-model';
 import { createServer, type ViteDevServer } from 'vite';
 import { chromiumLaunchArgs, chromiumPath } from '../support/chromium';
 
 let server: ViteDevServer;
 let browser: Browser;
 let url: string;
+let tinyDir: string;
+
+/** Serves https://huggingface.co/tiny/<variant>/resolve/main/<file> from the generated folders; anything else is a 404. */
+async function serveHub(context: BrowserContext): Promise<void> {
+  await context.route('https://huggingface.co/**', async (route) => {
+    const m = /^https:\/\/huggingface\.co\/tiny\/([\w-]+)\/resolve\/main\/([\w.-]+)$/.exec(route.request().url());
+    const file = m === null ? null : join(tinyDir, m[1], m[2]);
+    if (file === null || !existsSync(file)) return route.fulfill({ status: 404, body: 'not found' });
+    return route.fulfill({ status: 200, body: await readFile(file), headers: { 'content-type': 'application/octet-stream' } });
+  });
+}
 
 beforeAll(async () => {
   server = await createServer({ root: process.cwd(), logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
@@ -16,15 +32,21 @@ beforeAll(async () => {
   if (address === null || typeof address !== 'object') throw new Error('vite server has no address');
   url = `http://127.0.0.1:${address.port}/`;
   browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumLaunchArgs, headless: true });
+  tinyDir = await mkdtemp(join(tmpdir(), 'exprl-e2e-'));
+  const variant = TINY_VARIANTS.find((v) => v.name === 'untied-gqa-bf16-sharded')!;
+  await makeTinyModel(join(tinyDir, variant.name), variant, 5);
 });
 
 afterAll(async () => {
+  await rm(tinyDir, { recursive: true, force: true });
   await browser?.close();
   await server?.close();
 });
 
 it('opens, shows the GPU engine and passes its kernel check', async () => {
-  const page = await browser.newPage();
+  const context = await browser.newContext();
+  await serveHub(context);
+  const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(url);
@@ -40,13 +62,40 @@ it('opens, shows the GPU engine and passes its kernel check', async () => {
   for (const e of errs) expect(e).toBeLessThan(1e-5);
 
   // The built-in policy through the worker: created, then sampled; samples are shown as text.
+  const samples = async (): Promise<string[]> => {
+    await page.locator('.samples').evaluate((list) => list.replaceChildren());
+    await page.getByRole('button', { name: 'Sample 4' }).click();
+    await page.locator('.samples li').nth(3).waitFor({ timeout: 60_000 });
+    return page.locator('.samples li').allInnerTexts();
+  };
   await page.getByRole('button', { name: 'Create built-in policy' }).click();
-  await page.getByText(/Built-in policy: [\d,]+ parameters/).waitFor({ timeout: 60_000 });
+  await page.getByText(/Built-in policy \(seed 1, untrained\): [\d,]+ parameters/).waitFor({ timeout: 60_000 });
   await page.getByRole('textbox', { name: 'prompt' }).fill('<b>1+1=');
-  await page.getByRole('button', { name: 'Sample 4' }).click();
-  await page.locator('.samples li').first().waitFor({ timeout: 60_000 });
-  expect(await page.locator('.samples li').count()).toBe(4);
+  const first = await samples();
+  expect(first.length).toBe(4);
   expect(await page.locator('.samples b').count()).toBe(0);
-  expect(await page.locator('.samples li').first().innerText()).toContain('<b>1+1=');
+  expect(first[0]).toContain('<b>1+1=');
+
+  // Saved in the origin-private file system, replaced by another policy, loaded back: same samples.
+  await page.getByRole('textbox', { name: 'save as' }).fill('seed-one');
+  await page.getByRole('button', { name: 'Save in this browser' }).click();
+  await page.getByText('saved as seed-one').waitFor({ timeout: 60_000 });
+  await page.getByRole('spinbutton', { name: 'seed' }).fill('2');
+  await page.getByRole('button', { name: 'Create built-in policy' }).click();
+  await page.getByText(/Built-in policy \(seed 2, untrained\)/).waitFor({ timeout: 60_000 });
+  expect(await samples()).not.toEqual(first);
+  await page.getByRole('spinbutton', { name: 'seed' }).fill('1');
+  await page.getByRole('combobox', { name: 'saved policies' }).selectOption('seed-one');
+  await page.getByRole('button', { name: 'Load saved' }).click();
+  await page.getByText(/Saved policy seed-one: [\d,]+ parameters/).waitFor({ timeout: 60_000 });
+  expect(await samples(), `first: ${JSON.stringify(first)}`).toEqual(first);
+
+  // A model by id from the Hub, served here from a generated tiny model (no network): loads with progress.
+  await page.getByRole('textbox', { name: 'model id' }).fill('tiny/untied-gqa-bf16-sharded');
+  await page.getByRole('button', { name: 'Load from Hub' }).click();
+  await page.getByText(/tiny\/untied-gqa-bf16-sharded: [\d,]+ parameters/).waitFor({ timeout: 60_000 });
+  await page.getByRole('textbox', { name: 'model id' }).fill('tiny/missing');
+  await page.getByRole('button', { name: 'Load from Hub' }).click();
+  await page.getByText(/failed: .*tiny\/missing.*404/).waitFor({ timeout: 60_000 });
   expect(errors).toEqual([]);
 });

@@ -16,6 +16,8 @@ import type { ModelConfig } from '../../src/model/config';
 import { roundToBf16 } from '../../src/model/dtype';
 import { initParams } from '../../src/model/params';
 import { PolicySession } from '../../src/model/session';
+import { HfTokenizer } from '../../src/model/tokenizer';
+import { BPE_IDS, BPE_VOCAB_SIZE, bpeTokenizerConfig, bpeTokenizerJson } from '../support/bpe-tokenizer';
 import { modelForwardRef } from '../reference/model';
 import { expectClose, freshSeed, noGpuErrors, rng } from '../support/check';
 
@@ -40,6 +42,12 @@ async function writeOwn(seed: number, tokenizerJson?: Record<string, unknown>): 
   const w = memoryWriter('own');
   await saveCheckpoint(w, OWN, params, tokenizerJson !== undefined ? { tokenizerJson } : tok.files(OWN.maxSeqLen), { dtype: 'BF16', maxShardBytes: 2048 });
   return { files: memoryFiles(w.files, 'own'), writer: w };
+}
+
+/** The session's tokenizer, which these folders' files make the built-in character one. */
+function charTokenizer(s: PolicySession): CharTokenizer {
+  expect(s.tokenizer).toBeInstanceOf(CharTokenizer);
+  return s.tokenizer as CharTokenizer;
 }
 
 function randomText(tok: CharTokenizer, n: number, rand: () => number): string {
@@ -85,7 +93,7 @@ describe('PolicySession', () => {
         const s = await PolicySession.load(gpu, tiny.dir);
         try {
           expect(s.config, what).toEqual(v.config);
-          const text = randomText(s.tokenizer, 13 + Math.floor(rand() * 8), rand);
+          const text = randomText(charTokenizer(s), 13 + Math.floor(rand() * 8), rand);
           const [e1, e2] = await checkAgainstReference(s, loaded.params, text, what);
           print(`${v.name}: logits ${e1.toExponential(2)} logprobs ${e2.toExponential(2)}`);
         } finally {
@@ -105,7 +113,7 @@ describe('PolicySession', () => {
     expect([...loaded.storedDtypes]).toEqual(['BF16']);
     const s = await PolicySession.load(gpu, files);
     try {
-      const [e1, e2] = await checkAgainstReference(s, loaded.params, randomText(s.tokenizer, 17, rng(seed)), `own bf16 folder (seed ${seed})`);
+      const [e1, e2] = await checkAgainstReference(s, loaded.params, randomText(charTokenizer(s), 17, rng(seed)), `own bf16 folder (seed ${seed})`);
       print(`own bf16 sharded: logits ${e1.toExponential(2)} logprobs ${e2.toExponential(2)}`);
     } finally {
       s.destroy();
@@ -119,7 +127,7 @@ describe('PolicySession', () => {
     try {
       expect(await s.tokenLogprobs('')).toEqual({ tokens: [], logprobs: [] });
       expect(await s.tokenLogprobs('a')).toEqual({ tokens: s.tokenizer.encode('a'), logprobs: [] });
-      const full = randomText(s.tokenizer, OWN.maxSeqLen + 1, rng(seed));
+      const full = randomText(charTokenizer(s), OWN.maxSeqLen + 1, rng(seed));
       const r = await s.tokenLogprobs(full);
       expect(r.logprobs.length).toBe(OWN.maxSeqLen);
       await expect(s.tokenLogprobs(full + 'a')).rejects.toThrow(`scores at most ${OWN.maxSeqLen + 1}`);
@@ -148,7 +156,7 @@ describe('PolicySession', () => {
     const fresh = PolicySession.fromValues(gpu, policy.config, policy.params, policy.tokenizer);
     const back = await PolicySession.load(gpu, files);
     try {
-      expect(back.tokenizer.tokens).toEqual(policy.tokenizer.tokens);
+      expect(charTokenizer(back).tokens).toEqual(policy.tokenizer.tokens);
       const text = 'Q: 12+30=?\nA: 42<eos>';
       const a = await fresh.tokenLogprobs(text);
       const b = await back.tokenLogprobs(text);
@@ -162,15 +170,33 @@ describe('PolicySession', () => {
     }
   });
 
-  it('refuses a tokenizer that is not the character tokenizer, saying what is supported', async () => {
+  it('loads a model whose tokenizer is its own byte-level BPE, scoring the ids that tokenizer encodes', async () => {
     const gpu = await testGpu();
-    const tok = CharTokenizer.fromCharacters('abc').tokenizerJson();
-    const bpe = { ...tok, model: { type: 'BPE', vocab: (tok.model as { vocab: unknown }).vocab, merges: [['a', 'b']] } };
-    const { writer } = await writeOwn(1, bpe);
-    await expect(PolicySession.load(gpu, memoryFiles(writer.files, 'bpe'))).rejects.toThrow(
-      /bpe\/tokenizer\.json \(a BPE tokenizer\): imported tokenizers need @huggingface\/transformers, not installed yet\. Supported now: the built-in character tokenizer.*BPE model with merges/,
-    );
-    writer.files.delete('tokenizer.json');
-    await expect(PolicySession.load(gpu, memoryFiles(writer.files, 'bpe'))).rejects.toThrow('bpe: no tokenizer.json');
+    const seed = freshSeed();
+    const config: ModelConfig = { ...OWN, vocabSize: BPE_VOCAB_SIZE + 3, maxSeqLen: 40 };
+    const params = initParams(config, seed, 0.3);
+    const w = memoryWriter('bpe');
+    await saveCheckpoint(w, config, params, { tokenizerJson: bpeTokenizerJson(), tokenizerConfig: bpeTokenizerConfig() });
+    const s = await PolicySession.load(gpu, memoryFiles(w.files, 'bpe'));
+    try {
+      const own = new HfTokenizer(bpeTokenizerJson(), bpeTokenizerConfig());
+      expect(s.tokenizer).toBeInstanceOf(HfTokenizer);
+      const text = '<|im_start|>user\nthe theme, héllo 🙂<|im_end|>';
+      const r = await s.tokenLogprobs(text);
+      expect(r.tokens).toEqual(own.encode(text));
+      expect(r.tokens).toContain(BPE_IDS.Gthe);
+      expect(s.tokenizer.decode(r.tokens)).toBe(text);
+      const [e1, e2] = await checkAgainstReference(s, params, text, `BPE-tokenized model (seed ${seed})`);
+      print(`bpe model: logits ${e1.toExponential(2)} logprobs ${e2.toExponential(2)}`);
+      // Saved back with the files it came with.
+      expect(s.tokenizer.files(config.maxSeqLen)).toEqual({ tokenizerJson: bpeTokenizerJson(), tokenizerConfig: bpeTokenizerConfig() });
+    } finally {
+      s.destroy();
+    }
+    // A tokenizer the library cannot load is an error naming the file; no tokenizer at all is refused.
+    w.files.set('tokenizer.json', new TextEncoder().encode(JSON.stringify({ ...bpeTokenizerJson(), model: { type: 'Bogus' } })));
+    await expect(PolicySession.load(gpu, memoryFiles(w.files, 'bpe'))).rejects.toThrow(/bpe\/tokenizer\.json \(a Bogus tokenizer\): @huggingface\/tokenizers cannot load it/);
+    w.files.delete('tokenizer.json');
+    await expect(PolicySession.load(gpu, memoryFiles(w.files, 'bpe'))).rejects.toThrow('bpe: no tokenizer.json');
   });
 });

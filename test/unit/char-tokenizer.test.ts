@@ -101,7 +101,7 @@ describe('character tokenizer', () => {
       f(j);
       return () => CharTokenizer.fromTokenizerJson(j, config, 'x/tokenizer.json');
     };
-    const not = /x\/tokenizer\.json: not the built-in character tokenizer .*@huggingface\/transformers/;
+    const not = /x\/tokenizer\.json: not the built-in character tokenizer .*@huggingface\/tokenizers/;
     expect(mutate((j) => (j.model = { type: 'BPE', vocab: j.model.vocab, merges: ['a b'] }))).toThrow(/BPE model with merges/);
     expect(mutate((j) => (j.model.type = 'Unigram'))).toThrow(/model type "Unigram"/);
     expect(mutate((j) => (j.pre_tokenizer = { type: 'ByteLevel' }))).toThrow(/pre-tokenizer is not Split/);
