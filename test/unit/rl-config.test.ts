@@ -1,0 +1,148 @@
+// The run-config schema (src/rl/config.ts): presets validate, the paper's numbers are visible,
+// bad values are rejected with the field path and value, overrides merge deeply.
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  configIssues,
+  effectiveEpsHigh,
+  fieldDocs,
+  mergeConfig,
+  PAPER_STAGE_I,
+  preset,
+  PRESET_NAMES,
+  resolveConfig,
+  validateConfig,
+  type RunConfig,
+} from '../../src/rl/config';
+
+function issuesOf(mutate: (c: RunConfig) => void): { path: string; value: unknown; message: string }[] {
+  const c = preset('small');
+  mutate(c);
+  return configIssues(c);
+}
+
+describe('presets', () => {
+  it('every preset validates', () => {
+    for (const name of PRESET_NAMES) {
+      expect(configIssues(preset(name)), name).toEqual([]);
+      expect(() => resolveConfig(name)).not.toThrow();
+    }
+  });
+
+  it('paper carries the method doc\'s Stage I and Stage II settings', () => {
+    const p = preset('paper');
+    expect(p.stages.map((s) => s.method)).toEqual(['exprl-process', 'stage2']);
+    const [s1, s2] = p.stages;
+    expect([s1.lr, s1.weightDecay, s1.gradClip, s1.temperature, s1.promptsPerStep, s1.rolloutsPerPrompt]).toEqual([1e-6, 0.01, 1.0, 0.8, 36, 16]);
+    expect([s1.steps, s1.maxResponseTokens, s1.epsLow, s1.epsHigh, s1.dualClip, s1.klCoef, s1.entropyCoef]).toEqual([230, 16384, 0.2, 0.26, 3, 0.001, 0]);
+    expect([s2.rolloutsPerPrompt, s2.promptsPerStep, s2.lr, s2.gradClip, s2.steps, s2.entropyCoef, s2.klCoef]).toEqual([32, 32, 1e-6, 0.3, 720, 1e-4, 0]);
+    // Mini-batches of 18 / 36 / 16 prompts.
+    expect(PAPER_STAGE_I['exprl-outcome'].promptsPerStep / PAPER_STAGE_I['exprl-outcome'].miniBatches).toBe(18);
+    expect(PAPER_STAGE_I['exprl-process'].promptsPerStep / PAPER_STAGE_I['exprl-process'].miniBatches).toBe(36);
+    expect(PAPER_STAGE_I['sparse-grpo'].promptsPerStep / PAPER_STAGE_I['sparse-grpo'].miniBatches).toBe(16);
+    expect([PAPER_STAGE_I['exprl-outcome'].rolloutsPerPrompt, PAPER_STAGE_I['exprl-outcome'].epsHigh]).toEqual([10, 0.28]);
+    expect(p.eval).toMatchObject({ n: 16, k: [1, 4, 16], temperature: 0.8, topP: 0.95, topK: 20 });
+  });
+
+  it('small uses the built-in policy, ExpRL-Process and the rubric judge; tiny is a few steps', () => {
+    const s = preset('small');
+    expect([s.policy, s.stages[0].method, s.judge.kind, s.judge.delimiter, s.judge.parse]).toEqual(['builtin', 'exprl-process', 'rubric', '\n', 'last']);
+    expect(s.stages[0].lr).toBeGreaterThanOrEqual(3e-4);
+    const t = preset('tiny');
+    expect(t.stages[0].steps).toBeLessThanOrEqual(5);
+    expect(t.eval.k.every((k) => k <= t.eval.n)).toBe(true);
+  });
+
+  it('presets are fresh copies', () => {
+    const a = preset('small');
+    a.stages[0].lr = 123;
+    expect(preset('small').stages[0].lr).not.toBe(123);
+  });
+
+  it('epsHigh "auto" resolves by method', () => {
+    expect(effectiveEpsHigh({ method: 'exprl-outcome', epsHigh: 'auto' })).toBe(0.28);
+    expect(effectiveEpsHigh({ method: 'exprl-process', epsHigh: 'auto' })).toBe(0.26);
+    expect(effectiveEpsHigh({ method: 'sparse-grpo', epsHigh: 'auto' })).toBe(0.26);
+    expect(effectiveEpsHigh({ method: 'sparse-grpo', epsHigh: 0.3 })).toBe(0.3);
+  });
+
+  it('documents every field of the config and no other', () => {
+    const docs = new Map(fieldDocs().map((d) => [d.path, d.doc]));
+    const paths: string[] = [];
+    const c = preset('paper');
+    paths.push('policy');
+    for (const k of Object.keys(c.stages[0])) paths.push(`stages[].${k}`);
+    for (const g of ['judge', 'seeds', 'eval'] as const) for (const k of Object.keys(c[g])) paths.push(`${g}.${k}`);
+    expect([...docs.keys()].sort()).toEqual(paths.sort());
+    for (const [p, d] of docs) expect(d.length, p).toBeGreaterThan(10);
+  });
+});
+
+describe('validation', () => {
+  it('names the field path and the bad value', () => {
+    expect(issuesOf((c) => (c.stages[0].lr = -1))).toEqual([{ path: 'stages[0].lr', value: -1, message: 'must be a finite number > 0 and <= 1' }]);
+    expect(issuesOf((c) => (c.stages[0].rolloutsPerPrompt = 2.5))[0]).toMatchObject({ path: 'stages[0].rolloutsPerPrompt', value: 2.5 });
+    expect(issuesOf((c) => (c.judge.parse = 'middle' as never))[0]).toMatchObject({ path: 'judge.parse', value: 'middle', message: 'must be one of "last", "first"' });
+    expect(issuesOf((c) => (c.stages[0].method = 'ppo' as never))[0]).toMatchObject({ path: 'stages[0].method', value: 'ppo' });
+    expect(issuesOf((c) => (c.stages[0].epsHigh = 'big' as never))[0]).toMatchObject({ path: 'stages[0].epsHigh', message: 'must be a finite number >= 0 or "auto"' });
+    expect(issuesOf((c) => (c.stages[0].temperature = NaN))[0]).toMatchObject({ path: 'stages[0].temperature' });
+    expect(issuesOf((c) => (c.judge.maxMaskedShare = 1.5))[0]).toMatchObject({ path: 'judge.maxMaskedShare', value: 1.5 });
+    expect(issuesOf((c) => (c.judge.callCap = 0))[0]).toMatchObject({ path: 'judge.callCap', value: 0 });
+    expect(issuesOf((c) => (c.judge.delimiter = ''))[0]).toMatchObject({ path: 'judge.delimiter', value: '' });
+    expect(issuesOf((c) => (c.seeds.sampling = -3))[0]).toMatchObject({ path: 'seeds.sampling', value: -3 });
+  });
+
+  it('rejects unknown and missing fields', () => {
+    expect(issuesOf((c) => ((c.judge as unknown as Record<string, unknown>).temprature = 0))).toEqual([{ path: 'judge.temprature', value: 0, message: 'is not a known field' }]);
+    expect(issuesOf((c) => delete (c.eval as Partial<RunConfig['eval']>).n)[0]).toMatchObject({ path: 'eval.n', message: 'is missing' });
+    expect(issuesOf((c) => ((c as unknown as Record<string, unknown>).lr = 1))[0]).toMatchObject({ path: 'lr' });
+    expect(issuesOf((c) => (c.stages = []))[0]).toMatchObject({ path: 'stages' });
+  });
+
+  it('checks relations between fields', () => {
+    expect(issuesOf((c) => (c.eval.k = [1, 32]))).toEqual([{ path: 'eval.k[1]', value: 32, message: 'must be <= eval.n (16)' }]);
+    expect(issuesOf((c) => (c.stages[0].miniBatches = 3))).toEqual([{ path: 'stages[0].miniBatches', value: 3, message: 'must divide promptsPerStep (8)' }]);
+    expect(issuesOf((c) => (c.judge.kind = 'none'))[0]).toMatchObject({ path: 'judge.kind', value: 'none' });
+    expect(issuesOf((c) => (c.judge.kind = 'openai'))[0]).toMatchObject({ path: 'judge.endpoint' });
+    expect(issuesOf((c) => { c.judge.kind = 'none'; c.stages[0].method = 'sparse-grpo'; })).toEqual([]);
+  });
+
+  it('throws a ConfigError whose message names path and value', () => {
+    const c = preset('tiny');
+    c.stages[0].lr = -1;
+    expect(() => validateConfig(c)).toThrow(ConfigError);
+    expect(() => validateConfig(c)).toThrow(/stages\[0\]\.lr = -1: must be a finite number > 0/);
+    expect(() => validateConfig(null)).toThrow(/\(config\) = null: must be an object/);
+  });
+});
+
+describe('merging overrides', () => {
+  it('merges deeply onto the preset without touching it', () => {
+    const base = preset('small');
+    const c = resolveConfig(base, { stages: [{ lr: 1e-3 }], judge: { delimiter: '###' }, eval: { k: [1, 2] } });
+    expect(c.stages[0].lr).toBe(1e-3);
+    expect(c.stages[0].rolloutsPerPrompt).toBe(8); // untouched fields stay
+    expect(c.judge.delimiter).toBe('###');
+    expect(c.judge.kind).toBe('rubric');
+    expect(c.eval.k).toEqual([1, 2]); // lists other than stages are replaced
+    expect(base.stages[0].lr).toBe(3e-4);
+    expect(base.judge.delimiter).toBe('\n');
+  });
+
+  it('merges stages by index; a new stage starts from the last one', () => {
+    const c = resolveConfig('paper', { stages: [{}, { steps: 10 }] });
+    expect(c.stages[0]).toEqual(preset('paper').stages[0]);
+    expect(c.stages[1].steps).toBe(10);
+    expect(c.stages[1].method).toBe('stage2');
+    const two = resolveConfig('small', { stages: [{}, { method: 'stage2', entropyCoef: 1e-4 }] });
+    expect(two.stages).toHaveLength(2);
+    expect(two.stages[1]).toMatchObject({ method: 'stage2', lr: 3e-4, entropyCoef: 1e-4 });
+  });
+
+  it('validates the merged result, naming the overridden field', () => {
+    expect(() => resolveConfig('small', { stages: [{ lr: 0 }] })).toThrow(/stages\[0\]\.lr = 0/);
+    expect(() => resolveConfig('small', { judge: { view: 'prefix' } as never })).toThrow(/judge\.view = "prefix": is not a known field/);
+    expect(() => mergeConfig(preset('small'), { judge: 'rubric' as never })).toThrow(/judge = "rubric": must be an object/);
+    expect(() => resolveConfig('huge' as never)).toThrow(/preset = "huge"/);
+  });
+});
