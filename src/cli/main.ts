@@ -4,9 +4,11 @@
  * 0 success, 1 a failure while running, 2 a usage mistake.
  */
 import { UsageError } from './args';
+import { evalCommand } from './eval';
 import { generateCommand } from './generate';
 import { info } from './info';
 import { init } from './init';
+import { judgeCommand } from './judge';
 import { logprobs } from './logprobs';
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<number>; summary: string }> = {
@@ -14,6 +16,8 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   init: { run: init, summary: 'save a seeded built-in policy as a Hugging Face folder' },
   generate: { run: generateCommand, summary: 'sample continuations of a prompt (one JSON line per sample)' },
   logprobs: { run: logprobs, summary: "print a text's token ids and their log-probs under a model (one JSON line)" },
+  eval: { run: evalCommand, summary: 'pass@k of a model on built-in tasks or a dataset file (one JSON line)' },
+  judge: { run: judgeCommand, summary: "score a response with a run config's judge (one JSON line)" },
 };
 
 function usage(): string {
