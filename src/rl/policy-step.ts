@@ -1,0 +1,242 @@
+/**
+ * One policy-gradient update on the GPU from finished rollouts: the part every RL method shares
+ * once its advantages are known. Rows are prompt + response, right-padded; only response tokens
+ * of rollouts whose loss mask is on count, and the loss is their token-mean over the whole batch
+ * (N counts every micro-batch), so accumulating micro-batches gives the update of one batch.
+ *
+ * Per micro-batch: the reference model's forward (when klCoef > 0) with its logp kept aside, the
+ * policy's forward, the PPO-clip + k3 KL loss and its gradient, the entropy bonus's gradient, and
+ * the backward added into the gradients; then one optimizer step. The only readback is one small
+ * buffer of per-token figures (loss, KL, clip flags, entropy) and the gradient norm, after the
+ * step is recorded.
+ */
+import { pgLossBackward, pgLossForward, type PgLossOptions } from '../gpu/ops/losses';
+import type { Gpu } from '../gpu/runtime';
+import { Tensor } from '../gpu/tensor';
+import { backwardTrain } from '../model/backward';
+import { createActivations, destroyActivations, forwardTrain, setBatch, type Activations } from '../model/forward';
+import { zeroGrads, type ModelParams } from '../model/params';
+import { createOptimizer, destroyOptimizer, optimizerStep, type OptimizerState } from '../model/train-step';
+import type { UpdateStats } from './metrics';
+
+/** One sampled response to learn from. */
+export interface PolicyRollout {
+  /** Prompt token ids (at least one: the first response token needs a position to be predicted from). */
+  prompt: readonly number[];
+  /** Response token ids. */
+  response: readonly number[];
+  /** log p of each response token when it was sampled (same temperature), one per response token. */
+  logpOld: ArrayLike<number>;
+  /** Per-token advantages, one per response token. */
+  advantages: ArrayLike<number>;
+  /** false: the rollout adds nothing to the loss nor to its token count. */
+  lossMask: boolean;
+}
+
+export interface PolicyStepSettings {
+  /** Temperature of the log-probabilities (the sampling temperature). */
+  temperature: number;
+  epsLow: number;
+  epsHigh: number;
+  /** 0 = off, else > 1. */
+  dualClip: number;
+  /** k3 KL to the reference; > 0 needs a reference model. */
+  klCoef: number;
+  /** Entropy bonus: the loss subtracts entropyCoef × the token-mean entropy. */
+  entropyCoef: number;
+  lr: number;
+  weightDecay: number;
+  /** Global gradient-norm clip (≤ 0: none). */
+  maxNorm: number;
+  /** AdamW's betas and epsilon (defaults 0.9, 0.999, 1e-8). */
+  beta1?: number;
+  beta2?: number;
+  adamEps?: number;
+}
+
+export interface PackedPolicyBatch {
+  tokens: Uint32Array;
+  targets: Uint32Array;
+  logpOld: Float32Array;
+  adv: Float32Array;
+  mask: Float32Array;
+  /** Tokens counted in this micro-batch. */
+  counted: number;
+}
+
+/**
+ * Packs up to `batch` rollouts as [batch, seqLen] rows. Row position t predicts token t + 1 of
+ * prompt + response, so response token j sits at t = prompt.length + j − 1.
+ */
+export function packPolicyBatch(rollouts: readonly PolicyRollout[], batch: number, seqLen: number): PackedPolicyBatch {
+  if (rollouts.length > batch) throw new Error(`packPolicyBatch: ${rollouts.length} rollouts for a micro-batch of ${batch}`);
+  const R = batch * seqLen;
+  const out: PackedPolicyBatch = {
+    tokens: new Uint32Array(R),
+    targets: new Uint32Array(R),
+    logpOld: new Float32Array(R),
+    adv: new Float32Array(R),
+    mask: new Float32Array(R),
+    counted: 0,
+  };
+  rollouts.forEach((ro, b) => {
+    const P = ro.prompt.length;
+    const n = ro.response.length;
+    if (P < 1) throw new Error(`rollout ${b}: the prompt is empty`);
+    if (P + n > seqLen + 1) throw new Error(`rollout ${b} has ${P + n} tokens; at most ${seqLen + 1} fit a sequence length of ${seqLen}`);
+    if (ro.logpOld.length !== n) throw new Error(`rollout ${b}: ${ro.logpOld.length} old log-probs for ${n} response tokens`);
+    if (ro.advantages.length !== n) throw new Error(`rollout ${b}: ${ro.advantages.length} advantages for ${n} response tokens`);
+    const at = (i: number): number => (i < P ? ro.prompt[i] : ro.response[i - P]);
+    for (let t = 0; t + 1 < P + n; t++) {
+      const r = b * seqLen + t;
+      out.tokens[r] = at(t);
+      out.targets[r] = at(t + 1);
+      const j = t + 1 - P;
+      if (j >= 0) {
+        out.logpOld[r] = ro.logpOld[j];
+        out.adv[r] = ro.advantages[j];
+        if (ro.lossMask) {
+          out.mask[r] = 1;
+          out.counted++;
+        }
+      }
+    }
+  });
+  return out;
+}
+
+/** Per-token figures kept per micro-batch for the step's readback, in this order. */
+const STASH_FIELDS = 4;
+
+/**
+ * Holds the activations, the optimizer's moments and the small per-step buffers of policy
+ * updates on one model; settings may change between steps (a learning-rate schedule, say).
+ */
+export class PolicyTrainer {
+  private readonly acts: Activations;
+  private readonly opt: OptimizerState;
+  private readonly logpOld: Tensor;
+  private readonly logpRef: Tensor;
+  private readonly adv: Tensor;
+  private readonly mask: Tensor;
+  private readonly loss: Tensor;
+  private readonly kl: Tensor;
+  private readonly clip: Tensor;
+  private stash: Tensor | null = null;
+
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly model: ModelParams,
+    /** The frozen reference policy (cloneParams), or null when no KL is ever taken. */
+    private readonly reference: ModelParams | null,
+    /** Rollouts per micro-batch and input tokens per row (a rollout holds at most seqLen + 1 tokens). */
+    readonly microBatch: number,
+    readonly seqLen: number,
+  ) {
+    // One set of activations serves both models, and it is tied to one config object (cloneParams shares it).
+    if (reference !== null && reference.config !== model.config) throw new Error('PolicyTrainer: the reference model has another config');
+    this.acts = createActivations(gpu, model.config, microBatch, seqLen);
+    this.opt = createOptimizer(gpu, model);
+    const R = this.acts.rows;
+    const f = (label: string): Tensor => gpu.empty([R], 'f32', `policy-${label}`);
+    this.logpOld = f('logp-old');
+    this.logpRef = f('logp-ref');
+    this.adv = f('adv');
+    this.mask = f('mask');
+    this.loss = f('loss');
+    this.kl = f('kl');
+    this.clip = f('clip');
+  }
+
+  /** Optimizer steps taken so far. */
+  get steps(): number {
+    return this.opt.step;
+  }
+
+  private stashView(micro: number, field: number): Tensor {
+    const R = this.acts.rows;
+    return new Tensor(this.stash!.buffer, [R], 'f32', (micro * STASH_FIELDS + field) * R * 4);
+  }
+
+  /** Accumulates the gradient of every micro-batch, then takes one optimizer step. */
+  async step(rollouts: readonly PolicyRollout[], s: PolicyStepSettings): Promise<UpdateStats> {
+    if (rollouts.length === 0) throw new Error('PolicyTrainer.step: no rollouts');
+    if (s.klCoef > 0 && this.reference === null) throw new Error('PolicyTrainer.step: klCoef > 0 needs a reference model');
+    if (!Number.isFinite(s.entropyCoef)) throw new Error(`PolicyTrainer.step: entropyCoef must be finite, got ${s.entropyCoef}`);
+    const { gpu, model, acts } = this;
+    const groups: PolicyRollout[][] = [];
+    for (let i = 0; i < rollouts.length; i += this.microBatch) groups.push(rollouts.slice(i, i + this.microBatch));
+    const packed = groups.map((g) => packPolicyBatch(g, this.microBatch, this.seqLen));
+    const N = packed.reduce((a, p) => a + p.counted, 0);
+    const R = acts.rows;
+    const need = groups.length * STASH_FIELDS * R;
+    if (this.stash === null || this.stash.size < need) {
+      this.stash?.buffer.destroy();
+      this.stash = gpu.empty([need], 'f32', 'policy-stash');
+    }
+    const withRef = s.klCoef > 0;
+    const entropy = s.entropyCoef !== 0;
+    const lossOpts: PgLossOptions = { nTokens: N, epsLow: s.epsLow, epsHigh: s.epsHigh, dualClip: s.dualClip, klCoef: s.klCoef };
+    const fwd = { temperature: s.temperature };
+    zeroGrads(gpu, model);
+    packed.forEach((p, i) => {
+      // Writes submit what was recorded before them, so the previous micro-batch reads its own data.
+      setBatch(gpu, acts, { batch: this.microBatch, seqLen: this.seqLen, tokens: p.tokens, targets: p.targets });
+      gpu.write(this.logpOld, p.logpOld);
+      gpu.write(this.adv, p.adv);
+      gpu.write(this.mask, p.mask);
+      if (entropy) gpu.write(acts.dentropy, p.mask.map((m) => (N > 0 ? (-s.entropyCoef * m) / N : 0)));
+      if (withRef) {
+        // The reference runs first in the same activations: the policy's forward then overwrites
+        // everything its backward reads.
+        forwardTrain(gpu, this.reference!, acts, fwd);
+        gpu.copy(acts.logp, this.logpRef);
+      }
+      forwardTrain(gpu, model, acts, fwd);
+      const x = { logp: acts.logp, logpOld: this.logpOld, logpRef: withRef ? this.logpRef : null, adv: this.adv, mask: this.mask };
+      pgLossForward(gpu, x, { loss: this.loss, kl: this.kl, clip: this.clip }, R, lossOpts);
+      pgLossBackward(gpu, x, acts.dlogp, R, lossOpts);
+      gpu.copy(this.loss, this.stashView(i, 0));
+      gpu.copy(this.kl, this.stashView(i, 1));
+      gpu.copy(this.clip, this.stashView(i, 2));
+      gpu.copy(acts.entropy, this.stashView(i, 3));
+      backwardTrain(gpu, model, acts, { temperature: s.temperature, entropy });
+    });
+    const norm = optimizerStep(gpu, model, this.opt, { lr: s.lr, weightDecay: s.weightDecay, maxNorm: s.maxNorm, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps });
+    const [stash, gn] = await Promise.all([gpu.readF32(this.stash), gpu.readF32(norm)]);
+    let loss = 0;
+    let kl = 0;
+    let ent = 0;
+    let low = 0;
+    let high = 0;
+    packed.forEach((p, i) => {
+      const base = i * STASH_FIELDS * R;
+      for (let r = 0; r < R; r++) {
+        if (p.mask[r] === 0) continue;
+        loss += stash[base + r];
+        kl += stash[base + R + r];
+        const c = stash[base + 2 * R + r];
+        if (c > 0) high++;
+        else if (c < 0) low++;
+        ent += stash[base + 3 * R + r];
+      }
+    });
+    const mean = (x: number): number => (N > 0 ? x / N : 0);
+    // The loss reported is the objective differentiated: PPO-clip + KL, minus the entropy bonus.
+    return {
+      loss: loss - s.entropyCoef * mean(ent),
+      kl: mean(kl),
+      entropy: mean(ent),
+      clipFracLow: mean(low),
+      clipFracHigh: mean(high),
+      gradNorm: gn[0],
+    };
+  }
+
+  destroy(): void {
+    destroyActivations(this.acts);
+    destroyOptimizer(this.opt);
+    for (const t of [this.logpOld, this.logpRef, this.adv, this.mask, this.loss, this.kl, this.clip]) t.buffer.destroy();
+    this.stash?.buffer.destroy();
+  }
+}

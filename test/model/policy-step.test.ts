@@ -1,0 +1,295 @@
+// Policy-gradient updates on the GPU (src/rl/policy-step.ts): on-policy ratios are 1, one update
+// matches the float64 reference model's gradient of the PPO + k3 KL + entropy objective followed
+// by the reference AdamW, advantages push log-probs the right way, the KL term pulls the policy
+// back to the reference, and micro-batching does not change the update.
+import { testGpu } from '#test-gpu';
+import { describe, expect, it } from 'vitest';
+import type { Gpu } from '../../src/gpu/runtime';
+import type { ModelConfig } from '../../src/model/config';
+import { createActivations, destroyActivations, forwardTrain, setBatch } from '../../src/model/forward';
+import { paramList } from '../../src/model/layout';
+import { cloneParams, createParams, destroyParams, initParams, readGrads, readParams, uploadParams, type ModelParams } from '../../src/model/params';
+import { packPolicyBatch, PolicyTrainer, type PolicyRollout, type PolicyStepSettings } from '../../src/rl/policy-step';
+import { modelBackwardRef, modelForwardRef, optimizerStepRef, type Params64 } from '../reference/model';
+import { pgLossBackwardRef } from '../reference/losses';
+import type { AdamWRefState } from '../reference/optimizer';
+import { concat } from '../support/joint';
+import { expectClose, freshSeed, noGpuErrors, rng } from '../support/check';
+import { tinyConfig } from '../support/tiny-config';
+
+// Parameter displacement of one update, float32 GPU vs float64 reference (the issue's bound).
+const UPDATE_TOL = 1e-3;
+// The accumulated gradient itself, float32 vs float64 (a composition of reductions).
+const GRAD_TOL = 1e-4;
+// AdamW's epsilon in the reference comparison: its first step is lr·g/(|g| + eps), a sign for
+// every |g| ≫ eps, so with 1e-8 a near-zero component (a q_proj entry of ~1e-7, seen) turns
+// float32 noise into a full ±lr; 1e-4 keeps such components linear and the comparison about g.
+const REF_ADAM_EPS = 1e-4;
+// Micro-batched vs whole-batch update: the same float32 sums in another order.
+const MICRO_TOL = 1e-3;
+// Ratios of on-policy tokens: exp(logp − logp_old) of two float32 forwards of the same rows.
+const CLIP_EPS = 1e-3;
+const T = 8;
+
+const print = (s: string): void => {
+  if (globalThis.process?.env?.EXPRL_PRINT_ERRORS) console.log(s);
+};
+
+function rollouts(c: ModelConfig, seed: number, n: number, adv: (i: number, rand: () => number) => number): Omit<PolicyRollout, 'logpOld'>[] {
+  const rand = rng(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const P = 1 + Math.floor(rand() * 3);
+    const len = 1 + Math.floor(rand() * (T + 1 - P));
+    const ids = (k: number): number[] => Array.from({ length: k }, () => Math.floor(rand() * c.vocabSize));
+    const a = adv(i, rand);
+    return { prompt: ids(P), response: ids(len), advantages: new Float64Array(len).fill(a), lossMask: true };
+  });
+}
+
+/** log p of each response token under `model` at `temperature`, from forwardTrain. */
+async function responseLogp(gpu: Gpu, model: ModelParams, ros: readonly Omit<PolicyRollout, 'logpOld'>[], temperature: number): Promise<Float64Array[]> {
+  const withOld = ros.map((r) => ({ ...r, logpOld: new Float64Array(r.response.length) }));
+  const p = packPolicyBatch(withOld, ros.length, T);
+  const acts = createActivations(gpu, model.config, ros.length, T);
+  try {
+    setBatch(gpu, acts, { batch: ros.length, seqLen: T, tokens: p.tokens, targets: p.targets });
+    forwardTrain(gpu, model, acts, { temperature });
+    const lp = await gpu.readF32(acts.logp);
+    return ros.map((r, b) => Float64Array.from(r.response, (_, j) => lp[b * T + r.prompt.length + j - 1]));
+  } finally {
+    destroyActivations(acts);
+  }
+}
+
+async function onPolicy(gpu: Gpu, model: ModelParams, ros: readonly Omit<PolicyRollout, 'logpOld'>[], temperature: number): Promise<PolicyRollout[]> {
+  const lp = await responseLogp(gpu, model, ros, temperature);
+  return ros.map((r, i) => ({ ...r, logpOld: lp[i] }));
+}
+
+function settings(o: Partial<PolicyStepSettings> = {}): PolicyStepSettings {
+  return { temperature: 0.8, epsLow: 0.2, epsHigh: 0.28, dualClip: 3, klCoef: 0, entropyCoef: 0, lr: 1e-2, weightDecay: 0.01, maxNorm: 1, ...o };
+}
+
+function perturbed(values: Map<string, Float32Array>, seed: number, scale: number): Map<string, Float32Array> {
+  const rand = rng(seed);
+  return new Map([...values].map(([k, v]) => [k, v.map((x) => x + scale * (rand() * 2 - 1))]));
+}
+
+const to64 = (values: Map<string, Float32Array>): Params64 => new Map([...values].map(([k, v]) => [k, Float64Array.from(v)]));
+
+describe('packPolicyBatch', () => {
+  it('places response tokens after the prompt, masks prompt, padding and masked-out rollouts', () => {
+    const p = packPolicyBatch(
+      [
+        { prompt: [1, 2], response: [3, 4], logpOld: [-0.5, -0.25], advantages: [2, 3], lossMask: true },
+        { prompt: [5], response: [6], logpOld: [-1], advantages: [7], lossMask: false },
+      ],
+      2,
+      4,
+    );
+    expect(Array.from(p.tokens)).toEqual([1, 2, 3, 0, 5, 0, 0, 0]);
+    expect(Array.from(p.targets)).toEqual([2, 3, 4, 0, 6, 0, 0, 0]);
+    expect(Array.from(p.mask)).toEqual([0, 1, 1, 0, 0, 0, 0, 0]);
+    expect(Array.from(p.logpOld)).toEqual([0, -0.5, -0.25, 0, -1, 0, 0, 0]);
+    expect(Array.from(p.adv)).toEqual([0, 2, 3, 0, 7, 0, 0, 0]);
+    expect(p.counted).toBe(2);
+    expect(() => packPolicyBatch([{ prompt: [1, 2, 3], response: [4, 5, 6], logpOld: [0, 0, 0], advantages: [0, 0, 0], lossMask: true }], 1, 4)).toThrow(/6 tokens; at most 5/);
+    expect(() => packPolicyBatch([{ prompt: [], response: [4], logpOld: [0], advantages: [0], lossMask: true }], 1, 4)).toThrow(/prompt is empty/);
+    expect(() => packPolicyBatch([{ prompt: [1], response: [4], logpOld: [], advantages: [0], lossMask: true }], 1, 4)).toThrow(/0 old log-probs/);
+  });
+});
+
+describe('PolicyTrainer', () => {
+  it('sees ratio 1 on its own rollouts: no clipping, no KL to an identical reference, loss −mean A', async () => {
+    const gpu = await testGpu();
+    const seed = freshSeed();
+    const c = tinyConfig();
+    const model = createParams(gpu, c);
+    uploadParams(gpu, model, initParams(c, seed, 0.3));
+    const ref = cloneParams(gpu, model);
+    const s = settings({ epsLow: CLIP_EPS, epsHigh: CLIP_EPS, dualClip: 0, klCoef: 0.1, entropyCoef: 0.01 });
+    const ros = await onPolicy(gpu, model, rollouts(c, seed + 1, 5, (_, r) => r() * 2 - 1), s.temperature);
+    ros[3] = { ...ros[3], lossMask: false };
+    const trainer = new PolicyTrainer(gpu, model, ref, 2, T);
+    try {
+      const m = await noGpuErrors(gpu, () => trainer.step(ros, s));
+      let N = 0;
+      let sumA = 0;
+      for (const r of ros) {
+        if (!r.lossMask) continue;
+        N += r.response.length;
+        for (let j = 0; j < r.advantages.length; j++) sumA += r.advantages[j];
+      }
+      print(`on-policy: ${JSON.stringify(m)}`);
+      expect(m.clipFracLow, `seed ${seed}`).toBe(0);
+      expect(m.clipFracHigh, `seed ${seed}`).toBe(0);
+      expect(Math.abs(m.kl), `seed ${seed}: kl`).toBeLessThan(1e-7);
+      expect(m.entropy, `seed ${seed}: entropy`).toBeGreaterThan(0.5);
+      expect(m.entropy, `seed ${seed}: entropy`).toBeLessThan(Math.log(c.vocabSize) + 1e-4);
+      expect(Math.abs(m.loss - (-sumA / N - 0.01 * m.entropy)), `seed ${seed}: loss ${m.loss}`).toBeLessThan(1e-5);
+      expect(m.gradNorm, `seed ${seed}`).toBeGreaterThan(0);
+      expect(trainer.steps).toBe(1);
+    } finally {
+      trainer.destroy();
+      destroyParams(ref);
+      destroyParams(model);
+    }
+  });
+
+  it('matches the float64 reference update (PPO + k3 KL + entropy gradient, clip, AdamW)', async () => {
+    const gpu = await testGpu();
+    const seed = freshSeed();
+    const c = tinyConfig();
+    const init = initParams(c, seed, 0.3);
+    const refValues = perturbed(init, seed + 7, 0.05);
+    const model = createParams(gpu, c);
+    uploadParams(gpu, model, init);
+    const refModel = createParams(gpu, c);
+    uploadParams(gpu, refModel, refValues);
+    const s = settings({ klCoef: 0.5, entropyCoef: 0.05, maxNorm: 0.5, weightDecay: 0.1, adamEps: REF_ADAM_EPS });
+    const ros = await onPolicy(gpu, model, rollouts(c, seed + 1, 5, (_, r) => r() * 2 - 1), s.temperature);
+    ros[1] = { ...ros[1], lossMask: false };
+    const trainer = new PolicyTrainer(gpu, model, refModel, 2, T);
+    try {
+      const m = await noGpuErrors(gpu, () => trainer.step(ros, s));
+      const got = await readParams(gpu, model);
+      const grads = await readGrads(gpu, model);
+
+      const p = packPolicyBatch(ros, ros.length, T);
+      const batch = { batch: ros.length, seqLen: T, tokens: p.tokens, targets: p.targets };
+      const p64 = to64(init);
+      const logp = modelForwardRef(c, p64, batch, s.temperature).logp;
+      const logpRef = modelForwardRef(c, to64(refValues), batch, s.temperature).logp;
+      const R = ros.length * T;
+      const w = pgLossBackwardRef({ logp, logpOld: p.logpOld, logpRef, adv: p.adv, mask: p.mask }, R, { ...s, nTokens: p.counted });
+      const e = Float64Array.from(p.mask, (x) => (-s.entropyCoef * x) / p.counted);
+      const g = modelBackwardRef(c, p64, batch, w, e, s.temperature);
+      const [normRef] = optimizerStepRef(c, p64, g, new Map<string, AdamWRefState>(), { lr: s.lr, beta1: 0.9, beta2: 0.999, eps: REF_ADAM_EPS, weightDecay: s.weightDecay, maxNorm: s.maxNorm }, 1);
+      expect(normRef, `seed ${seed}: the clip must be active`).toBeGreaterThan(s.maxNorm);
+      const gradErr = expectClose(
+        concat(paramList(c).map((x) => grads.get(x.name)!)),
+        concat(paramList(c).map((x) => g.get(x.name)!)),
+        GRAD_TOL,
+        `accumulated gradient (seed ${seed})`,
+      );
+      const p0 = concat(paramList(c).map((x) => init.get(x.name)!));
+      const gotAll = concat(paramList(c).map((x) => got.get(x.name)!));
+      const wantAll = concat(paramList(c).map((x) => p64.get(x.name)!));
+      const err = expectClose(
+        gotAll.map((v, i) => v - p0[i]),
+        wantAll.map((v, i) => v - p0[i]),
+        UPDATE_TOL,
+        `parameter displacement (seed ${seed})`,
+      );
+      const normErr = Math.abs(m.gradNorm - normRef) / normRef;
+      expect(normErr, `seed ${seed}: grad norm ${m.gradNorm} vs ${normRef}`).toBeLessThan(1e-4);
+      let klRef = 0;
+      for (let r = 0; r < R; r++) {
+        if (p.mask[r] === 0) continue;
+        const d = logpRef[r] - logp[r];
+        klRef += Math.expm1(d) - d;
+      }
+      klRef /= p.counted;
+      expect(klRef, `seed ${seed}: the reference must differ`).toBeGreaterThan(1e-4);
+      expect(Math.abs(m.kl - klRef) / klRef, `seed ${seed}: kl ${m.kl} vs ${klRef}`).toBeLessThan(1e-2);
+      print(`reference update: gradient relL2 ${gradErr.toExponential(2)}, displacement relL2 ${err.toExponential(2)}, grad norm ${normErr.toExponential(2)}, kl ${m.kl} vs ${klRef}`);
+    } finally {
+      trainer.destroy();
+      destroyParams(refModel);
+      destroyParams(model);
+    }
+  });
+
+  it('raises the log-probs of positive-advantage tokens and lowers those of negative ones', async () => {
+    const gpu = await testGpu();
+    const seed = freshSeed();
+    const c = tinyConfig();
+    const model = createParams(gpu, c);
+    uploadParams(gpu, model, initParams(c, seed, 0.3));
+    const s = settings({ lr: 1e-3, weightDecay: 0, maxNorm: 0, temperature: 1 });
+    const ros = await onPolicy(gpu, model, rollouts(c, seed + 1, 6, (i) => (i % 2 === 0 ? 1 : -1)), s.temperature);
+    const trainer = new PolicyTrainer(gpu, model, null, 3, T);
+    try {
+      await noGpuErrors(gpu, () => trainer.step(ros, s));
+      const after = await responseLogp(gpu, model, ros, s.temperature);
+      const mean = (sign: number): number => {
+        let d = 0;
+        let n = 0;
+        ros.forEach((r, i) => {
+          if (Math.sign(r.advantages[0]) !== sign) return;
+          for (let j = 0; j < r.response.length; j++, n++) d += after[i][j] - r.logpOld[j];
+        });
+        return d / n;
+      };
+      const up = mean(1);
+      const down = mean(-1);
+      print(`advantage direction: mean Δlogp ${up} (A > 0), ${down} (A < 0)`);
+      expect(up, `seed ${seed}: A > 0`).toBeGreaterThan(0);
+      expect(down, `seed ${seed}: A < 0`).toBeLessThan(0);
+    } finally {
+      trainer.destroy();
+      destroyParams(model);
+    }
+  });
+
+  it('with zero advantages the KL term pulls the policy toward the reference', async () => {
+    const gpu = await testGpu();
+    const seed = freshSeed();
+    const c = tinyConfig();
+    const init = initParams(c, seed, 0.3);
+    const model = createParams(gpu, c);
+    uploadParams(gpu, model, init);
+    const ref = cloneParams(gpu, model);
+    uploadParams(gpu, model, perturbed(init, seed + 3, 0.1));
+    const s = settings({ klCoef: 1, lr: 2e-4, weightDecay: 0 });
+    const ros = await onPolicy(gpu, model, rollouts(c, seed + 1, 4, () => 0), s.temperature);
+    const trainer = new PolicyTrainer(gpu, model, ref, 4, T);
+    try {
+      const kls: number[] = [];
+      for (let i = 0; i < 4; i++) kls.push((await noGpuErrors(gpu, () => trainer.step(ros, s))).kl);
+      print(`KL-only steps: kl ${kls.map((k) => k.toExponential(3)).join(' -> ')}`);
+      expect(kls[0], `seed ${seed}: initial kl`).toBeGreaterThan(1e-4);
+      for (let i = 1; i < kls.length; i++) expect(kls[i], `seed ${seed}: kl at step ${i + 1} (${kls.join(', ')})`).toBeLessThan(kls[i - 1]);
+    } finally {
+      trainer.destroy();
+      destroyParams(ref);
+      destroyParams(model);
+    }
+  });
+
+  it('micro-batching gives the same update as one batch', async () => {
+    const gpu = await testGpu();
+    const seed = freshSeed();
+    const c = tinyConfig();
+    const init = initParams(c, seed, 0.3);
+    const s = settings({ klCoef: 0.2, entropyCoef: 0.02 });
+    const run = async (micro: number) => {
+      const model = createParams(gpu, c);
+      uploadParams(gpu, model, init);
+      const ref = createParams(gpu, c);
+      uploadParams(gpu, ref, perturbed(init, seed + 5, 0.05));
+      const ros = await onPolicy(gpu, model, rollouts(c, seed + 1, 5, (i, r) => (i === 0 ? -1 : i === 1 ? 1 : r() * 2 - 1)), s.temperature);
+      // Off-policy by ±0.3 (ratio 0.74 or 1.35): rollout 0 (A < 0) is cut low, rollout 1 (A > 0) high.
+      const shifted = ros.map((r, i) => ({ ...r, logpOld: Float64Array.from(r.logpOld, (x) => x + (i % 2 === 0 ? 0.3 : -0.3)) }));
+      const trainer = new PolicyTrainer(gpu, model, ref, micro, T);
+      const m = await noGpuErrors(gpu, () => trainer.step(shifted, s));
+      const params = await readParams(gpu, model);
+      trainer.destroy();
+      destroyParams(ref);
+      destroyParams(model);
+      return { m, params };
+    };
+    const whole = await run(5);
+    const split = await run(2);
+    print(`micro-batching: ${JSON.stringify(whole.m)} vs ${JSON.stringify(split.m)}`);
+    expect(whole.m.clipFracLow, `seed ${seed}: low clipping`).toBeGreaterThan(0);
+    expect(whole.m.clipFracHigh, `seed ${seed}: high clipping`).toBeGreaterThan(0);
+    expect(split.m.clipFracLow).toBe(whole.m.clipFracLow);
+    expect(split.m.clipFracHigh).toBe(whole.m.clipFracHigh);
+    for (const k of ['loss', 'kl', 'entropy', 'gradNorm'] as const) {
+      expect(Math.abs(split.m[k] - whole.m[k]), `seed ${seed}: ${k}`).toBeLessThanOrEqual(1e-4 * Math.abs(whole.m[k]) + 1e-7);
+    }
+    const delta = (p: Map<string, Float32Array>) => concat(paramList(c).map((x) => p.get(x.name)!.map((v, i) => v - init.get(x.name)![i])));
+    expectClose(delta(split.params), delta(whole.params), MICRO_TOL, `seed ${seed}: update`);
+  });
+});
