@@ -1,28 +1,13 @@
 // `exprl eval` and `exprl judge` end to end (gpu-node project only: spawns `node bin/exprl.js`
 // after `npm run build:cli`). Small on purpose: SwiftShader samples slowly.
 import { testPlatform } from '#test-gpu';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useExprl, type Run } from '../support/exprl-cli';
 
 const platform: string = testPlatform;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-let root = '';
-let env: NodeJS.ProcessEnv = {};
 
-async function exprl(...args: string[]): Promise<Run> {
-  const { execFile } = await import('node:child_process');
-  return new Promise((resolve) => {
-    execFile('node', ['bin/exprl.js', ...args], { env, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 function oneJson(r: Run): Record<string, unknown> {
   const lines = r.stdout.trimEnd().split('\n');
@@ -34,22 +19,10 @@ const QUESTION = 'Start with 15, add 5, add 6, subtract 12. What is the result?'
 const REFERENCE = '15 + 5 = 20\n20 + 6 = 26\n26 - 12 = 14\nAnswer: 14';
 
 describe.skipIf(platform !== 'node')('exprl eval and judge', () => {
-  beforeAll(async () => {
-    const { mkdtemp } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { execFileSync } = await import('node:child_process');
-    root = await mkdtemp(`${tmpdir()}/exprl-cli-eval-`);
-    env = { ...process.env, XDG_CACHE_HOME: `${tmpdir()}/exprl-lab-cli-test-cache` };
-    execFileSync('npm', ['run', '--silent', 'build:cli'], { stdio: 'pipe' });
-  }, 180_000);
-
-  afterAll(async () => {
-    const { rm } = await import('node:fs/promises');
-    if (root !== '') await rm(root, { recursive: true, force: true });
-  });
-
+  const cli = useExprl('exprl-cli-eval');
+  const exprl = cli.run;
   it('eval prints pass@1, pass@k and mean@n of an initialised policy', async () => {
-    const dir = `${root}/policy`;
+    const dir = `${cli.root()}/policy`;
     const init = await exprl('init', '--out', dir, '--seed', '3');
     expect(init.code, init.stderr).toBe(0);
     const r = await exprl('eval', '--model', dir, '--tasks', 'arith-chain:eval:d=1', '--n', '2', '--k', '1,2', '--limit', '2', '--max-tokens', '8');
@@ -75,15 +48,15 @@ describe.skipIf(platform !== 'node')('exprl eval and judge', () => {
 
   it('judge scores a correct response 5 and a wrong one 1 with the rubric; a failed call exits 1', async () => {
     const { writeFile } = await import('node:fs/promises');
-    const rubric = `${root}/rubric.json`;
-    const unreachable = `${root}/openai.json`;
+    const rubric = `${cli.root()}/rubric.json`;
+    const unreachable = `${cli.root()}/openai.json`;
     await writeFile(rubric, JSON.stringify({ judge: { kind: 'rubric' } }));
     // Port 9 (discard) has no listener here: the connection is refused at once, no retries.
     await writeFile(unreachable, JSON.stringify({ judge: { kind: 'openai', endpoint: 'http://127.0.0.1:9/v1', model: 'm', retries: 0 } }));
-    await writeFile(`${root}/good.txt`, `${REFERENCE}\n`);
-    await writeFile(`${root}/wrong.txt`, '15 + 5 = 21\nAnswer: 99\n');
+    await writeFile(`${cli.root()}/good.txt`, `${REFERENCE}\n`);
+    await writeFile(`${cli.root()}/wrong.txt`, '15 + 5 = 21\nAnswer: 99\n');
     const judge = (config: string, response: string, ...more: string[]) =>
-      exprl('judge', '--config', config, '--question', QUESTION, '--reference', REFERENCE, '--response', `${root}/${response}`, ...more);
+      exprl('judge', '--config', config, '--question', QUESTION, '--reference', REFERENCE, '--response', `${cli.root()}/${response}`, ...more);
 
     const good = await judge(rubric, 'good.txt');
     expect(good.code, good.stderr).toBe(0);

@@ -2,7 +2,8 @@
 // `npm run build:cli`): init, logprobs on the saved policy and on a tiny generated model,
 // generate, --help everywhere, and exit codes 0 (ok), 1 (failure), 2 (usage).
 import { testPlatform } from '#test-gpu';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useExprl, type Run } from '../support/exprl-cli';
 import { builtinTokenizer } from '../../src/model/builtin';
 import { expectClose } from '../support/check';
 
@@ -11,24 +12,8 @@ const SAMPLE_LOGPROB_TOL = 1e-4;
 
 const platform: string = testPlatform;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-let root = '';
-let env: NodeJS.ProcessEnv = {};
 
-async function exprl(...args: string[]): Promise<Run> {
-  const { execFile } = await import('node:child_process');
-  return new Promise((resolve) => {
-    execFile('node', ['bin/exprl.js', ...args], { env, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 function jsonLines(out: string): Record<string, unknown>[] {
   const lines = out.split('\n').filter((l) => l !== '');
@@ -50,23 +35,10 @@ function expectScored(r: Run, tokens: number[]): void {
 }
 
 describe.skipIf(platform !== 'node')('exprl command', () => {
-  beforeAll(async () => {
-    const { mkdtemp } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { execFileSync } = await import('node:child_process');
-    root = await mkdtemp(`${tmpdir()}/exprl-cli-`);
-    // Kernel choices are cached outside the user's cache, once per machine.
-    env = { ...process.env, XDG_CACHE_HOME: `${tmpdir()}/exprl-lab-cli-test-cache` };
-    execFileSync('npm', ['run', '--silent', 'build:cli'], { stdio: 'pipe' });
-  }, 180_000);
-
-  afterAll(async () => {
-    const { rm } = await import('node:fs/promises');
-    if (root !== '') await rm(root, { recursive: true, force: true });
-  });
-
+  const cli = useExprl('exprl-cli');
+  const exprl = cli.run;
   it('init writes a built-in policy that logprobs and generate read', async () => {
-    const dir = `${root}/policy`;
+    const dir = `${cli.root()}/policy`;
     const init = await exprl('init', '--out', dir, '--seed', '7');
     expect(init.code, init.stderr).toBe(0);
     const [saved] = jsonLines(init.stdout);
@@ -115,7 +87,7 @@ describe.skipIf(platform !== 'node')('exprl command', () => {
     const { makeTinyModel, TINY_VARIANTS } = await import('../../scripts/make-tiny-model');
     const v = TINY_VARIANTS.find((x) => x.name === 'untied-gqa-bf16-sharded');
     if (v === undefined) throw new Error('tiny variant untied-gqa-bf16-sharded is gone');
-    const m = await makeTinyModel(`${root}/${v.name}`, v, 3);
+    const m = await makeTinyModel(`${cli.root()}/${v.name}`, v, 3);
     const text = 'ABC 12!';
     expectScored(await exprl('logprobs', '--model', m.dir, '--text', text), m.tokenizer.encode(text));
     const gen = await exprl('generate', '--model', m.dir, '--prompt', 'AB', '--n', '2', '--max-tokens', '4', '--temperature', '0');
@@ -150,7 +122,7 @@ describe.skipIf(platform !== 'node')('exprl command', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toContain(message);
     }
-    const missing = await exprl('logprobs', '--model', `${root}/nothing-here`, '--text', 'a');
+    const missing = await exprl('logprobs', '--model', `${cli.root()}/nothing-here`, '--text', 'a');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('missing config.json');
   });

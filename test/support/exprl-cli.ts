@@ -1,0 +1,47 @@
+/**
+ * Runs the built `exprl` command for end-to-end tests (Node only): builds it once per test file,
+ * gives each file its own temporary folder, and keeps kernel choices out of the user's cache.
+ */
+import { afterAll, beforeAll } from 'vitest';
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExprlHarness {
+  /** The temporary folder of this test file ('' before beforeAll ran). */
+  root(): string;
+  run(...args: string[]): Promise<Run>;
+}
+
+/** Call at the top of a describe block that only runs in Node. */
+export function useExprl(prefix: string): ExprlHarness {
+  let root = '';
+  let env: NodeJS.ProcessEnv = {};
+  beforeAll(async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { execFileSync } = await import('node:child_process');
+    root = await mkdtemp(`${tmpdir()}/${prefix}-`);
+    env = { ...process.env, XDG_CACHE_HOME: `${tmpdir()}/exprl-lab-cli-test-cache` };
+    execFileSync('npm', ['run', '--silent', 'build:cli'], { stdio: 'pipe' });
+  }, 180_000);
+  afterAll(async () => {
+    const { rm } = await import('node:fs/promises');
+    if (root !== '') await rm(root, { recursive: true, force: true });
+  });
+  return {
+    root: () => root,
+    async run(...args) {
+      const { execFile } = await import('node:child_process');
+      return new Promise((resolve) => {
+        execFile('node', ['bin/exprl.js', ...args], { env, timeout: 120_000 }, (err, stdout, stderr) => {
+          const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+          resolve({ code, stdout, stderr });
+        });
+      });
+    },
+  };
+}
