@@ -1,0 +1,301 @@
+/**
+ * Rollout collection for one RL step: for every task item, G sampled responses with the
+ * log-probs they were sampled with, their judge scores (outcome or per segment), the sparse
+ * answer check, and per-token advantages from `groupAdvantages`. A record maps onto the
+ * `PolicyRollout` the policy step consumes (`toPolicyRollout`) and onto one `rollouts.jsonl`
+ * line (`rolloutJsonLine`).
+ *
+ * Rules (method doc, "Rewards and advantages" and the masking paragraph):
+ * - A response is cut when it stopped at the length limit (maxTokens or the model's maxSeqLen)
+ *   rather than at <eos> or a stop string. Its reward is 0 (process: every segment score 0)
+ *   without asking the judge, so a cut rollout is never masked and costs no judge call.
+ * - A judge failure (failed call, unparseable reply, a thrown error) masks the rollout and is
+ *   counted; so does a score the normalisation drops (`value: null`), which is not a failure.
+ *   A masked rollout's reward and scores are `null`, never 0, and it leaves the group statistics.
+ * - The sparse answer is always checked, whatever the method, for the metrics.
+ */
+import { generate } from '../model/decode';
+import type { PolicySession } from '../model/session';
+import type { Judge, JudgeItem, JudgeScore, ProcessView } from '../judge/types';
+import { checkAnswer } from '../tasks/answers';
+import { ANSWER_INSTRUCTION, type TaskItem } from '../tasks/types';
+import { groupAdvantages, type AdvantageInput, type AdvantageMethod, type ProcessValueMode } from './advantages';
+import type { PolicyRollout } from './policy-step';
+import { segmentTokens } from './segments';
+
+/** Methods whose advantages come from sampled rollouts alone (self-distillation needs a teacher pass). */
+export type RolloutMethod = Exclude<AdvantageMethod, 'self-distill'>;
+
+export interface CollectOptions {
+  rolloutsPerPrompt: number;
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  seed: number;
+  maxTokens: number;
+  method: RolloutMethod;
+  /** Needed by the ExpRL methods; the sparse methods never call it. */
+  judge?: Judge;
+  /** Must agree with the method when given: exprl-outcome asks outcome scores, exprl-process process scores. */
+  judgeMode?: 'outcome' | 'process';
+  view: ProcessView;
+  delimiter: string;
+  maxSegments: number;
+  processMode?: ProcessValueMode;
+  /** A response that contains one of these stops there, finished (not cut). */
+  stopStrings?: string[];
+  signal?: AbortSignal;
+}
+
+export interface RolloutSegment {
+  text: string;
+  /** Normalised judge score (process), the reward (other methods, one segment); null when masked. */
+  score: number | null;
+  /** The value every token of the segment gets. */
+  advantage: number;
+}
+
+export interface RolloutRecord {
+  itemId: string;
+  /** Index of the item in the collected batch: the group this rollout belongs to. */
+  group: number;
+  prompt: number[];
+  response: number[];
+  /** The response's text, special tokens left out. */
+  text: string;
+  logpOld: Float64Array;
+  advantages: Float64Array;
+  /** false: masked, no loss. */
+  lossMask: boolean;
+  /** Process: the response's steps; other methods: the whole response as one segment. */
+  segments: RolloutSegment[];
+  /** Per response token, its segment (-1 when the response has no text). */
+  tokenSegment: Int32Array;
+  /** Scalar reward (process: mean of the segment scores); null when masked. */
+  reward: number | null;
+  /** Sparse answer check. */
+  correct: boolean;
+  cut: boolean;
+  masked: boolean;
+  judgeCalls: number;
+  judgeFailures: number;
+  judgeParseFailures: number;
+}
+
+/** The policy's prompt for a task item: the question and the answer-format instruction. */
+export function rolloutPrompt(question: string): string {
+  return `${question}\n\n${ANSWER_INSTRUCTION}\n`;
+}
+
+/**
+ * Each token's share of the decoded text, so that the shares concatenate to the decoding of all
+ * the ids. Decoding grows one token at a time: a multi-byte character split over tokens of a
+ * byte-level tokenizer only appears once complete, and lands on the token that completes it.
+ */
+export function tokenPieces(decode: (ids: number[]) => string, ids: readonly number[]): string[] {
+  const pieces: string[] = [];
+  let acc = '';
+  for (let t = 0; t < ids.length; t++) {
+    const cur = decode(ids.slice(0, t + 1));
+    if (!cur.startsWith(acc)) {
+      // A placeholder (an incomplete character) was rewritten: drop the earlier shares back to
+      // the common prefix and give the rewritten text to this token.
+      let common = 0;
+      while (common < acc.length && common < cur.length && acc[common] === cur[common]) common++;
+      let total = acc.length;
+      for (let k = pieces.length - 1; k >= 0 && total > common; k--) {
+        const keep = Math.max(0, pieces[k].length - (total - common));
+        total -= pieces[k].length - keep;
+        pieces[k] = pieces[k].slice(0, keep);
+      }
+      acc = acc.slice(0, common);
+    }
+    pieces.push(cur.slice(acc.length));
+    acc = cur;
+  }
+  return pieces;
+}
+
+function judgeItem(item: TaskItem, cut: boolean): JudgeItem {
+  return { question: item.question, reference: item.reference, answer: item.answer, checkpoints: item.checkpoints, truncated: cut };
+}
+
+interface Judged {
+  scores: number[] | null;
+  calls: number;
+  failures: number;
+  parseFailures: number;
+}
+
+/** Normalised values of the judge's scores, or null (masked) when any failed or was dropped. */
+function tally(results: readonly JudgeScore[], expected: number): Judged {
+  let failures = 0;
+  let parseFailures = 0;
+  let dropped = false;
+  const scores: number[] = [];
+  for (const r of results) {
+    if (!r.ok) {
+      failures++;
+      if (r.failure.kind === 'parse') parseFailures++;
+    } else if (r.value === null) dropped = true;
+    else scores.push(r.value);
+  }
+  if (results.length !== expected) {
+    // A judge that answers with the wrong number of scores cannot be lined up with the segments.
+    return { scores: null, calls: expected, failures: failures + 1, parseFailures };
+  }
+  return { scores: failures > 0 || dropped ? null : scores, calls: expected, failures, parseFailures };
+}
+
+async function askJudge(judge: Judge, mode: 'outcome' | 'process', item: JudgeItem, text: string, segments: string[], o: CollectOptions): Promise<Judged> {
+  const expected = mode === 'outcome' ? 1 : segments.length;
+  try {
+    if (mode === 'outcome') return tally([await judge.outcome({ ...item, trace: text }, o.signal)], 1);
+    return tally(await judge.process({ ...item, segments, view: o.view }, o.signal), expected);
+  } catch (e) {
+    if (o.signal?.aborted) throw e;
+    // A judge that throws is a failed call: masked and counted like one.
+    return { scores: null, calls: expected, failures: Math.max(1, expected), parseFailures: 0 };
+  }
+}
+
+function modeOf(o: CollectOptions): 'outcome' | 'process' | null {
+  const need = o.method === 'exprl-outcome' ? 'outcome' : o.method === 'exprl-process' ? 'process' : null;
+  if (o.judgeMode !== undefined && need !== null && o.judgeMode !== need) {
+    throw new Error(`collectRollouts: method ${o.method} needs judgeMode "${need}", got "${o.judgeMode}"`);
+  }
+  if (need !== null && o.judge === undefined) throw new Error(`collectRollouts: method ${o.method} needs a judge`);
+  return need;
+}
+
+/**
+ * Samples `rolloutsPerPrompt` responses per item (all items in one batched decode), judges and
+ * checks them, and computes each group's advantages. Records come item by item, G per item.
+ */
+export async function collectRollouts(session: PolicySession, items: readonly TaskItem[], o: CollectOptions): Promise<RolloutRecord[]> {
+  const G = o.rolloutsPerPrompt;
+  if (!(Number.isInteger(G) && G >= 1)) throw new Error(`collectRollouts: rolloutsPerPrompt ${G} must be a positive integer`);
+  const mode = modeOf(o);
+  if (items.length === 0) return [];
+  const tok = session.tokenizer;
+  const decode = (ids: number[]): string => tok.decode(ids, { skipSpecialTokens: true });
+  const prompts = items.map((item, i) => {
+    const ids = tok.encode(rolloutPrompt(item.question));
+    if (ids.length === 0) throw new Error(`collectRollouts: item ${i} (${item.id}) encodes to no tokens`);
+    if (ids.length >= session.config.maxSeqLen) {
+      throw new Error(`collectRollouts: item ${i} (${item.id}) has a ${ids.length}-token prompt; the model takes ${session.config.maxSeqLen} in all, so nothing is left for a response`);
+    }
+    return ids;
+  });
+  const gen = await generate(session.gpu, session.model, prompts.flatMap((p) => Array.from({ length: G }, () => p.slice())), {
+    temperature: o.temperature,
+    topK: o.topK,
+    topP: o.topP,
+    seed: o.seed,
+    maxTokens: o.maxTokens,
+    eosTokenId: tok.eosId,
+    stopStrings: o.stopStrings,
+    decodeText: decode,
+  });
+
+  const segOpts = { delimiter: o.delimiter, maxSegments: o.maxSegments };
+  const pending = gen.tokens.map(async (response, s) => {
+    const g = Math.floor(s / G);
+    const item = items[g];
+    const cut = gen.finish[s] === 'length';
+    const split = segmentTokens(tokenPieces(decode, response), segOpts);
+    const text = decode(response);
+    const correct = checkAnswer(item, text).correct;
+    const segTexts = mode === 'process' ? split.segments.map((x) => x.text) : [text];
+    let judged: Judged = { scores: null, calls: 0, failures: 0, parseFailures: 0 };
+    if (mode !== null && !cut && !(mode === 'process' && segTexts.length === 0)) {
+      judged = await askJudge(o.judge as Judge, mode, judgeItem(item, cut), text, segTexts, o);
+    }
+    let scores: number[] | null;
+    if (cut) scores = segTexts.map(() => 0);
+    else if (mode === null) scores = [correct ? 1 : 0];
+    else if (mode === 'process' && segTexts.length === 0) scores = []; // nothing to judge, nothing to reward
+    else scores = judged.scores;
+    return { g, response, cut, split, text, correct, scores, judged };
+  });
+  const done = await Promise.all(pending);
+
+  const records: RolloutRecord[] = [];
+  for (let g = 0; g < items.length; g++) {
+    const group = done.slice(g * G, (g + 1) * G);
+    const inputs: AdvantageInput[] = group.map((r) => ({
+      nTokens: r.response.length,
+      cut: r.cut,
+      masked: r.scores === null,
+      reward: r.scores === null ? 0 : r.scores[0],
+      segmentScores: r.scores ?? [],
+      tokenSegment: mode === 'process' ? r.split.tokenSegment : new Int32Array(r.response.length),
+    }));
+    const method: AdvantageMethod = o.method;
+    const out = groupAdvantages(method, inputs, o.processMode);
+    // The same call with one "token" per segment yields each segment's value, even for a segment
+    // lying inside a single token (whose value then reaches no token).
+    const perSegment = groupAdvantages(
+      method,
+      inputs.map((x) => {
+        const K = mode === 'process' ? (x.segmentScores?.length ?? 0) : 1;
+        return { ...x, nTokens: K, tokenSegment: Int32Array.from({ length: K }, (_, k) => k) };
+      }),
+      o.processMode,
+    );
+    group.forEach((r, i) => {
+      const s = g * G + i;
+      const masked = r.scores === null;
+      const segTexts = mode === 'process' ? r.split.segments.map((x) => x.text) : [r.text];
+      const segValues = perSegment[i].tokenAdvantages;
+      const scoreOf = (k: number): number | null => (r.scores === null ? null : (r.scores[k] ?? null));
+      const reward = masked ? null : mode === 'process' ? mean(r.scores ?? []) : (r.scores?.[0] ?? 0);
+      records.push({
+        itemId: items[g].id,
+        group: g,
+        prompt: prompts[g].slice(),
+        response: r.response,
+        text: r.text,
+        logpOld: Float64Array.from(gen.logprobs[s]),
+        advantages: out[i].tokenAdvantages,
+        lossMask: out[i].lossMask,
+        segments: segTexts.map((text, k) => ({ text, score: scoreOf(k), advantage: masked ? 0 : (segValues[k] ?? 0) })),
+        tokenSegment: mode === 'process' ? r.split.tokenSegment : new Int32Array(r.response.length),
+        reward,
+        correct: r.correct,
+        cut: r.cut,
+        masked,
+        judgeCalls: r.judged.calls,
+        judgeFailures: r.judged.failures,
+        judgeParseFailures: r.judged.parseFailures,
+      });
+    });
+  }
+  return records;
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** What the policy step needs from a record. */
+export function toPolicyRollout(r: RolloutRecord): PolicyRollout {
+  return { prompt: r.prompt, response: r.response, logpOld: r.logpOld, advantages: r.advantages, lossMask: r.lossMask };
+}
+
+/** One `rollouts.jsonl` line (method doc / issue 4): no token arrays, segments as objects. */
+export function rolloutJsonLine(r: RolloutRecord, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    ...extra,
+    prompt_id: r.itemId,
+    text: r.text,
+    segments: r.segments,
+    reward: r.reward,
+    correct: r.correct,
+    cut: r.cut,
+    masked: r.masked,
+    tokens: r.response.length,
+    judge_calls: r.judgeCalls,
+    judge_failures: r.judgeFailures,
+  });
+}
