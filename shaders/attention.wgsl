@@ -112,6 +112,25 @@ fn row_tile(idx: u32, heads: u32) -> RowTile {
   return tile;
 }
 
+// A tile of four query rows of one head, with where its head starts in q/o/dO ([B·T, H·hd]) and
+// where its kv head starts in k/v ([B·T, KVH·hd]); the forward and dq kernels share it.
+struct QueryTile {
+  tile: RowTile,
+  q_first: u32,
+  kv_first: u32,
+}
+
+fn query_tile(idx: u32) -> QueryTile {
+  let T = p.seq_len;
+  let H = p.n_heads;
+  let hd = p.head_dim;
+  var qt: QueryTile;
+  qt.tile = row_tile(idx, H);
+  qt.q_first = qt.tile.b * T * H * hd + qt.tile.h * hd;
+  qt.kv_first = qt.tile.b * T * p.n_kv_heads * hd + (qt.tile.h / (H / p.n_kv_heads)) * hd;
+  return qt;
+}
+
 // Element d of head h in the four rows `rows` of a [B·T, H·hd] tensor, starting at `first` =
 // b·T·H·hd + h·hd.
 fn q_lanes(first: u32, rows: vec4<u32>, d: u32) -> vec4<f32> {
@@ -143,10 +162,11 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   let H = p.n_heads;
   let hd = p.head_dim;
   if (idx >= p.batch * H * ((T + 3u) / 4u)) { return; }
-  let tile = row_tile(idx, H);
+  let qt = query_tile(idx);
+  let tile = qt.tile;
   let kv_stride = p.n_kv_heads * hd;
-  let kv_first = tile.b * T * kv_stride + (tile.h / (H / p.n_kv_heads)) * hd;
-  let q_first = tile.b * T * H * hd + tile.h * hd;
+  let kv_first = qt.kv_first;
+  let q_first = qt.q_first;
   var qs: array<vec4<f32>, MAX_HD>;
   var acc: array<vec4<f32>, MAX_HD>;
   var m = vec4<f32>(0.0);
@@ -244,10 +264,11 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
   let H = p.n_heads;
   let hd = p.head_dim;
   if (idx >= p.batch * H * ((T + 3u) / 4u)) { return; }
-  let tile = row_tile(idx, H);
+  let qt = query_tile(idx);
+  let tile = qt.tile;
   let kv_stride = p.n_kv_heads * hd;
-  let kv_first = tile.b * T * kv_stride + (tile.h / (H / p.n_kv_heads)) * hd;
-  let q_first = tile.b * T * H * hd + tile.h * hd;
+  let kv_first = qt.kv_first;
+  let q_first = qt.q_first;
   var qs: array<vec4<f32>, MAX_HD>;
   var dov: array<vec4<f32>, MAX_HD>;
   var acc: array<vec4<f32>, MAX_HD>;

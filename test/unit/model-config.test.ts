@@ -3,21 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { fromHfConfig, toHfConfig, validateConfig, type ModelConfig } from '../../src/model/config';
 import { layoutParams, PARAM_ALIGN_ELEMENTS, paramList } from '../../src/model/layout';
+import { tinyConfig } from '../support/tiny-config';
 
-const tiny: ModelConfig = {
-  vocabSize: 13,
-  dModel: 10,
-  nLayers: 2,
-  nHeads: 4,
-  nKvHeads: 2,
-  headDim: 4,
-  dFF: 18,
-  ropeTheta: 10000,
-  normEps: 1e-6,
-  tiedEmbeddings: false,
-  maxSeqLen: 64,
-  eosTokenId: 2,
-};
+const tiny: ModelConfig = tinyConfig({ tiedEmbeddings: false, normEps: 1e-6, maxSeqLen: 64, eosTokenId: 2 });
 
 describe('model config', () => {
   it('round-trips through config.json', () => {
