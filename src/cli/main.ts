@@ -10,6 +10,7 @@ import { info } from './info';
 import { init } from './init';
 import { judgeCommand } from './judge';
 import { logprobs } from './logprobs';
+import { trainCommand } from './train';
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<number>; summary: string }> = {
   info: { run: info, summary: 'print the WebGPU adapter, its limits and the kernel variants chosen for it' },
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   logprobs: { run: logprobs, summary: "print a text's token ids and their log-probs under a model (one JSON line)" },
   eval: { run: evalCommand, summary: 'pass@k of a model on built-in tasks or a dataset file (one JSON line)' },
   judge: { run: judgeCommand, summary: "score a response with a run config's judge (one JSON line)" },
+  train: { run: trainCommand, summary: 'run Stage 0 → Stage I → Stage II → eval and write the run folder' },
 };
 
 function usage(): string {

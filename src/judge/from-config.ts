@@ -1,6 +1,8 @@
 // Builds the judge a run config's judge section names. Pure: the settings are taken
 // structurally (src/rl/config.ts's JudgeConfig fits), so the judge layer imports nothing above it.
+import { GeneratingJudge, type GenerateReplies } from './generated.ts';
 import { HttpJudge, type FetchLike } from './http.ts';
+import type { TemplateKind } from './prompts.ts';
 import { RubricJudge } from './rubric.ts';
 import type { Judge, Normalisation, ScorePick } from './types.ts';
 
@@ -12,6 +14,8 @@ export interface JudgeSettings {
   parse: ScorePick;
   normalisation: Normalisation;
   retries: number;
+  maxTokens?: number;
+  templates?: Partial<Record<TemplateKind, string>>;
 }
 
 export interface JudgeBuildOptions {
@@ -19,12 +23,14 @@ export interface JudgeBuildOptions {
   fetch?: FetchLike;
   /** Per-request limit in ms (HTTP judges only; the judge's own default otherwise). */
   timeoutMs?: number;
+  /** Kinds "policy" and "local": the owner of the model's generation function. */
+  generate?: GenerateReplies;
 }
 
 /**
- * The judge of kind "rubric" (programmatic) or "openai" (an OpenAI-compatible server). Kind
- * "policy" needs a loaded policy model, which this layer never sees, and "none" is no judge:
- * both are refused with a message naming judge.kind.
+ * The judge a config names: "rubric" (programmatic), "openai" (an OpenAI-compatible server), or
+ * "policy" / "local" (a language model the app runs, through the generation function its owner
+ * hands in). "none" is no judge and is refused with a message naming judge.kind.
  */
 export function judgeFromSettings(s: JudgeSettings, opts: JudgeBuildOptions = {}): Judge {
   switch (s.kind) {
@@ -40,9 +46,21 @@ export function judgeFromSettings(s: JudgeSettings, opts: JudgeBuildOptions = {}
         retries: s.retries,
         fetch: opts.fetch,
         timeoutMs: opts.timeoutMs,
+        maxTokens: s.maxTokens,
+        templates: s.templates,
       });
     case 'policy':
-      throw new Error('judge.kind "policy" scores with the policy model itself and cannot be built without one; use "rubric" or "openai" here');
+    case 'local':
+      if (opts.generate === undefined) {
+        throw new Error(`judge.kind "${s.kind}" is a language model run by the app and cannot be built without one here; use "rubric" or "openai"`);
+      }
+      return new GeneratingJudge({
+        name: s.kind === 'policy' ? 'self-judge' : `local:${s.model}`,
+        generate: opts.generate,
+        pick: s.parse,
+        normalisation: s.normalisation,
+        templates: s.templates,
+      });
     case 'none':
       throw new Error('judge.kind "none" names no judge; use "rubric" or "openai"');
     default:

@@ -2,7 +2,7 @@
 // llama.cpp's llama-server, LM Studio, OpenAI). Pure fetch: works in the browser, a worker and
 // Node; fetch is injectable for tests.
 import { callFailure, scoreFromReply } from './parse.ts';
-import { DEFAULT_TEMPLATES, renderTemplate, rubricValue, STRUCTURED_SUFFIX, type TemplateKind } from './prompts.ts';
+import { checkTemplates, judgePrompt, STRUCTURED_SUFFIX, type TemplateKind } from './prompts.ts';
 import type { Judge, JudgeItem, JudgeScore, Normalisation, OutcomeInput, ProcessInput, ScorePick } from './types.ts';
 import { processTexts } from './types.ts';
 
@@ -118,10 +118,7 @@ export class HttpJudge implements Judge {
     this.fetchFn = o.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.sem = new Semaphore(Math.max(1, o.concurrency ?? 4));
     this.structuredOk = o.structured ?? false;
-    for (const t of Object.values(o.templates ?? {})) {
-      // Refuse a broken template when the judge is built, not at the first call.
-      if (t !== undefined) renderTemplate(t, { question: '', reference: '', trace: '', rubric: '' });
-    }
+    checkTemplates(o.templates);
   }
 
   private static emptyStats(): JudgeStats {
@@ -302,13 +299,7 @@ export class HttpJudge implements Judge {
   }
 
   private prompt(kind: TemplateKind, item: JudgeItem, trace: string): string {
-    const template = this.o.templates?.[kind] ?? DEFAULT_TEMPLATES[kind];
-    return renderTemplate(template, {
-      question: item.question,
-      reference: item.reference,
-      trace,
-      rubric: rubricValue(item.rubric),
-    });
+    return judgePrompt(this.o.templates, kind, item, trace);
   }
 
   outcome(input: OutcomeInput, signal?: AbortSignal): Promise<JudgeScore> {

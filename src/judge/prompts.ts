@@ -1,7 +1,7 @@
 // Judge prompt templates (our own wording of the content the method asks for) and a strict
 // renderer. Placeholders are written {{name}}; values are inserted in one pass, so text inside
 // a value is never expanded again.
-import type { ProcessView } from './types.ts';
+import type { JudgeItem, ProcessView } from './types.ts';
 
 export type TemplateKind = 'outcome' | 'segment' | 'prefix';
 
@@ -171,4 +171,21 @@ export function renderTemplate(template: string, values: Partial<TemplateValues>
 /** The rubric value shown when an item has no marking scheme. */
 export function rubricValue(rubric: string | undefined): string {
   return rubric !== undefined && rubric.trim() !== '' ? rubric : '(no marking scheme for this problem)';
+}
+
+/** The prompt of one judge call: the template of `kind` (a user's own, else the default) filled in. */
+export function judgePrompt(templates: Partial<Record<TemplateKind, string>> | undefined, kind: TemplateKind, item: JudgeItem, trace: string): string {
+  return renderTemplate(templates?.[kind] ?? DEFAULT_TEMPLATES[kind], {
+    question: item.question,
+    reference: item.reference,
+    trace,
+    rubric: rubricValue(item.rubric),
+  });
+}
+
+/** Refuses a broken user template when a judge is built, not at its first call. */
+export function checkTemplates(templates: Partial<Record<TemplateKind, string>> | undefined): void {
+  for (const t of Object.values(templates ?? {})) {
+    if (t !== undefined) renderTemplate(t, { question: '', reference: '', trace: '', rubric: '' });
+  }
 }

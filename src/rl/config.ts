@@ -1,15 +1,22 @@
 // THE run configuration: one schema, one set of defaults (the presets below), one validator.
 // UI, CLI and tests read defaults and field documentation from here and nowhere else.
+import { DEFAULT_TEMPLATES, validateTemplate, type TemplateKind } from '../judge/prompts';
+import { FAMILIES } from '../tasks/families/index';
 
 export const METHODS = ['sparse-grpo', 'exprl-outcome', 'exprl-process', 'sft', 'self-distill', 'stage2'] as const;
 export type Method = (typeof METHODS)[number];
 
-export const JUDGE_KINDS = ['rubric', 'policy', 'openai', 'none'] as const;
+export const JUDGE_KINDS = ['rubric', 'policy', 'local', 'openai', 'none'] as const;
 export type JudgeKind = (typeof JUDGE_KINDS)[number];
+
+/** Task splits a stage can draw its prompts from (src/tasks/splits.ts). */
+export const STAGE_SPLITS = ['easy', 'mid', 'rl'] as const;
+export type StageSplit = (typeof STAGE_SPLITS)[number];
 
 /** One training stage (Stage I = ExpRL or a baseline, Stage II = sparse RL). */
 export interface StageConfig {
   method: Method;
+  split: StageSplit;
   steps: number;
   promptsPerStep: number;
   rolloutsPerPrompt: number;
@@ -41,7 +48,12 @@ export interface JudgeConfig {
   retries: number;
   maxMaskedShare: number;
   callCap: number | null;
+  maxTokens: number;
+  templates: JudgeTemplates;
 }
+
+/** The judge's prompt templates, by kind; {{question}}, {{reference}}, {{trace}} and {{rubric}} are filled in. */
+export type JudgeTemplates = Record<TemplateKind, string>;
 
 export interface SeedConfig {
   init: number;
@@ -59,8 +71,27 @@ export interface EvalConfig {
   everySteps: number;
 }
 
+/** Stage 0: supervised pre-training of a freshly initialised built-in policy on the easy split. */
+export interface PretrainConfig {
+  steps: number;
+  examplesPerStep: number;
+  lr: number;
+  weightDecay: number;
+  gradClip: number;
+}
+
+/** Where the prompts come from: the built-in task families. */
+export interface TasksConfig {
+  families: string[];
+  /** Difficulties each split cycles through. */
+  difficulties: { easy: number[]; mid: number[]; rl: number[]; eval: number[] };
+  evalPrompts: number;
+}
+
 export interface RunConfig {
   policy: string;
+  tasks: TasksConfig;
+  pretrain: PretrainConfig;
   stages: StageConfig[];
   judge: JudgeConfig;
   seeds: SeedConfig;
@@ -113,6 +144,7 @@ const U32 = num({ int: true, min: 0, max: 0xffffffff });
 /** Documentation and check of every field; the keys are exactly the config's keys. */
 export const STAGE_FIELDS: Record<keyof StageConfig, Field> = {
   method: { doc: 'Training method of this stage: sparse-grpo (0/1 answer reward, GRPO), exprl-outcome (judge scores the whole trace, GRPO), exprl-process (judge scores each segment, delta values), sft (cross-entropy on the reference), self-distill (reverse KL to the reference-conditioned teacher), stage2 (sparse reward, advantage r - group mean).', check: oneOf(METHODS) },
+  split: { doc: 'Task split the stage draws its prompts from: "mid" (Stage I mid-training), "rl" (Stage II), "easy" (the pre-training split).', check: oneOf(STAGE_SPLITS) },
   steps: { doc: 'Optimizer steps (batches of prompts) in this stage.', check: num({ int: true, min: 1 }) },
   promptsPerStep: { doc: 'Prompts sampled per step (the batch).', check: num({ int: true, min: 1 }) },
   rolloutsPerPrompt: { doc: 'Rollouts sampled per prompt: the GRPO group size G (ignored by sft).', check: num({ int: true, min: 1 }) },
@@ -133,9 +165,9 @@ export const STAGE_FIELDS: Record<keyof StageConfig, Field> = {
 };
 
 export const JUDGE_FIELDS: Record<keyof JudgeConfig, Field> = {
-  kind: { doc: 'Judge backend: rubric (programmatic, built-in task families), policy (the frozen base policy judges, as in the paper), openai (an OpenAI-compatible server), none (sparse methods only).', check: oneOf(JUDGE_KINDS) },
+  kind: { doc: 'Judge backend: rubric (programmatic, built-in task families), policy (the frozen policy judges itself, as in the paper; needs an instruct model with a chat template), local (an instruct model run by the app in its own slot, judge.model = folder or Hugging Face id), openai (an OpenAI-compatible server), none (sparse methods only).', check: oneOf(JUDGE_KINDS) },
   endpoint: { doc: 'Base URL of the OpenAI-compatible server (kind "openai" only; empty otherwise).', check: str(false) },
-  model: { doc: 'Model name sent to the server (kind "openai" only; empty otherwise).', check: str(false) },
+  model: { doc: 'Kind "openai": the model name sent to the server. Kind "local": the instruct model\'s folder or Hugging Face id. Empty otherwise.', check: str(false) },
   processView: { doc: 'What the process judge sees: "segment" (one segment alone, the paper\'s code) or "prefix" (all reasoning so far, the paper\'s text).', check: oneOf(['segment', 'prefix']) },
   parse: { doc: 'Which "Score:" line of the judge\'s reply counts: "last" (default; a quoted trace cannot fool it) or "first" (the paper\'s code).', check: oneOf(['last', 'first']) },
   normalisation: { doc: 'Score 1..5 to reward: "linear" (N-1)/4, "extremes" (1 -> 0, 5 -> 1, others dropped), "clipped" (<= 3 -> 0, else 1).', check: oneOf(['linear', 'extremes', 'clipped']) },
@@ -143,6 +175,20 @@ export const JUDGE_FIELDS: Record<keyof JudgeConfig, Field> = {
   maxSegments: { doc: 'Cap on segments per response; text past the cap joins the last segment.', check: num({ int: true, min: 1 }) },
   retries: { doc: 'Retries of a failed judge call before its rollout is masked.', check: num({ int: true, min: 0, max: 20 }) },
   maxMaskedShare: { doc: 'The run pauses (with the reason) when more than this share of a step\'s rollouts is masked by judge failures.', check: num({ min: 0, max: 1 }) },
+  maxTokens: { doc: 'Reply tokens at most for judges that are language models (policy, local, openai).', check: num({ int: true, min: 1, max: 32768 }) },
+  templates: {
+    doc: 'The judge prompts, editable: {outcome, segment, prefix}. Each must contain {{question}}, {{reference}} and {{trace}} (and may contain {{rubric}}); values are inserted fenced, the trace declared untrusted.',
+    check: (v) => {
+      if (!isObject(v)) return 'must be an object {outcome, segment, prefix}';
+      for (const k of ['outcome', 'segment', 'prefix']) {
+        if (typeof v[k] !== 'string') return `${k} must be a template string`;
+        const errors = validateTemplate(v[k]);
+        if (errors.length > 0) return `${k}: ${errors.join('; ')}`;
+      }
+      const extra = Object.keys(v).filter((k) => !['outcome', 'segment', 'prefix'].includes(k));
+      return extra.length ? `has unknown template ${JSON.stringify(extra[0])}` : null;
+    },
+  },
   callCap: { doc: 'Optional cap on judge calls for the whole run (null = none); the run pauses when reached.', check: or(num({ int: true, min: 1 }), (v) => (v === null ? null : 'x'), 'must be a positive integer or null') },
 };
 
@@ -162,8 +208,36 @@ export const EVAL_FIELDS: Record<keyof EvalConfig, Field> = {
   everySteps: { doc: 'Evaluate every this many steps (0 = only before and after training).', check: num({ int: true, min: 0 }) },
 };
 
+const difficultyList: Check = (v) =>
+  Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && x >= 1 && x <= 10) ? null : 'must be a non-empty list of integers in 1..10';
+
+export const PRETRAIN_FIELDS: Record<keyof PretrainConfig, Field> = {
+  steps: { doc: 'Stage 0 SFT steps on the easy split\'s references before Stage I; only a policy initialised here ("builtin") is pre-trained (0 = none).', check: num({ int: true, min: 0 }) },
+  examplesPerStep: { doc: 'Question + reference examples per Stage 0 step.', check: num({ int: true, min: 1 }) },
+  lr: { doc: 'Stage 0 AdamW learning rate.', check: num({ gt: 0, max: 1 }) },
+  weightDecay: { doc: 'Stage 0 AdamW weight decay.', check: num({ min: 0, max: 1 }) },
+  gradClip: { doc: 'Stage 0 global gradient-norm clip (0 = off).', check: num({ min: 0 }) },
+};
+
+export const TASKS_FIELDS: Record<keyof TasksConfig, Field> = {
+  families: { doc: 'Built-in task families the prompts come from (arith-chain, long-addition, gcd, linear-equation).', check: (v) => (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x.length > 0) ? null : 'must be a non-empty list of family names') },
+  difficulties: {
+    doc: 'Difficulties (1..10) each split cycles through: {easy, mid, rl, eval}.',
+    check: (v) => {
+      if (!isObject(v)) return 'must be an object {easy, mid, rl, eval}';
+      for (const k of ['easy', 'mid', 'rl', 'eval']) {
+        const p = difficultyList(v[k]);
+        if (p !== null) return `${k} ${p}`;
+      }
+      const extra = Object.keys(v).filter((k) => !['easy', 'mid', 'rl', 'eval'].includes(k));
+      return extra.length ? `has unknown split ${JSON.stringify(extra[0])}` : null;
+    },
+  },
+  evalPrompts: { doc: 'Held-out eval prompts (eval split) per evaluation.', check: num({ int: true, min: 1 }) },
+};
+
 export const RUN_FIELDS: { policy: Field } = {
-  policy: { doc: 'Policy model: "builtin" (the shipped small model) or a Hugging Face model id / checkpoint path.', check: str(true) },
+  policy: { doc: 'Policy model: "builtin" (a freshly initialised built-in policy, pre-trained by Stage 0), "builtin-base" (the shipped pre-trained built-in policy) or a checkpoint folder / Hugging Face model id.', check: str(true) },
 };
 
 /** Every field's path and documentation, for the UI and `exprl --help`. */
@@ -172,6 +246,8 @@ export function fieldDocs(): { path: string; doc: string }[] {
   const add = (prefix: string, fields: Record<string, Field>) => {
     for (const [k, f] of Object.entries(fields)) out.push({ path: `${prefix}.${k}`, doc: f.doc });
   };
+  add('tasks', TASKS_FIELDS);
+  add('pretrain', PRETRAIN_FIELDS);
   add('stages[]', STAGE_FIELDS);
   add('judge', JUDGE_FIELDS);
   add('seeds', SEED_FIELDS);
@@ -192,6 +268,7 @@ export const PAPER_STAGE_I: Record<'exprl-outcome' | 'exprl-process' | 'sparse-g
 function paperStage(method: Method, prompts: number, rollouts: number, miniBatches: number, epsHigh: number): StageConfig {
   return {
     method,
+    split: method === 'stage2' ? 'rl' : 'mid',
     steps: 230,
     promptsPerStep: prompts,
     rolloutsPerPrompt: rollouts,
@@ -227,9 +304,47 @@ export const PAPER_STAGE_II: StageConfig = {
 
 export type PresetName = 'paper' | 'small' | 'tiny';
 
+function defaultTasks(evalPrompts: number): TasksConfig {
+  return {
+    families: ['arith-chain', 'long-addition', 'gcd', 'linear-equation'],
+    difficulties: { easy: [1, 2], mid: [2, 3, 4, 5, 6, 7, 8], rl: [2, 3, 4, 5, 6, 7, 8], eval: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] },
+    evalPrompts,
+  };
+}
+
+/**
+ * Stage 0 of the built-in policy: what produced the shipped "builtin-base" checkpoint
+ * (`npm run make-base`). 300 steps of 8 references (about five passes over 512 distinct easy
+ * items) at lr 2e-3 teach a sub-1M-parameter character model the formats of the easy split;
+ * on this project's software adapter that takes about half an hour.
+ */
+export const SMALL_PRETRAIN: PretrainConfig = { steps: 300, examplesPerStep: 8, lr: 2e-3, weightDecay: 0.01, gradClip: 1.0 };
+
+/** Stage II for the built-in policy: sparse reward on the rl split, entropy bonus, no KL. */
+export const SMALL_STAGE_II: Omit<StageConfig, 'lr' | 'maxResponseTokens' | 'temperature'> = {
+  method: 'stage2',
+  split: 'rl',
+  steps: 100,
+  promptsPerStep: 8,
+  rolloutsPerPrompt: 8,
+  miniBatches: 1,
+  epochs: 1,
+  weightDecay: 0.01,
+  gradClip: 0.3,
+  topK: 0,
+  topP: 1,
+  epsLow: 0.2,
+  epsHigh: 'auto',
+  dualClip: 3,
+  klCoef: 0,
+  entropyCoef: 1e-4,
+};
+
 function paperPreset(): RunConfig {
   return {
     policy: 'Qwen3-4B-Instruct',
+    tasks: defaultTasks(32),
+    pretrain: { ...SMALL_PRETRAIN, steps: 0 },
     stages: [{ ...PAPER_STAGE_I['exprl-process'] }, { ...PAPER_STAGE_II }],
     judge: {
       kind: 'policy',
@@ -243,6 +358,8 @@ function paperPreset(): RunConfig {
       retries: 2,
       maxMaskedShare: 0.5,
       callCap: null,
+      maxTokens: 1024,
+      templates: { ...DEFAULT_TEMPLATES },
     },
     seeds: { init: 0, data: 0, sampling: 0 },
     eval: { n: 16, k: [1, 4, 16], temperature: 0.8, topK: 20, topP: 0.95, maxResponseTokens: 16384, everySteps: 10 },
@@ -258,6 +375,7 @@ function paperPreset(): RunConfig {
 function smallPreset(): RunConfig {
   const stage: StageConfig = {
     method: 'exprl-process',
+    split: 'mid',
     steps: 200,
     promptsPerStep: 8,
     rolloutsPerPrompt: 8,
@@ -277,7 +395,9 @@ function smallPreset(): RunConfig {
     entropyCoef: 0,
   };
   return {
-    policy: 'builtin',
+    policy: 'builtin-base',
+    tasks: defaultTasks(8),
+    pretrain: { ...SMALL_PRETRAIN },
     stages: [stage],
     judge: {
       kind: 'rubric',
@@ -291,16 +411,30 @@ function smallPreset(): RunConfig {
       retries: 2,
       maxMaskedShare: 0.25,
       callCap: null,
+      maxTokens: 512,
+      templates: { ...DEFAULT_TEMPLATES },
     },
     seeds: { init: 1, data: 1, sampling: 1 },
     eval: { n: 16, k: [1, 4, 16], temperature: 0.8, topK: 0, topP: 1, maxResponseTokens: 128, everySteps: 25 },
   };
 }
 
-/** A few steps of the small preset, small enough for CI on a software GPU. */
+/** Stage II of the small preset, to append after its Stage I (`exprl train --stage2-steps N`). */
+export function smallStage2(from: StageConfig, steps: number): StageConfig {
+  return { ...SMALL_STAGE_II, lr: from.lr, temperature: from.temperature, maxResponseTokens: from.maxResponseTokens, steps };
+}
+
+/**
+ * The whole pipeline in miniature, small enough for CI on a software GPU: a fresh built-in
+ * policy, 2 Stage 0 steps, 3 Stage I steps, 1 Stage II step, eval before and after.
+ */
 function tinyPreset(): RunConfig {
   const c = smallPreset();
-  c.stages = [{ ...c.stages[0], steps: 3, promptsPerStep: 2, rolloutsPerPrompt: 4, maxResponseTokens: 24 }];
+  c.policy = 'builtin';
+  c.pretrain = { ...c.pretrain, steps: 2, examplesPerStep: 4 };
+  const s1: StageConfig = { ...c.stages[0], steps: 3, promptsPerStep: 2, rolloutsPerPrompt: 4, maxResponseTokens: 24 };
+  c.stages = [s1, { ...smallStage2(s1, 1), promptsPerStep: 2, rolloutsPerPrompt: 4 }];
+  c.tasks.evalPrompts = 2;
   c.eval = { ...c.eval, n: 4, k: [1, 4], maxResponseTokens: 24, everySteps: 0 };
   return c;
 }
@@ -376,7 +510,7 @@ const SCORED_METHODS: readonly Method[] = ['exprl-outcome', 'exprl-process'];
 export function configIssues(value: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (!isObject(value)) return [{ path: '(config)', value, message: 'must be an object' }];
-  const known = new Set(['policy', 'stages', 'judge', 'seeds', 'eval']);
+  const known = new Set(['policy', 'tasks', 'pretrain', 'stages', 'judge', 'seeds', 'eval']);
   for (const k of Object.keys(value)) {
     if (!known.has(k)) issues.push({ path: k, value: value[k], message: 'is not a known field' });
   }
@@ -395,6 +529,8 @@ export function configIssues(value: unknown): ConfigIssue[] {
       }
     });
   }
+  checkFields(value.tasks, TASKS_FIELDS, 'tasks', issues);
+  checkFields(value.pretrain, PRETRAIN_FIELDS, 'pretrain', issues);
   checkFields(value.judge, JUDGE_FIELDS, 'judge', issues);
   checkFields(value.seeds, SEED_FIELDS, 'seeds', issues);
   checkFields(value.eval, EVAL_FIELDS, 'eval', issues);
@@ -405,6 +541,20 @@ export function configIssues(value: unknown): ConfigIssue[] {
       if (typeof k === 'number' && k > n) issues.push({ path: `eval.k[${i}]`, value: k, message: `must be <= eval.n (${n})` });
     });
   }
+  if (isObject(value.tasks) && Array.isArray(value.tasks.families)) {
+    value.tasks.families.forEach((f: unknown, i: number) => {
+      if (typeof f === 'string' && !Object.hasOwn(FAMILIES, f)) {
+        issues.push({ path: `tasks.families[${i}]`, value: f, message: `is not a built-in family (${Object.keys(FAMILIES).join(', ')})` });
+      }
+    });
+  }
+  if (isObject(value.judge) && value.judge.kind === 'policy' && typeof value.policy === 'string' && value.policy.startsWith('builtin')) {
+    issues.push({
+      path: 'judge.kind',
+      value: 'policy',
+      message: `the self-judge needs an instruct model with a chat template; the built-in policy ("${value.policy}") is a small character-level model that cannot follow a judging prompt. Use "rubric" (built-in tasks) or "openai"`,
+    });
+  }
   if (isObject(value.judge) && Array.isArray(value.stages)) {
     const j = value.judge;
     value.stages.forEach((s: unknown, i: number) => {
@@ -412,6 +562,9 @@ export function configIssues(value: unknown): ConfigIssue[] {
         issues.push({ path: 'judge.kind', value: j.kind, message: `stages[${i}] uses ${String(s.method)}, which needs a judge` });
       }
     });
+    if (j.kind === 'local' && (typeof j.model !== 'string' || j.model.length === 0)) {
+      issues.push({ path: 'judge.model', value: j.model, message: 'is required when judge.kind is "local" (a model folder or Hugging Face id)' });
+    }
     if (j.kind === 'openai' && (typeof j.endpoint !== 'string' || j.endpoint.length === 0)) {
       issues.push({ path: 'judge.endpoint', value: j.endpoint, message: 'is required when judge.kind is "openai"' });
     }

@@ -31,13 +31,13 @@ export interface RolloutRecord {
   judgeParseFailures: number;
 }
 
-/** Scalars the GPU update reports (token-means over the step). */
+/** Scalars the GPU update reports (token-means over the step); null where the method has no such term (SFT). */
 export interface UpdateStats {
   loss: number;
-  kl: number;
-  entropy: number;
-  clipFracLow: number;
-  clipFracHigh: number;
+  kl: number | null;
+  entropy: number | null;
+  clipFracLow: number | null;
+  clipFracHigh: number | null;
   gradNorm: number;
 }
 
@@ -53,10 +53,10 @@ export interface StepMetrics {
   adv_min: number | null;
   adv_max: number | null;
   loss: number;
-  kl: number;
-  entropy: number;
-  clip_frac_low: number;
-  clip_frac_high: number;
+  kl: number | null;
+  entropy: number | null;
+  clip_frac_low: number | null;
+  clip_frac_high: number | null;
   grad_norm: number;
   len_mean: number | null;
   len_max: number | null;
@@ -142,12 +142,14 @@ export interface StepInput {
   stepSeconds: number;
   /** Prompts unlocked before this step (ids); this step's correct rollouts are added. */
   unlockedBefore: ReadonlySet<string>;
+  /** Tokens processed, when not the rollouts' response tokens (SFT: the trained reference tokens). */
+  tokens?: number;
 }
 
 /**
  * The step's metric line. Rewards are averaged over unmasked rollouts (a masked rollout has no
  * valid reward); lengths and cut share over all rollouts; judge_latency_ms is the mean latency
- * per call; tokens_per_s counts generated response tokens over the step's wall time.
+ * per call; tokens_per_s counts generated response tokens (or `tokens`) over the step's wall time.
  */
 export function stepMetrics(input: StepInput): StepMetrics {
   const rs = input.rollouts;
@@ -184,7 +186,7 @@ export function stepMetrics(input: StepInput): StepMetrics {
     judge_parse_failures: rs.reduce((a, r) => a + r.judgeParseFailures, 0),
     masked: rs.filter((r) => r.masked).length,
     unlocked: unlocked.size,
-    tokens_per_s: input.stepSeconds > 0 ? totalTokens / input.stepSeconds : null,
+    tokens_per_s: input.stepSeconds > 0 ? (input.tokens ?? totalTokens) / input.stepSeconds : null,
     step_s: input.stepSeconds,
   };
 }

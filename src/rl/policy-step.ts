@@ -19,6 +19,14 @@ import { zeroGrads, type ModelParams } from '../model/params';
 import { createOptimizer, destroyOptimizer, optimizerStep, type OptimizerState } from '../model/train-step';
 import type { UpdateStats } from './metrics';
 
+/** A policy update always has every term (UpdateStats leaves them null for SFT). */
+export interface PolicyUpdate extends UpdateStats {
+  kl: number;
+  entropy: number;
+  clipFracLow: number;
+  clipFracHigh: number;
+}
+
 /** One sampled response to learn from. */
 export interface PolicyRollout {
   /** Prompt token ids (at least one: the first response token needs a position to be predicted from). */
@@ -159,7 +167,7 @@ export class PolicyTrainer {
   }
 
   /** Accumulates the gradient of every micro-batch, then takes one optimizer step. */
-  async step(rollouts: readonly PolicyRollout[], s: PolicyStepSettings): Promise<UpdateStats> {
+  async step(rollouts: readonly PolicyRollout[], s: PolicyStepSettings): Promise<PolicyUpdate> {
     if (rollouts.length === 0) throw new Error('PolicyTrainer.step: no rollouts');
     if (s.klCoef > 0 && this.reference === null) throw new Error('PolicyTrainer.step: klCoef > 0 needs a reference model');
     if (!Number.isFinite(s.entropyCoef)) throw new Error(`PolicyTrainer.step: entropyCoef must be finite, got ${s.entropyCoef}`);

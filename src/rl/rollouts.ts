@@ -18,10 +18,12 @@ import { generate } from '../model/decode';
 import type { PolicySession } from '../model/session';
 import type { Judge, JudgeItem, JudgeScore, ProcessView } from '../judge/types';
 import { checkAnswer } from '../tasks/answers';
-import { ANSWER_INSTRUCTION, type TaskItem } from '../tasks/types';
+import type { TaskItem } from '../tasks/types';
 import { groupAdvantages, type AdvantageInput, type AdvantageMethod, type ProcessValueMode } from './advantages';
+import type { RolloutRecord as MetricsRollout } from './metrics';
 import type { PolicyRollout } from './policy-step';
 import { segmentTokens } from './segments';
+import { rolloutPrompt } from './stage-data';
 
 /** Methods whose advantages come from sampled rollouts alone (self-distillation needs a teacher pass). */
 export type RolloutMethod = Exclude<AdvantageMethod, 'self-distill'>;
@@ -80,12 +82,12 @@ export interface RolloutRecord {
   judgeCalls: number;
   judgeFailures: number;
   judgeParseFailures: number;
+  /** Wall time of this rollout's judge calls (0 when none). */
+  judgeMs: number;
+  /** Why the judge gave no usable score (the first failure), when masked by one. */
+  judgeError?: string;
 }
 
-/** The policy's prompt for a task item: the question and the answer-format instruction. */
-export function rolloutPrompt(question: string): string {
-  return `${question}\n\n${ANSWER_INSTRUCTION}\n`;
-}
 
 /**
  * Each token's share of the decoded text, so that the shares concatenate to the decoding of all
@@ -125,6 +127,10 @@ interface Judged {
   calls: number;
   failures: number;
   parseFailures: number;
+  /** The first failure's message, for the pause reason and the record. */
+  error?: string;
+  /** Wall time of this rollout's judging. */
+  ms?: number;
 }
 
 /** Normalised values of the judge's scores, or null (masked) when any failed or was dropped. */
@@ -132,30 +138,35 @@ function tally(results: readonly JudgeScore[], expected: number): Judged {
   let failures = 0;
   let parseFailures = 0;
   let dropped = false;
+  let error: string | undefined;
   const scores: number[] = [];
   for (const r of results) {
     if (!r.ok) {
       failures++;
       if (r.failure.kind === 'parse') parseFailures++;
+      error ??= `${r.failure.kind} failure: ${r.failure.message}`;
     } else if (r.value === null) dropped = true;
     else scores.push(r.value);
   }
   if (results.length !== expected) {
     // A judge that answers with the wrong number of scores cannot be lined up with the segments.
-    return { scores: null, calls: expected, failures: failures + 1, parseFailures };
+    return { scores: null, calls: expected, failures: failures + 1, parseFailures, error: `the judge returned ${results.length} scores for ${expected} segments` };
   }
-  return { scores: failures > 0 || dropped ? null : scores, calls: expected, failures, parseFailures };
+  return { scores: failures > 0 || dropped ? null : scores, calls: expected, failures, parseFailures, error };
 }
 
 async function askJudge(judge: Judge, mode: 'outcome' | 'process', item: JudgeItem, text: string, segments: string[], o: CollectOptions): Promise<Judged> {
   const expected = mode === 'outcome' ? 1 : segments.length;
+  const t0 = performance.now();
   try {
-    if (mode === 'outcome') return tally([await judge.outcome({ ...item, trace: text }, o.signal)], 1);
-    return tally(await judge.process({ ...item, segments, view: o.view }, o.signal), expected);
+    const judged =
+      mode === 'outcome' ? tally([await judge.outcome({ ...item, trace: text }, o.signal)], 1) : tally(await judge.process({ ...item, segments, view: o.view }, o.signal), expected);
+    return { ...judged, ms: performance.now() - t0 };
   } catch (e) {
     if (o.signal?.aborted) throw e;
     // A judge that throws is a failed call: masked and counted like one.
-    return { scores: null, calls: expected, failures: Math.max(1, expected), parseFailures: 0 };
+    const error = `the judge threw: ${e instanceof Error ? e.message : String(e)}`;
+    return { scores: null, calls: expected, failures: Math.max(1, expected), parseFailures: 0, error, ms: performance.now() - t0 };
   }
 }
 
@@ -268,6 +279,8 @@ export async function collectRollouts(session: PolicySession, items: readonly Ta
         judgeCalls: r.judged.calls,
         judgeFailures: r.judged.failures,
         judgeParseFailures: r.judged.parseFailures,
+        judgeMs: r.judged.ms ?? 0,
+        ...(r.judged.error !== undefined ? { judgeError: r.judged.error } : {}),
       });
     });
   }
@@ -297,5 +310,24 @@ export function rolloutJsonLine(r: RolloutRecord, extra: Record<string, unknown>
     tokens: r.response.length,
     judge_calls: r.judgeCalls,
     judge_failures: r.judgeFailures,
+    ...(r.judgeError !== undefined ? { judge_error: r.judgeError } : {}),
   });
+}
+
+/** The record as the step metrics read it. */
+export function metricsRecord(r: RolloutRecord): MetricsRollout {
+  return {
+    promptId: r.itemId,
+    reward: r.reward ?? 0,
+    correct: r.correct,
+    advantages: r.advantages,
+    length: r.response.length,
+    cut: r.cut,
+    masked: r.masked,
+    judgeCalls: r.judgeCalls,
+    // One figure per call: the rollout's judging wall time shared among its calls.
+    judgeLatenciesMs: r.judgeCalls > 0 ? Array.from({ length: r.judgeCalls }, () => r.judgeMs / r.judgeCalls) : [],
+    judgeFailures: r.judgeFailures,
+    judgeParseFailures: r.judgeParseFailures,
+  };
 }

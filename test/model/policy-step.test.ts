@@ -1,6 +1,6 @@
 // Policy-gradient updates on the GPU (src/rl/policy-step.ts): on-policy ratios are 1, one update
-// matches the float64 reference model's gradient of the PPO + k3 KL + entropy objective followed
-// by the reference AdamW, advantages push log-probs the right way, the KL term pulls the policy
+// (policy gradient, KL only, self-distillation with the teacher pass) matches the float64
+// reference model's gradient of the PPO + k3 KL + entropy objective followed by the reference AdamW, advantages push log-probs the right way, the KL term pulls the policy
 // back to the reference, and micro-batching does not change the update.
 import { testGpu } from '#test-gpu';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import type { ModelConfig } from '../../src/model/config';
 import { createActivations, destroyActivations, forwardTrain, setBatch } from '../../src/model/forward';
 import { paramList } from '../../src/model/layout';
 import { cloneParams, createParams, destroyParams, initParams, readGrads, readParams, uploadParams, type ModelParams } from '../../src/model/params';
+import { scoreResponses } from '../../src/model/score';
 import { packPolicyBatch, PolicyTrainer, type PolicyRollout, type PolicyStepSettings } from '../../src/rl/policy-step';
 import { modelBackwardRef, modelForwardRef, optimizerStepRef, type Params64 } from '../reference/model';
 import { pgLossBackwardRef } from '../reference/losses';
@@ -77,6 +78,95 @@ function perturbed(values: Map<string, Float32Array>, seed: number, scale: numbe
 
 const to64 = (values: Map<string, Float32Array>): Params64 => new Map([...values].map(([k, v]) => [k, Float64Array.from(v)]));
 
+/** Extra prompt tokens the self-distillation teacher sees before the student's prompt (its "reference"). */
+const TEACHER_PREFIX = 3;
+
+/**
+ * One PolicyTrainer step against the float64 reference: the model's forward and backward of the
+ * PPO + k3 KL + entropy objective, then AdamW with clipping. Advantages are random, zero (the
+ * KL term alone moves the policy), or the self-distillation teacher's: the frozen reference
+ * scores each response after a longer prompt (scoreResponses on the GPU, checked here against
+ * the float64 forward) and A = logp_teacher − logp_old.
+ */
+async function checkReferenceUpdate(what: string, s: PolicyStepSettings, advantages: 'random' | 'zero' | 'teacher'): Promise<void> {
+  const gpu = await testGpu();
+  const seed = freshSeed();
+  const c = tinyConfig();
+  const init = initParams(c, seed, 0.3);
+  const refValues = perturbed(init, seed + 7, 0.05);
+  const model = createParams(gpu, c);
+  uploadParams(gpu, model, init);
+  const refModel = createParams(gpu, c);
+  uploadParams(gpu, refModel, refValues);
+  const shape = (_: number, r: () => number): number => (advantages === 'random' ? r() * 2 - 1 : 0);
+  let ros = await onPolicy(gpu, model, rollouts(c, seed + 1, 5, shape), s.temperature);
+  ros[1] = { ...ros[1], lossMask: false };
+  const p64 = to64(init);
+  if (advantages === 'teacher') {
+    const rand = rng(seed + 11);
+    // The teacher's prompt fits the model's T + 1 tokens together with the response.
+    const teacher = ros.map((r) => ({ prompt: [...Array.from({ length: Math.min(TEACHER_PREFIX, T + 1 - r.prompt.length - r.response.length) }, () => Math.floor(rand() * c.vocabSize)), ...r.prompt], response: r.response }));
+    const got = await scoreResponses(gpu, refModel, teacher, { temperature: s.temperature, microBatch: 2 });
+    const Tt = Math.max(...teacher.map((x) => x.prompt.length + x.response.length - 1));
+    const packed = packPolicyBatch(teacher.map((x) => ({ ...x, logpOld: new Float64Array(x.response.length), advantages: new Float64Array(x.response.length), lossMask: true })), teacher.length, Tt);
+    const want = modelForwardRef(c, to64(refValues), { batch: teacher.length, seqLen: Tt, tokens: packed.tokens, targets: packed.targets }, s.temperature).logp;
+    const wantPer = teacher.map((x, b) => Float64Array.from(x.response, (_, j) => want[b * Tt + x.prompt.length - 1 + j]));
+    const teacherErr = expectClose(concat(got), concat(wantPer), 1e-5, `teacher log-probs (seed ${seed})`);
+    print(`teacher pass: relL2 ${teacherErr.toExponential(2)}`);
+    ros = ros.map((r, i) => ({ ...r, advantages: Float64Array.from(r.logpOld, (lp, j) => got[i][j] - lp) }));
+  }
+  const trainer = new PolicyTrainer(gpu, model, s.klCoef > 0 ? refModel : null, 2, T);
+  try {
+    const m = await noGpuErrors(gpu, () => trainer.step(ros, s));
+    const got = await readParams(gpu, model);
+    const grads = await readGrads(gpu, model);
+
+    const p = packPolicyBatch(ros, ros.length, T);
+    const batch = { batch: ros.length, seqLen: T, tokens: p.tokens, targets: p.targets };
+    const logp = modelForwardRef(c, p64, batch, s.temperature).logp;
+    const logpRef = modelForwardRef(c, to64(refValues), batch, s.temperature).logp;
+    const R = ros.length * T;
+    const w = pgLossBackwardRef({ logp, logpOld: p.logpOld, logpRef, adv: p.adv, mask: p.mask }, R, { ...s, nTokens: p.counted });
+    const e = Float64Array.from(p.mask, (x) => (-s.entropyCoef * x) / p.counted);
+    const g = modelBackwardRef(c, p64, batch, w, e, s.temperature);
+    const [normRef] = optimizerStepRef(c, p64, g, new Map<string, AdamWRefState>(), { lr: s.lr, beta1: 0.9, beta2: 0.999, eps: REF_ADAM_EPS, weightDecay: s.weightDecay, maxNorm: s.maxNorm }, 1);
+    const gradErr = expectClose(
+      concat(paramList(c).map((x) => grads.get(x.name)!)),
+      concat(paramList(c).map((x) => g.get(x.name)!)),
+      GRAD_TOL,
+      `${what}: accumulated gradient (seed ${seed})`,
+    );
+    const p0 = concat(paramList(c).map((x) => init.get(x.name)!));
+    const gotAll = concat(paramList(c).map((x) => got.get(x.name)!));
+    const wantAll = concat(paramList(c).map((x) => p64.get(x.name)!));
+    const err = expectClose(
+      gotAll.map((v, i) => v - p0[i]),
+      wantAll.map((v, i) => v - p0[i]),
+      UPDATE_TOL,
+      `${what}: parameter displacement (seed ${seed})`,
+    );
+    const normErr = Math.abs(m.gradNorm - normRef) / normRef;
+    expect(normErr, `${what}, seed ${seed}: grad norm ${m.gradNorm} vs ${normRef}`).toBeLessThan(1e-4);
+    expect(normRef, `${what}, seed ${seed}: the update must be real`).toBeGreaterThan(1e-6);
+    if (s.klCoef > 0) {
+      let klRef = 0;
+      for (let r = 0; r < R; r++) {
+        if (p.mask[r] === 0) continue;
+        const d = logpRef[r] - logp[r];
+        klRef += Math.expm1(d) - d;
+      }
+      klRef /= p.counted;
+      expect(klRef, `seed ${seed}: the reference must differ`).toBeGreaterThan(1e-4);
+      expect(Math.abs(m.kl - klRef) / klRef, `seed ${seed}: kl ${m.kl} vs ${klRef}`).toBeLessThan(1e-2);
+    }
+    print(`${what} update: gradient relL2 ${gradErr.toExponential(2)}, displacement relL2 ${err.toExponential(2)}, grad norm ${normErr.toExponential(2)}`);
+  } finally {
+    trainer.destroy();
+    destroyParams(refModel);
+    destroyParams(model);
+  }
+}
+
 describe('packPolicyBatch', () => {
   it('places response tokens after the prompt, masks prompt, padding and masked-out rollouts', () => {
     const p = packPolicyBatch(
@@ -137,67 +227,15 @@ describe('PolicyTrainer', () => {
   });
 
   it('matches the float64 reference update (PPO + k3 KL + entropy gradient, clip, AdamW)', async () => {
-    const gpu = await testGpu();
-    const seed = freshSeed();
-    const c = tinyConfig();
-    const init = initParams(c, seed, 0.3);
-    const refValues = perturbed(init, seed + 7, 0.05);
-    const model = createParams(gpu, c);
-    uploadParams(gpu, model, init);
-    const refModel = createParams(gpu, c);
-    uploadParams(gpu, refModel, refValues);
-    const s = settings({ klCoef: 0.5, entropyCoef: 0.05, maxNorm: 0.5, weightDecay: 0.1, adamEps: REF_ADAM_EPS });
-    const ros = await onPolicy(gpu, model, rollouts(c, seed + 1, 5, (_, r) => r() * 2 - 1), s.temperature);
-    ros[1] = { ...ros[1], lossMask: false };
-    const trainer = new PolicyTrainer(gpu, model, refModel, 2, T);
-    try {
-      const m = await noGpuErrors(gpu, () => trainer.step(ros, s));
-      const got = await readParams(gpu, model);
-      const grads = await readGrads(gpu, model);
+    await checkReferenceUpdate('policy gradient', settings({ klCoef: 0.5, entropyCoef: 0.05, maxNorm: 0.5, weightDecay: 0.1, adamEps: REF_ADAM_EPS }), 'random');
+  });
 
-      const p = packPolicyBatch(ros, ros.length, T);
-      const batch = { batch: ros.length, seqLen: T, tokens: p.tokens, targets: p.targets };
-      const p64 = to64(init);
-      const logp = modelForwardRef(c, p64, batch, s.temperature).logp;
-      const logpRef = modelForwardRef(c, to64(refValues), batch, s.temperature).logp;
-      const R = ros.length * T;
-      const w = pgLossBackwardRef({ logp, logpOld: p.logpOld, logpRef, adv: p.adv, mask: p.mask }, R, { ...s, nTokens: p.counted });
-      const e = Float64Array.from(p.mask, (x) => (-s.entropyCoef * x) / p.counted);
-      const g = modelBackwardRef(c, p64, batch, w, e, s.temperature);
-      const [normRef] = optimizerStepRef(c, p64, g, new Map<string, AdamWRefState>(), { lr: s.lr, beta1: 0.9, beta2: 0.999, eps: REF_ADAM_EPS, weightDecay: s.weightDecay, maxNorm: s.maxNorm }, 1);
-      expect(normRef, `seed ${seed}: the clip must be active`).toBeGreaterThan(s.maxNorm);
-      const gradErr = expectClose(
-        concat(paramList(c).map((x) => grads.get(x.name)!)),
-        concat(paramList(c).map((x) => g.get(x.name)!)),
-        GRAD_TOL,
-        `accumulated gradient (seed ${seed})`,
-      );
-      const p0 = concat(paramList(c).map((x) => init.get(x.name)!));
-      const gotAll = concat(paramList(c).map((x) => got.get(x.name)!));
-      const wantAll = concat(paramList(c).map((x) => p64.get(x.name)!));
-      const err = expectClose(
-        gotAll.map((v, i) => v - p0[i]),
-        wantAll.map((v, i) => v - p0[i]),
-        UPDATE_TOL,
-        `parameter displacement (seed ${seed})`,
-      );
-      const normErr = Math.abs(m.gradNorm - normRef) / normRef;
-      expect(normErr, `seed ${seed}: grad norm ${m.gradNorm} vs ${normRef}`).toBeLessThan(1e-4);
-      let klRef = 0;
-      for (let r = 0; r < R; r++) {
-        if (p.mask[r] === 0) continue;
-        const d = logpRef[r] - logp[r];
-        klRef += Math.expm1(d) - d;
-      }
-      klRef /= p.counted;
-      expect(klRef, `seed ${seed}: the reference must differ`).toBeGreaterThan(1e-4);
-      expect(Math.abs(m.kl - klRef) / klRef, `seed ${seed}: kl ${m.kl} vs ${klRef}`).toBeLessThan(1e-2);
-      print(`reference update: gradient relL2 ${gradErr.toExponential(2)}, displacement relL2 ${err.toExponential(2)}, grad norm ${normErr.toExponential(2)}, kl ${m.kl} vs ${klRef}`);
-    } finally {
-      trainer.destroy();
-      destroyParams(refModel);
-      destroyParams(model);
-    }
+  it('matches the float64 reference update of a KL-only step (zero advantages)', async () => {
+    await checkReferenceUpdate('KL only', settings({ klCoef: 1, entropyCoef: 0, maxNorm: 0.5, weightDecay: 0.1, adamEps: REF_ADAM_EPS }), 'zero');
+  });
+
+  it('matches the float64 reference update of self-distillation (A = logp_teacher − logp_student from the teacher pass)', async () => {
+    await checkReferenceUpdate('self-distillation', settings({ klCoef: 0, entropyCoef: 0, maxNorm: 0.5, weightDecay: 0.1, adamEps: REF_ADAM_EPS }), 'teacher');
   });
 
   it('raises the log-probs of positive-advantage tokens and lowers those of negative ones', async () => {

@@ -116,7 +116,7 @@ describe('judge from a run config', () => {
     expect(http).toBeInstanceOf(HttpJudge);
     expect(http.name).toBe('http:qwen');
     expect(() => judgeFromSettings({ ...base, kind: 'openai', endpoint: '' })).toThrow('judge.endpoint is required');
-    expect(() => judgeFromSettings({ ...base, kind: 'policy' })).toThrow('judge.kind "policy"');
+    expect(() => judgeFromSettings({ ...base, kind: 'policy' })).toThrow('judge.kind "policy" is a language model run by the app');
     expect(() => judgeFromSettings({ ...base, kind: 'none' })).toThrow('judge.kind "none" names no judge');
   });
 

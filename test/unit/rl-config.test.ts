@@ -11,6 +11,8 @@ import {
   preset,
   PRESET_NAMES,
   resolveConfig,
+  SMALL_PRETRAIN,
+  smallStage2,
   validateConfig,
   type RunConfig,
 } from '../../src/rl/config';
@@ -46,11 +48,15 @@ describe('presets', () => {
 
   it('small uses the built-in policy, ExpRL-Process and the rubric judge; tiny is a few steps', () => {
     const s = preset('small');
-    expect([s.policy, s.stages[0].method, s.judge.kind, s.judge.delimiter, s.judge.parse]).toEqual(['builtin', 'exprl-process', 'rubric', '\n', 'last']);
+    expect([s.policy, s.stages[0].method, s.stages[0].split, s.judge.kind, s.judge.delimiter, s.judge.parse]).toEqual(['builtin-base', 'exprl-process', 'mid', 'rubric', '\n', 'last']);
     expect(s.stages[0].lr).toBeGreaterThanOrEqual(3e-4);
+    expect(s.pretrain).toEqual(SMALL_PRETRAIN);
     const t = preset('tiny');
+    // The whole pipeline: a fresh policy, Stage 0, Stage I, Stage II.
+    expect([t.policy, t.pretrain.steps > 0, t.stages.map((x) => [x.method, x.split])]).toEqual(['builtin', true, [['exprl-process', 'mid'], ['stage2', 'rl']]]);
     expect(t.stages[0].steps).toBeLessThanOrEqual(5);
     expect(t.eval.k.every((k) => k <= t.eval.n)).toBe(true);
+    expect(smallStage2(s.stages[0], 7)).toMatchObject({ method: 'stage2', split: 'rl', steps: 7, klCoef: 0, entropyCoef: 1e-4, lr: s.stages[0].lr });
   });
 
   it('presets are fresh copies', () => {
@@ -72,7 +78,7 @@ describe('presets', () => {
     const c = preset('paper');
     paths.push('policy');
     for (const k of Object.keys(c.stages[0])) paths.push(`stages[].${k}`);
-    for (const g of ['judge', 'seeds', 'eval'] as const) for (const k of Object.keys(c[g])) paths.push(`${g}.${k}`);
+    for (const g of ['tasks', 'pretrain', 'judge', 'seeds', 'eval'] as const) for (const k of Object.keys(c[g])) paths.push(`${g}.${k}`);
     expect([...docs.keys()].sort()).toEqual(paths.sort());
     for (const [p, d] of docs) expect(d.length, p).toBeGreaterThan(10);
   });
@@ -90,6 +96,11 @@ describe('validation', () => {
     expect(issuesOf((c) => (c.judge.callCap = 0))[0]).toMatchObject({ path: 'judge.callCap', value: 0 });
     expect(issuesOf((c) => (c.judge.delimiter = ''))[0]).toMatchObject({ path: 'judge.delimiter', value: '' });
     expect(issuesOf((c) => (c.seeds.sampling = -3))[0]).toMatchObject({ path: 'seeds.sampling', value: -3 });
+    expect(issuesOf((c) => (c.tasks.families = ['arith-chain', 'calculus']))).toEqual([{ path: 'tasks.families[1]', value: 'calculus', message: expect.stringMatching(/^is not a built-in family/) }]);
+    expect(issuesOf((c) => (c.tasks.difficulties.mid = [0, 3]))[0]).toMatchObject({ path: 'tasks.difficulties', message: 'mid must be a non-empty list of integers in 1..10' });
+    expect(issuesOf((c) => (c.stages[0].split = 'eval' as never))[0]).toMatchObject({ path: 'stages[0].split', value: 'eval' });
+    expect(issuesOf((c) => (c.pretrain.steps = -1))[0]).toMatchObject({ path: 'pretrain.steps', value: -1 });
+    expect(issuesOf((c) => (c.judge.templates.segment = 'Score {{trace}}'))[0]).toMatchObject({ path: 'judge.templates', message: expect.stringContaining('segment: missing placeholder {{question}}') });
   });
 
   it('rejects unknown and missing fields', () => {
@@ -105,6 +116,10 @@ describe('validation', () => {
     expect(issuesOf((c) => (c.judge.kind = 'none'))[0]).toMatchObject({ path: 'judge.kind', value: 'none' });
     expect(issuesOf((c) => (c.judge.kind = 'openai'))[0]).toMatchObject({ path: 'judge.endpoint' });
     expect(issuesOf((c) => { c.judge.kind = 'none'; c.stages[0].method = 'sparse-grpo'; })).toEqual([]);
+    expect(issuesOf((c) => (c.judge.kind = 'local'))).toEqual([{ path: 'judge.model', value: '', message: expect.stringContaining('required when judge.kind is "local"') }]);
+    // The self-judge needs an instruct model; the built-in policy is refused with the reason.
+    expect(issuesOf((c) => (c.judge.kind = 'policy'))).toEqual([{ path: 'judge.kind', value: 'policy', message: expect.stringContaining('needs an instruct model with a chat template') }]);
+    expect(issuesOf((c) => { c.judge.kind = 'policy'; c.policy = 'HuggingFaceTB/SmolLM2-360M-Instruct'; })).toEqual([]);
   });
 
   it('throws a ConfigError whose message names path and value', () => {

@@ -1,0 +1,168 @@
+/**
+ * `exprl train`: one run (Stage 0 → stages → eval) from a preset or a config file, writing
+ * DIR/run.json (the resolved config), DIR/metrics.jsonl, DIR/rollouts.jsonl and
+ * DIR/checkpoint/ (a Hugging Face folder, also written when the run pauses).
+ */
+import { cloneParams, destroyParams, readParams, type ModelParams } from '../model/params';
+import { chatReplies } from '../model/chat';
+import { saveCheckpoint } from '../model/checkpoint';
+import type { PolicySession } from '../model/session';
+import { judgeFromSettings } from '../judge/from-config';
+import type { Judge } from '../judge/types';
+import { METHODS, mergeConfig, preset, PRESET_NAMES, smallStage2, validateConfig, type Method, type PresetName, type RunConfig } from '../rl/config';
+import { describeJudgeEstimate } from '../rl/judge-budget';
+import { runPipeline, type RunProgress } from '../rl/run';
+import { rolloutJsonLine } from '../rl/rollouts';
+import { commandHelp, parseArgs, UsageError, type CommandSpec, type ParsedOptions } from './args';
+import { withGpu } from './gpu';
+import { runConfigFromJson } from './judge';
+import { openPolicy } from './policy-source';
+import { ProgressBar } from './progress';
+
+export const TRAIN: CommandSpec = {
+  name: 'train',
+  summary: 'Runs Stage 0 (built-in policy only) → Stage I → Stage II → eval and writes the run folder.',
+  details:
+    'Writes DIR/run.json (the resolved run config), DIR/metrics.jsonl (one line per step and per eval),\n' +
+    'DIR/rollouts.jsonl (one line per rollout: prompt_id, text, segments [{text, score, advantage}], reward,\n' +
+    'correct, masked, ...) and DIR/checkpoint/ (Hugging Face folder). Prints one JSON line at the end:\n' +
+    '{"status": "finished"|"paused", "reason"?, "out", "steps", "judge_calls", "eval": last eval line}.\n' +
+    'A paused run (too many masked rollouts, judge call cap) exits 1 after saving.\n' +
+    `Methods: ${METHODS.join(', ')}.`,
+  options: {
+    preset: { kind: 'string', value: 'NAME', choices: PRESET_NAMES, help: 'start from a preset (default small)' },
+    config: { kind: 'string', value: 'FILE', help: 'run config JSON, merged onto the preset "small"' },
+    method: { kind: 'string', value: 'M', choices: METHODS, help: 'Stage I method' },
+    judge: { kind: 'string', value: 'J', choices: ['rubric', 'policy', 'local', 'openai', 'none'], help: 'judge kind' },
+    'judge-endpoint': { kind: 'string', value: 'URL', help: 'OpenAI-compatible base URL (judge openai)' },
+    'judge-model': { kind: 'string', value: 'NAME', help: 'served model name (openai) or model folder / Hub id (local)' },
+    model: { kind: 'string', value: 'DIR', help: 'policy to train (folder, Hub id, "builtin" or "builtin-base"), instead of the config\'s' },
+    seed: { kind: 'int', value: 'S', min: 0, max: 0xffffffff, help: 'sets every seed (init, data, sampling)' },
+    steps: { kind: 'int', value: 'N', min: 1, help: 'Stage I steps' },
+    'stage2-steps': { kind: 'int', value: 'N', min: 0, help: 'Stage II steps (0 drops Stage II; with the small preset, adds it)' },
+    out: { kind: 'string', value: 'DIR', help: 'run folder (default runs/<date-time>)' },
+    force: { kind: 'flag', help: 'write into a folder that already holds a run' },
+    'pretrain-only': { kind: 'flag', help: 'run Stage 0 (a "builtin" policy) and one eval, then save; how public/models/builtin-base is made' },
+  },
+};
+
+/** The run config the options describe. */
+export async function trainConfig(o: ParsedOptions): Promise<RunConfig> {
+  if (o.has('preset') && o.has('config')) throw new UsageError('give --preset or --config, not both');
+  let c: RunConfig;
+  if (o.has('config')) {
+    const { readFile } = await import('node:fs/promises');
+    const file = o.string('config') as string;
+    c = runConfigFromJson(await readFile(file, 'utf8'), file);
+  } else {
+    c = preset((o.string('preset') ?? 'small') as PresetName);
+  }
+  c = structuredClone(c);
+  const method = o.string('method') as Method | undefined;
+  if (method !== undefined) c.stages[0].method = method;
+  const steps = o.int('steps');
+  if (steps !== undefined) c.stages[0].steps = steps;
+  const s2 = o.int('stage2-steps');
+  if (s2 !== undefined) {
+    const at = c.stages.findIndex((s, i) => i > 0 && s.method === 'stage2');
+    if (s2 === 0) c.stages = c.stages.filter((_, i) => i === 0 || i !== at);
+    else if (at > 0) c.stages[at].steps = s2;
+    else c.stages.push(smallStage2(c.stages[0], s2));
+  }
+  const judge = o.string('judge');
+  if (judge !== undefined) c.judge.kind = judge as RunConfig['judge']['kind'];
+  if (o.has('judge-endpoint')) c.judge.endpoint = o.string('judge-endpoint') as string;
+  if (o.has('judge-model')) c.judge.model = o.string('judge-model') as string;
+  if (o.has('model')) c.policy = o.string('model') as string;
+  const seed = o.int('seed');
+  if (seed !== undefined) c.seeds = { init: seed, data: seed, sampling: seed };
+  return validateConfig(mergeConfig(c, {}));
+}
+
+/** The judge of the config; LM judges get a generation function over their model. */
+async function buildJudge(config: RunConfig, session: PolicySession, hold: { reference: ModelParams | null; judgeSession: PolicySession | null }, pretrainOnly: boolean): Promise<Judge | null> {
+  const needs = !pretrainOnly && config.stages.some((s) => s.method === 'exprl-outcome' || s.method === 'exprl-process');
+  if (!needs) return null;
+  const j = config.judge;
+  if (j.kind === 'policy') {
+    // The paper's self-judge: the frozen policy, as it enters the run, judges every rollout.
+    hold.reference = cloneParams(session.gpu, session.model);
+    const generate = chatReplies(session.gpu, hold.reference, session.tokenizer, { maxTokens: j.maxTokens, what: `the policy ${config.policy}` });
+    return judgeFromSettings(j, { generate });
+  }
+  if (j.kind === 'local') {
+    const opened = await openPolicy(session.gpu, j.model, 0);
+    hold.judgeSession = opened.session;
+    const generate = chatReplies(session.gpu, opened.session.model, opened.session.tokenizer, { maxTokens: j.maxTokens, what: `the judge model ${j.model}` });
+    return judgeFromSettings(j, { generate });
+  }
+  return judgeFromSettings(j);
+}
+
+export async function trainCommand(argv: readonly string[]): Promise<number> {
+  const parsed = parseArgs(TRAIN, argv);
+  if (parsed.help) {
+    console.log(commandHelp(TRAIN));
+    return 0;
+  }
+  const o = parsed.options;
+  const config = await trainConfig(o);
+  const { mkdir, writeFile, appendFile } = await import('node:fs/promises');
+  const { existsSync } = await import('node:fs');
+  const out = o.string('out') ?? `runs/${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  if (existsSync(`${out}/run.json`) && !o.flag('force')) throw new Error(`${out} already holds a run (run.json); pass --force to overwrite it`);
+  await mkdir(out, { recursive: true });
+  await writeFile(`${out}/run.json`, JSON.stringify(config, null, 2) + '\n');
+  await writeFile(`${out}/metrics.jsonl`, '');
+  await writeFile(`${out}/rollouts.jsonl`, '');
+  if (!o.flag('pretrain-only')) console.error(`exprl train: ${describeJudgeEstimate(config)}`);
+
+  const bar = new ProgressBar(process.stderr);
+  let summary: Record<string, unknown> = {};
+  let code = 0;
+  await withGpu(async ({ gpu }) => {
+    const opened = await openPolicy(gpu, config.policy, config.seeds.init);
+    const hold: { reference: ModelParams | null; judgeSession: PolicySession | null } = { reference: null, judgeSession: null };
+    const stop = new AbortController();
+    const onSigint = (): void => stop.abort(new Error('interrupted (SIGINT); the checkpoint so far is saved'));
+    process.once('SIGINT', onSigint);
+    try {
+      for (const w of opened.session.warnings) console.error(`exprl train: note: ${w}`);
+      if (o.flag('pretrain-only') && !opened.fresh) throw new UsageError(`--pretrain-only pre-trains a freshly initialised policy; give --model builtin (the policy is ${JSON.stringify(config.policy)})`);
+      const judge = await buildJudge(config, opened.session, hold, o.flag('pretrain-only'));
+      const result = await runPipeline(
+          { session: opened.session, config, judge, freshPolicy: opened.fresh, pretrainOnly: o.flag('pretrain-only') },
+          {
+            signal: stop.signal,
+            onMetrics: (line) => appendFile(`${out}/metrics.jsonl`, JSON.stringify(line) + '\n'),
+            onRollouts: (b) =>
+              appendFile(`${out}/rollouts.jsonl`, b.records.map((r) => rolloutJsonLine(r, { stage: b.stage, step: b.step, method: b.method }) + '\n').join('')),
+            onProgress: (p: RunProgress) => bar.update(p),
+            onNote: (m) => bar.note(`exprl train: note: ${m}`),
+          },
+        );
+      bar.done();
+      const s = opened.session;
+      await saveCheckpoint(`${out}/checkpoint`, s.config, await readParams(s.gpu, s.model), s.tokenizer.files(s.config.maxSeqLen));
+      summary = {
+        status: result.status,
+        ...(result.reason !== undefined ? { reason: result.reason } : {}),
+        out,
+        steps: result.steps,
+        judge_calls: result.judgeCalls,
+        eval: result.evals[result.evals.length - 1] ?? null,
+      };
+      if (result.status === 'paused') {
+        console.error(`exprl train: paused: ${result.reason}`);
+        code = 1;
+      }
+    } finally {
+      process.off('SIGINT', onSigint);
+      if (hold.reference !== null) destroyParams(hold.reference);
+      hold.judgeSession?.destroy();
+      opened.session.destroy();
+    }
+  });
+  console.log(JSON.stringify(summary));
+  return code;
+}

@@ -1,0 +1,68 @@
+/**
+ * Held-out evaluation of the policy during a run: n samples per eval prompt (batched decodes of
+ * at most EVAL_BATCH sequences), the sparse answer check, unbiased pass@k, mean@n and behaviour
+ * counts, as one metrics.jsonl eval line.
+ */
+import { generate } from '../model/decode';
+import type { PolicySession } from '../model/session';
+import { checkAnswer } from '../tasks/answers';
+import type { TaskItem } from '../tasks/types';
+import { countBehaviours, type Behaviour } from './behaviours';
+import type { EvalConfig } from './config';
+import { evalMetrics, type EvalMetrics } from './metrics';
+import { mixSeed, rolloutPrompt } from './stage-data';
+
+/** Sequences per batched decode: bounds the KV cache and the logits of one decode. */
+export const EVAL_BATCH = 64;
+
+export type EvalLine = EvalMetrics & {
+  prompts: number;
+  /** Traces (of prompts × n) showing each behaviour (src/rl/behaviours.ts). */
+  behaviours: Record<Behaviour, number>;
+};
+
+export interface EvalSample {
+  itemId: string;
+  text: string;
+  correct: boolean;
+}
+
+export async function evaluatePolicy(
+  session: PolicySession,
+  items: readonly TaskItem[],
+  cfg: EvalConfig,
+  at: { step: number; stage: number; method: string; seed: number; signal?: AbortSignal },
+): Promise<{ line: EvalLine; samples: EvalSample[] }> {
+  const tok = session.tokenizer;
+  const decode = (ids: number[]): string => tok.decode(ids, { skipSpecialTokens: true });
+  const prompts = items.map((it) => tok.encode(rolloutPrompt(it.question)));
+  const seqs = prompts.flatMap((p, i) => Array.from({ length: cfg.n }, () => ({ item: i, ids: p })));
+  const samples: EvalSample[] = [];
+  for (let start = 0; start < seqs.length; start += EVAL_BATCH) {
+    at.signal?.throwIfAborted();
+    const chunk = seqs.slice(start, start + EVAL_BATCH);
+    const gen = await generate(
+      session.gpu,
+      session.model,
+      chunk.map((s) => s.ids.slice()),
+      {
+        temperature: cfg.temperature,
+        topK: cfg.topK,
+        topP: cfg.topP,
+        seed: mixSeed(at.seed, start),
+        maxTokens: cfg.maxResponseTokens,
+        eosTokenId: tok.eosId,
+        decodeText: decode,
+      },
+    );
+    gen.tokens.forEach((t, j) => {
+      const item = items[chunk[j].item];
+      const text = decode(t);
+      samples.push({ itemId: item.id, text, correct: checkAnswer(item, text).correct });
+    });
+  }
+  const perPrompt = items.map((_, i) => ({ correct: samples.slice(i * cfg.n, (i + 1) * cfg.n).map((s) => s.correct) }));
+  const base = evalMetrics({ step: at.step, stage: at.stage, method: at.method, prompts: perPrompt, ks: cfg.k });
+  const behaviours = countBehaviours(samples.map((s) => s.text)).counts;
+  return { line: { ...base, prompts: items.length, behaviours }, samples };
+}
