@@ -8,22 +8,23 @@
  *   SPLIT    := "easy" | "mid" | "rl" | "eval"    default eval
  *   DIFFS    := N | N "-" M | N ("," N)*          difficulties 1..10; default the split's own
  * Examples: `all`, `arith-chain:eval:d=3`, `gcd+linear-equation:eval:d=2-5`, `all:rl:d=1,4`.
- * A SPEC ending in .jsonl, .json or .csv is a dataset file instead (src/tasks/import.ts formats).
+ * A SPEC ending in .jsonl, .json, .csv or .parquet is a dataset file instead (src/tasks/load.ts),
+ * and `hf:OWNER/NAME[:FILE]` a Hugging Face Hub dataset (src/tasks/hub-dataset.ts).
  */
 import { evalMetrics } from '../rl/metrics';
 import { FAMILY_NAMES } from '../tasks/families/index';
 import { makeSplit, SPLIT_NAMES, type SplitName } from '../tasks/splits';
-import { ANSWER_INSTRUCTION, MAX_DIFFICULTY, MIN_DIFFICULTY, type TaskItem } from '../tasks/types';
+import { TASK_FILE_FORMATS, type TaskFileFormat } from '../tasks/load';
+import { MAX_DIFFICULTY, MIN_DIFFICULTY, type TaskItem } from '../tasks/types';
 import { UsageError } from './args';
 
 export type TaskSpec =
   | { kind: 'builtin'; families: string[]; split: SplitName; difficulties?: number[] }
-  | { kind: 'file'; path: string; format: 'jsonl' | 'json' | 'csv' };
-
-const FILE_FORMATS = ['jsonl', 'json', 'csv'] as const;
+  | { kind: 'file'; path: string; format: TaskFileFormat }
+  | { kind: 'hub'; dataset: string };
 
 function bad(spec: string, why: string): never {
-  throw new UsageError(`--tasks ${JSON.stringify(spec)}: ${why} (grammar: FAMILY[+FAMILY...]|all[:SPLIT][:d=N|d=N-M|d=N,M,...], or a .jsonl/.json/.csv file)`);
+  throw new UsageError(`--tasks ${JSON.stringify(spec)}: ${why} (grammar: FAMILY[+FAMILY...]|all[:SPLIT][:d=N|d=N-M|d=N,M,...], a .jsonl/.json/.csv/.parquet file, or hf:OWNER/NAME[:FILE])`);
 }
 
 function difficulty(spec: string, text: string): number {
@@ -36,8 +37,9 @@ function difficulty(spec: string, text: string): number {
 export function parseTaskSpec(spec: string): TaskSpec {
   const s = spec.trim();
   if (s === '') bad(spec, 'empty');
+  if (s.startsWith('hf:')) return { kind: 'hub', dataset: s.slice(3) };
   const ext = /\.([A-Za-z]+)$/.exec(s)?.[1].toLowerCase();
-  const format = FILE_FORMATS.find((f) => f === ext);
+  const format = TASK_FILE_FORMATS.find((f) => f === ext);
   if (format !== undefined) return { kind: 'file', path: s, format };
   const parts = s.split(':');
   if (parts.length > 3) bad(spec, 'too many ":" parts');
@@ -90,10 +92,6 @@ export function parseKs(text: string, n: number): number[] {
   return [...new Set(ks)].sort((a, b) => a - b);
 }
 
-/** What the policy is given: the question, a blank line, the answer instruction, a line break. */
-export function evalPrompt(question: string): string {
-  return `${question}\n\n${ANSWER_INSTRUCTION}\n`;
-}
 
 export interface PromptOutcome {
   family: string;

@@ -2,11 +2,12 @@
 import { MIN_TEMPERATURE } from '../gpu/ops/sampling';
 import { PolicySession } from '../model/session';
 import { checkAnswer } from '../tasks/answers';
-import { importTasks } from '../tasks/import';
 import type { TaskItem } from '../tasks/types';
 import { commandHelp, parseArgs, UsageError, type CommandSpec } from './args';
-import { builtinTasks, evalLine, evalPrompt, parseKs, parseTaskSpec, type PromptOutcome } from './eval-spec';
+import { rolloutPrompt } from '../rl/stage-data';
+import { builtinTasks, evalLine, parseKs, parseTaskSpec, type PromptOutcome } from './eval-spec';
 import { withGpu } from './gpu';
+import { readTaskSpec } from './task-files';
 
 const DEFAULT_BUILTIN_PROMPTS = 32;
 
@@ -50,11 +51,9 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
   if (spec.kind === 'builtin') {
     items = builtinTasks(spec, limit ?? DEFAULT_BUILTIN_PROMPTS, o.int('data-seed') as number);
   } else {
-    const { readFile } = await import('node:fs/promises');
-    const r = importTasks(await readFile(spec.path, 'utf8'), { format: spec.format, requireReference: false });
-    for (const e of r.errors) console.error(`exprl eval: note: ${spec.path} row ${e.row}${e.line !== undefined ? ` (line ${e.line})` : ''} skipped: ${e.field}: ${e.message}`);
-    items = limit === undefined ? r.items : r.items.slice(0, limit);
-    if (items.length === 0) throw new Error(`${spec.path} holds no usable task rows`);
+    const { items: all, where } = await readTaskSpec(spec, 'exprl eval', false);
+    items = limit === undefined ? all : all.slice(0, limit);
+    if (items.length === 0) throw new Error(`${where} holds no usable task rows`);
   }
   const seed = o.int('seed') as number;
   const maxTokens = o.int('max-tokens') as number;
@@ -65,7 +64,7 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
       for (const w of session.warnings) console.error(`exprl eval: note: ${w}`);
       for (const [i, item] of items.entries()) {
         // Spaced by n so that no two prompts' samples share a seed.
-        const samples = await session.sample(evalPrompt(item.question), { n, temperature, seed: (seed + i * n) >>> 0, maxTokens });
+        const samples = await session.sample(rolloutPrompt(item.question), { n, temperature, seed: (seed + i * n) >>> 0, maxTokens });
         outcomes.push({ family: item.family, correct: samples.map((s) => checkAnswer(item, s.text).correct) });
       }
     } finally {

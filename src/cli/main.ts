@@ -5,6 +5,7 @@
  */
 import { UsageError } from './args';
 import { evalCommand } from './eval';
+import { exportTasksCommand } from './export-tasks';
 import { generateCommand } from './generate';
 import { info } from './info';
 import { init } from './init';
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   logprobs: { run: logprobs, summary: "print a text's token ids and their log-probs under a model (one JSON line)" },
   eval: { run: evalCommand, summary: 'pass@k of a model on built-in tasks or a dataset file (one JSON line)' },
   judge: { run: judgeCommand, summary: "score a response with a run config's judge (one JSON line)" },
+  'export-tasks': { run: exportTasksCommand, summary: "write a task set as verl rows (.parquet or .jsonl)" },
   train: { run: trainCommand, summary: 'run Stage 0 → Stage I → Stage II → eval and write the run folder' },
 };
 

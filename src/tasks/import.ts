@@ -3,9 +3,8 @@
  *
  * Formats: JSONL (one object per line, blank lines skipped), JSON (an array of objects), CSV
  * (RFC 4180: comma separated, first record is the header, fields in double quotes may contain
- * commas, line breaks and doubled quotes; CRLF or LF line ends). NOT in scope here: parquet and
- * Hugging Face Hub datasets (they need a binary reader and the network; a later piece can turn
- * them into the row objects this module accepts).
+ * commas, line breaks and doubled quotes; CRLF or LF line ends). Parquet (src/tasks/parquet.ts)
+ * and Hub datasets (src/tasks/hub-dataset.ts) turn their rows into the objects `importRows` takes.
  *
  * Row schemas:
  * - `verl`: the rows the paper's code reads, `{data_source, prompt: [{role, content}], ability,
@@ -396,7 +395,7 @@ export function toVerlRow(item: TaskItem, index: number, opts: VerlExportOptions
   };
 }
 
-/** Items as verl rows, one JSON object per line (parquet writing is out of scope, see above). */
+/** Items as verl rows, one JSON object per line (exportVerlParquet writes the same rows as parquet). */
 export function exportVerlJsonl(items: readonly TaskItem[], opts: VerlExportOptions): string {
   return items.map((it, k) => JSON.stringify(toVerlRow(it, k, opts))).join('\n') + (items.length > 0 ? '\n' : '');
 }

@@ -2,7 +2,8 @@
 // judge built from a run config, and their error messages.
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/args';
-import { builtinTasks, evalLine, evalPrompt, parseKs, parseTaskSpec } from '../../src/cli/eval-spec';
+import { builtinTasks, evalLine, parseKs, parseTaskSpec } from '../../src/cli/eval-spec';
+import { rolloutPrompt } from '../../src/rl/stage-data';
 import { parseCheckpoints, referenceCheckpoints, runConfigFromJson, runJudge } from '../../src/cli/judge';
 import { judgeFromSettings } from '../../src/judge/from-config';
 import { HttpJudge } from '../../src/judge/http';
@@ -70,7 +71,7 @@ describe('--k and the eval line', () => {
   });
 
   it('builds the prompt from the question and the answer instruction', () => {
-    expect(evalPrompt('What is 2+2?')).toBe(`What is 2+2?\n\n${ANSWER_INSTRUCTION}\n`);
+    expect(rolloutPrompt('What is 2+2?')).toBe(`What is 2+2?\n\n${ANSWER_INSTRUCTION}\n`);
   });
 
   it('reports pass@1, unbiased pass@k and mean@n overall and per family', () => {
