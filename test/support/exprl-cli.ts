@@ -14,6 +14,8 @@ export interface ExprlHarness {
   /** The temporary folder of this test file ('' before beforeAll ran). */
   root(): string;
   run(...args: string[]): Promise<Run>;
+  /** The same with a time limit other than two minutes. */
+  runWithin(ms: number, ...args: string[]): Promise<Run>;
 }
 
 /** Call at the top of a describe block that only runs in Node. */
@@ -32,16 +34,14 @@ export function useExprl(prefix: string): ExprlHarness {
     const { rm } = await import('node:fs/promises');
     if (root !== '') await rm(root, { recursive: true, force: true });
   });
-  return {
-    root: () => root,
-    async run(...args) {
-      const { execFile } = await import('node:child_process');
-      return new Promise((resolve) => {
-        execFile('node', ['bin/exprl.js', ...args], { env, timeout: 120_000 }, (err, stdout, stderr) => {
-          const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-          resolve({ code, stdout, stderr });
-        });
+  const runWithin = async (ms: number, ...args: string[]): Promise<Run> => {
+    const { execFile } = await import('node:child_process');
+    return new Promise((resolve) => {
+      execFile('node', ['bin/exprl.js', ...args], { env, timeout: ms }, (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+        resolve({ code, stdout, stderr });
       });
-    },
+    });
   };
+  return { root: () => root, run: (...args) => runWithin(120_000, ...args), runWithin };
 }

@@ -60,9 +60,9 @@ describe('parquet', () => {
 describe('Hub datasets', () => {
   const file = exportVerlParquet(items.slice(0, 4), { split: 'train' });
   const hub: FetchFn = async (url) => {
-    if (url === 'https://huggingface.co/datasets/someone/tasks/resolve/main/data/train.parquet') return new Response(file);
+    if (url === 'https://huggingface.co/datasets/someone/tasks/resolve/main/data/train.parquet') return new Response(file.slice().buffer as ArrayBuffer);
     if (url === 'https://huggingface.co/api/datasets/someone/tasks/parquet/default/train') return Response.json(['https://huggingface.co/api/datasets/someone/tasks/parquet/default/train/0.parquet']);
-    if (url === 'https://huggingface.co/api/datasets/someone/tasks/parquet/default/train/0.parquet') return new Response(file);
+    if (url === 'https://huggingface.co/api/datasets/someone/tasks/parquet/default/train/0.parquet') return new Response(file.slice().buffer as ArrayBuffer);
     return new Response('not found', { status: 404 });
   };
 
