@@ -3,15 +3,12 @@
  * DIR/run.json (the resolved config), DIR/metrics.jsonl, DIR/rollouts.jsonl and
  * DIR/checkpoint/ (a Hugging Face folder, also written when the run pauses).
  */
-import { cloneParams, destroyParams, readParams, type ModelParams } from '../model/params';
-import { chatReplies } from '../model/chat';
 import { saveCheckpoint } from '../model/checkpoint';
-import type { PolicySession } from '../model/session';
-import { judgeFromSettings } from '../judge/from-config';
-import type { Judge } from '../judge/types';
+import { readParams } from '../model/params';
 import { METHODS, mergeConfig, preset, PRESET_NAMES, smallStage2, validateConfig, type Method, type PresetName, type RunConfig } from '../rl/config';
 import { describeJudgeEstimate } from '../rl/judge-budget';
 import { runPipeline, type RunProgress } from '../rl/run';
+import { buildRunJudge } from '../rl/run-judge';
 import { rolloutJsonLine } from '../rl/rollouts';
 import { commandHelp, parseArgs, UsageError, type CommandSpec, type ParsedOptions } from './args';
 import { withGpu } from './gpu';
@@ -79,26 +76,6 @@ export async function trainConfig(o: ParsedOptions): Promise<RunConfig> {
   return validateConfig(mergeConfig(c, {}));
 }
 
-/** The judge of the config; LM judges get a generation function over their model. */
-async function buildJudge(config: RunConfig, session: PolicySession, hold: { reference: ModelParams | null; judgeSession: PolicySession | null }, pretrainOnly: boolean): Promise<Judge | null> {
-  const needs = !pretrainOnly && config.stages.some((s) => s.method === 'exprl-outcome' || s.method === 'exprl-process');
-  if (!needs) return null;
-  const j = config.judge;
-  if (j.kind === 'policy') {
-    // The paper's self-judge: the frozen policy, as it enters the run, judges every rollout.
-    hold.reference = cloneParams(session.gpu, session.model);
-    const generate = chatReplies(session.gpu, hold.reference, session.tokenizer, { maxTokens: j.maxTokens, what: `the policy ${config.policy}` });
-    return judgeFromSettings(j, { generate });
-  }
-  if (j.kind === 'local') {
-    const opened = await openPolicy(session.gpu, j.model, 0);
-    hold.judgeSession = opened.session;
-    const generate = chatReplies(session.gpu, opened.session.model, opened.session.tokenizer, { maxTokens: j.maxTokens, what: `the judge model ${j.model}` });
-    return judgeFromSettings(j, { generate });
-  }
-  return judgeFromSettings(j);
-}
-
 export async function trainCommand(argv: readonly string[]): Promise<number> {
   const parsed = parseArgs(TRAIN, argv);
   if (parsed.help) {
@@ -122,14 +99,16 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   let code = 0;
   await withGpu(async ({ gpu }) => {
     const opened = await openPolicy(gpu, config.policy, config.seeds.init);
-    const hold: { reference: ModelParams | null; judgeSession: PolicySession | null } = { reference: null, judgeSession: null };
+    let release = (): void => {};
     const stop = new AbortController();
     const onSigint = (): void => stop.abort(new Error('interrupted (SIGINT); the checkpoint so far is saved'));
     process.once('SIGINT', onSigint);
     try {
       for (const w of opened.session.warnings) console.error(`exprl train: note: ${w}`);
       if (o.flag('pretrain-only') && !opened.fresh) throw new UsageError(`--pretrain-only pre-trains a freshly initialised policy; give --model builtin (the policy is ${JSON.stringify(config.policy)})`);
-      const judge = await buildJudge(config, opened.session, hold, o.flag('pretrain-only'));
+      const built = o.flag('pretrain-only') ? null : await buildRunJudge(config, opened.session, async (model) => (await openPolicy(gpu, model, 0)).session);
+      release = built?.release ?? release;
+      const judge = built?.judge ?? null;
       const result = await runPipeline(
           { session: opened.session, config, judge, freshPolicy: opened.fresh, pretrainOnly: o.flag('pretrain-only') },
           {
@@ -158,8 +137,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       }
     } finally {
       process.off('SIGINT', onSigint);
-      if (hold.reference !== null) destroyParams(hold.reference);
-      hold.judgeSession?.destroy();
+      release();
       opened.session.destroy();
     }
   });

@@ -2,6 +2,7 @@
 import * as Comlink from 'comlink';
 import type { EngineApi, EngineEvent, EngineStatus, PolicyInfo } from '../worker/api';
 import { el, table } from './dom';
+import { runPanel } from './run-panel';
 
 const app = document.getElementById('app')!;
 
@@ -184,7 +185,7 @@ async function start(): Promise<void> {
         button.disabled = false;
       }
     });
-    app.replaceChildren(statusPanel(status), el('section', { className: 'panel' }, button, results), policyPanel(engine));
+    app.replaceChildren(statusPanel(status), el('section', { className: 'panel' }, button, results), policyPanel(engine), runPanel(engine));
   } catch (e) {
     notice.className = 'notice error';
     notice.textContent = e instanceof Error ? e.message : String(e);

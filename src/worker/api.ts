@@ -7,6 +7,10 @@ import type { ModelConfig } from '../model/config';
 import type { Sample, SampleOptions, TokenLogprobs } from '../model/session';
 import type { SftStepResult } from '../model/sft-trainer';
 import type { OptimizerHyper } from '../model/train-step';
+import type { RunConfig } from '../rl/config';
+import type { EvalLine } from '../rl/evaluate';
+import type { StepMetrics } from '../rl/metrics';
+import type { RunProgress } from '../rl/run';
 
 export interface EngineStatus {
   adapter: AdapterReport;
@@ -40,11 +44,52 @@ export interface TrainSettings extends OptimizerHyper {
   seqLen: number;
 }
 
+/** One rollout as the page shows it: text only, segments with their scores and values. */
+export interface RolloutView {
+  group: number;
+  text: string;
+  segments: { text: string; score: number | null; advantage: number }[];
+  reward: number | null;
+  correct: boolean;
+  cut: boolean;
+  masked: boolean;
+  judgeError?: string;
+}
+
+/** One RL step's rollouts, grouped by prompt, with each prompt's question and hidden reference. */
+export interface RolloutBatchView {
+  stage: number;
+  step: number;
+  method: string;
+  prompts: { id: string; question: string; reference: string; answer: string }[];
+  rollouts: RolloutView[];
+}
+
+/** Which policy a run trains: the one loaded now, the shipped pre-trained base, or a fresh one (Stage 0 first). */
+export type RunPolicy = 'current' | 'builtin-base' | 'builtin';
+
+export interface RunSummary {
+  status: 'finished' | 'paused';
+  reason?: string;
+  steps: number;
+  judgeCalls: number;
+}
+
 /** Progress the engine reports while it works; the UI subscribes with `onEvent`. */
 export type EngineEvent =
   | { type: 'load'; progress: LoadProgress }
   | { type: 'download'; progress: DownloadProgress }
-  | ({ type: 'train-step'; step: number; ms: number } & SftStepResult);
+  | ({ type: 'train-step'; step: number; ms: number } & SftStepResult)
+  | { type: 'run-metrics'; line: StepMetrics | EvalLine }
+  | { type: 'run-rollouts'; batch: RolloutBatchView }
+  | { type: 'run-progress'; progress: RunProgress }
+  | { type: 'run-note'; message: string }
+  /**
+   * The last event of every startRun, also when it failed. Events travel on the listener's own
+   * channel, the call's result on another, so only this event is ordered after the run's
+   * metric, rollout and progress events: a page should finish its display on it.
+   */
+  | { type: 'run-end'; summary: RunSummary | null; error?: string };
 
 /** A Hugging Face folder as files: name -> bytes (from a download, OPFS or the user's picker). */
 export type FolderFiles = Record<string, Uint8Array>;
@@ -75,4 +120,12 @@ export interface EngineApi {
   loadStoredPolicy(name: string): Promise<PolicyInfo>;
   /** Names of the policies saved in this browser. */
   storedPolicies(): Promise<string[]>;
+  /**
+   * Runs Stage 0 → stages → eval (events stream the metric lines and every step's rollouts);
+   * resolves when the run finishes, pauses (with the reason) or is stopped. The trained policy
+   * stays loaded.
+   */
+  startRun(config: RunConfig, policy: RunPolicy): Promise<RunSummary>;
+  /** Stops a run between steps. */
+  stopRun(): Promise<void>;
 }

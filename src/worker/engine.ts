@@ -12,7 +12,15 @@ import { downloadModel, type FetchFn } from '../model/hub';
 import { readParams } from '../model/params';
 import { PolicySession } from '../model/session';
 import { SftTrainer, type SftExample } from '../model/sft-trainer';
-import type { EngineApi, EngineEvent, EngineStatus, FolderFiles, PolicyInfo, SelfCheckResult, SftTextExample, TrainSettings } from './api';
+import { validateConfig, type RunConfig } from '../rl/config';
+import { runPipeline } from '../rl/run';
+import { buildRunJudge } from '../rl/run-judge';
+import type { EngineApi, EngineEvent, EngineStatus, FolderFiles, PolicyInfo, RunPolicy, RunSummary, SelfCheckResult, SftTextExample, TrainSettings } from './api';
+import { rolloutBatchView } from './run-view';
+
+/** Where the page serves the shipped pre-trained built-in policy (public/models/builtin-base). */
+export const BUILTIN_BASE_URL = '/models/builtin-base/';
+const BASE_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
 
 export interface FolderStore {
   save(name: string, files: FolderFiles): Promise<void>;
@@ -25,6 +33,7 @@ export class Engine implements EngineApi {
   private policy: PolicySession | null = null;
   private trainer: { trainer: SftTrainer; key: string } | null = null;
   private listeners: Array<(e: EngineEvent) => void> = [];
+  private run: AbortController | null = null;
 
   constructor(
     private readonly makeGpu: () => Promise<Gpu>,
@@ -161,6 +170,67 @@ export class Engine implements EngineApi {
 
   async storedPolicies(): Promise<string[]> {
     return this.requireFolders().list();
+  }
+
+  /** The shipped pre-trained built-in policy, fetched from the page's own server. */
+  private async loadBuiltinBase(): Promise<PolicyInfo> {
+    const files: FolderFiles = {};
+    for (const name of BASE_FILES) {
+      const url = new URL(name, new URL(BUILTIN_BASE_URL, self.location.href)).href;
+      const res = await this.fetchFn(url);
+      if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}; the shipped base policy is missing (npm run make-base makes it)`);
+      files[name] = new Uint8Array(await res.arrayBuffer());
+    }
+    return this.loadPolicy(files, 'the shipped built-in base policy');
+  }
+
+  async startRun(raw: RunConfig, which: RunPolicy): Promise<RunSummary> {
+    if (this.run !== null) throw new Error('a run is already going; stop it first');
+    try {
+      const summary = await this.runToEnd(raw, which);
+      this.emit({ type: 'run-end', summary });
+      return summary;
+    } catch (e) {
+      this.emit({ type: 'run-end', summary: null, error: e instanceof Error ? e.message : String(e) });
+      throw e;
+    }
+  }
+
+  private async runToEnd(raw: RunConfig, which: RunPolicy): Promise<RunSummary> {
+    const config = validateConfig(raw);
+    this.requireGpu();
+    if (which === 'builtin') await this.createBuiltinPolicy(config.seeds.init);
+    else if (which === 'builtin-base') await this.loadBuiltinBase();
+    const policy = this.requirePolicy();
+    // The SFT trainer's optimizer state belongs to the policy as it was; a run has its own.
+    this.trainer?.trainer.destroy();
+    this.trainer = null;
+    const stop = new AbortController();
+    this.run = stop;
+    let release = (): void => {};
+    try {
+      const built = await buildRunJudge(config, policy);
+      release = built.release;
+      const judge = built.judge;
+      const r = await runPipeline(
+        { session: policy, config, judge, freshPolicy: which === 'builtin' },
+        {
+          signal: stop.signal,
+          onMetrics: (line) => this.emit({ type: 'run-metrics', line }),
+          onRollouts: (b) => this.emit({ type: 'run-rollouts', batch: rolloutBatchView(b) }),
+          onProgress: (progress) => this.emit({ type: 'run-progress', progress }),
+          onNote: (message) => this.emit({ type: 'run-note', message }),
+        },
+      );
+      return { status: r.status, ...(r.reason !== undefined ? { reason: r.reason } : {}), steps: r.steps, judgeCalls: r.judgeCalls };
+    } finally {
+      this.run = null;
+      release();
+    }
+  }
+
+  async stopRun(): Promise<void> {
+    this.run?.abort(new Error('stopped by the user'));
   }
 
   async savePolicy(): Promise<FolderFiles> {

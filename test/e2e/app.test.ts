@@ -99,3 +99,43 @@ it('opens, shows the GPU engine and passes its kernel check', async () => {
   await page.getByText(/failed: .*tiny\/missing.*404/).waitFor({ timeout: 60_000 });
   expect(errors).toEqual([]);
 });
+
+it('runs the tiny preset in the page and shows each step\'s rollouts, segments coloured by score, beside the reference', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.getByRole('heading', { name: 'Run' }).waitFor({ timeout: 60_000 });
+  await page.getByRole('combobox', { name: 'preset' }).selectOption('tiny');
+  await page.getByRole('combobox', { name: 'method' }).selectOption('exprl-process');
+  await page.getByRole('combobox', { name: 'policy' }).selectOption('builtin');
+  await page.getByRole('spinbutton', { name: 'Stage I steps' }).fill('1');
+  await page.getByText(/Judge calls: stage 1 exprl-process: 8 to 80 judge calls per step/).waitFor();
+  // A config problem is shown, and the run cannot start with it.
+  await page.getByRole('combobox', { name: 'judge' }).selectOption('openai');
+  await page.getByText(/Config problem: .*judge\.endpoint = "": is required/).waitFor();
+  expect(await page.getByRole('button', { name: 'Start run' }).isDisabled()).toBe(true);
+  await page.getByRole('combobox', { name: 'judge' }).selectOption('rubric');
+  await page.getByRole('button', { name: 'Start run' }).click();
+  const status = page.locator('.run-status');
+  await status.filter({ hasText: /^(finished|paused|failed)/ }).waitFor({ timeout: 500_000 });
+  expect(await status.innerText()).toMatch(/^finished: 2 steps, \d+ judge calls$/);
+
+  const rows = await page.locator('.metrics tbody tr').allInnerTexts();
+  expect(rows.map((r) => r.split('\t').slice(0, 3).join(' '))).toEqual(['0 1 sft', '0 2 sft', '1 1 exprl-process', '2 2 stage2']);
+  expect(await page.locator('.evals li').count()).toBe(2);
+  // The last step shown is Stage II's: sparse rewards, one segment per rollout, beside the reference.
+  await page.getByRole('heading', { name: 'Stage 2, step 2: stage2 rollouts' }).waitFor();
+  expect(await page.locator('.group').count()).toBe(2);
+  expect(await page.locator('.group .reference pre').first().innerText()).toMatch(/\S/);
+  const spans = page.locator('.rollout .segment');
+  expect(await spans.count()).toBeGreaterThan(0);
+  const colour = await spans.first().evaluate((s) => getComputedStyle(s).backgroundColor);
+  expect(colour).toMatch(/^rgb/);
+  expect(await spans.first().getAttribute('title')).toMatch(/^score \S+ · value [+-]/);
+  // Model text is text: a trace holds only segment spans (or an "empty" note), never parsed markup.
+  const stray = await page.locator('.trace').evaluateAll((ts) => ts.flatMap((t) => [...t.children].filter((c) => !c.matches('span.segment, em')).map((c) => c.tagName)));
+  expect(stray).toEqual([]);
+  expect(errors).toEqual([]);
+}, 600_000);
