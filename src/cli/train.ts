@@ -5,7 +5,7 @@
  */
 import { saveCheckpoint } from '../model/checkpoint';
 import { readParams } from '../model/params';
-import { METHODS, mergeConfig, preset, PRESET_NAMES, smallStage2, validateConfig, type Method, type PresetName, type RunConfig } from '../rl/config';
+import { METHODS, preset, PRESET_NAMES, smallStage2, validateConfig, type Method, type PresetName, type RunConfig } from '../rl/config';
 import { describeJudgeEstimate } from '../rl/judge-budget';
 import { runPipeline, type RunProgress } from '../rl/run';
 import { buildRunJudge } from '../rl/run-judge';
@@ -54,7 +54,6 @@ export async function trainConfig(o: ParsedOptions): Promise<RunConfig> {
   } else {
     c = preset((o.string('preset') ?? 'small') as PresetName);
   }
-  c = structuredClone(c);
   const method = o.string('method') as Method | undefined;
   if (method !== undefined) c.stages[0].method = method;
   const steps = o.int('steps');
@@ -73,7 +72,7 @@ export async function trainConfig(o: ParsedOptions): Promise<RunConfig> {
   if (o.has('model')) c.policy = o.string('model') as string;
   const seed = o.int('seed');
   if (seed !== undefined) c.seeds = { init: seed, data: seed, sampling: seed };
-  return validateConfig(mergeConfig(c, {}));
+  return validateConfig(c);
 }
 
 export async function trainCommand(argv: readonly string[]): Promise<number> {

@@ -370,14 +370,15 @@ function paperPreset(): RunConfig {
  * Built-in policy, ExpRL-Process with the rubric judge. lr 3e-4: a sub-1M-parameter model
  * needs a far larger step than 1e-6 to move at all in a few hundred steps, and the low end of
  * the 1e-3..3e-4 range keeps noisy policy-gradient updates (and the KL to the reference) tame.
- * Short responses (128 characters with the character-level tokenizer) keep a step to seconds.
+ * Short responses (128 characters with the character-level tokenizer) and 4 prompts × 8 rollouts
+ * per step keep a step to about a minute on a software adapter (seconds on a GPU).
  */
 function smallPreset(): RunConfig {
   const stage: StageConfig = {
     method: 'exprl-process',
     split: 'mid',
     steps: 200,
-    promptsPerStep: 8,
+    promptsPerStep: 4,
     rolloutsPerPrompt: 8,
     miniBatches: 1,
     epochs: 1,

@@ -17,6 +17,9 @@ let script: Behaviour[] = [];
 let bodies: Record<string, unknown>[] = [];
 let inFlight = 0;
 let maxInFlight = 0;
+// Requests of an earlier test may still be sleeping in the server when the next test starts (a
+// timed-out request, say); they must not count in (or take away from) the next test's in-flight.
+let generation = 0;
 
 function reply(res: ServerResponse, content: string) {
   res.writeHead(200, { 'content-type': 'application/json' });
@@ -28,6 +31,7 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   for await (const chunk of req) raw += chunk;
   bodies.push(JSON.parse(raw) as Record<string, unknown>);
   const b: Behaviour = script.shift() ?? { kind: 'good', content: 'fine\nScore: 3' };
+  const mine = generation;
   inFlight++;
   maxInFlight = Math.max(maxInFlight, inFlight);
   try {
@@ -46,7 +50,7 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
       res.end('{"choices": [ this is not json');
     }
   } finally {
-    inFlight--;
+    if (mine === generation) inFlight--;
   }
 }
 
@@ -62,6 +66,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
+  generation++;
   script = [];
   bodies = [];
   inFlight = 0;
@@ -168,7 +173,7 @@ describe('HttpJudge against a local server', () => {
   });
 
   it('bounds concurrency', async () => {
-    script = Array.from({ length: 6 }, () => ({ kind: 'good', content: 'Score: 3', delayMs: 40 }) as Behaviour);
+    script = Array.from({ length: 6 }, () => ({ kind: 'good', content: 'Score: 3', delayMs: 100 }) as Behaviour);
     const { j } = judge({ concurrency: 2 });
     const rs = await j.process({ ...item, segments: ['a\n', 'b\n', 'c\n', 'd\n', 'e\n', 'f'], view: 'segment' });
     expect(rs.every((r) => r.ok)).toBe(true);

@@ -112,7 +112,7 @@ describe('validation', () => {
 
   it('checks relations between fields', () => {
     expect(issuesOf((c) => (c.eval.k = [1, 32]))).toEqual([{ path: 'eval.k[1]', value: 32, message: 'must be <= eval.n (16)' }]);
-    expect(issuesOf((c) => (c.stages[0].miniBatches = 3))).toEqual([{ path: 'stages[0].miniBatches', value: 3, message: 'must divide promptsPerStep (8)' }]);
+    expect(issuesOf((c) => (c.stages[0].miniBatches = 3))).toEqual([{ path: 'stages[0].miniBatches', value: 3, message: 'must divide promptsPerStep (4)' }]);
     expect(issuesOf((c) => (c.judge.kind = 'none'))[0]).toMatchObject({ path: 'judge.kind', value: 'none' });
     expect(issuesOf((c) => (c.judge.kind = 'openai'))[0]).toMatchObject({ path: 'judge.endpoint' });
     expect(issuesOf((c) => { c.judge.kind = 'none'; c.stages[0].method = 'sparse-grpo'; })).toEqual([]);

@@ -59,7 +59,7 @@ describe('stage data', () => {
 
 describe('judge-call estimate', () => {
   it('counts one call per rollout (outcome), up to maxSegments (process), none for the rest', () => {
-    const c = resolveConfig('small', { stages: [{ promptsPerStep: 8, rolloutsPerPrompt: 8, steps: 10 }, { method: 'stage2', steps: 5 }], judge: { maxSegments: 10 } });
+    const c = resolveConfig('small', { stages: [{ promptsPerStep: 8, rolloutsPerPrompt: 8, steps: 10 }, { method: 'stage2', steps: 5, promptsPerStep: 8 }], judge: { maxSegments: 10 } });
     const e = judgeCallEstimate(c);
     expect(e.stages).toEqual([
       { stage: 1, method: 'exprl-process', rolloutsPerStep: 64, perStepAtLeast: 64, perStepAtMost: 640, totalAtMost: 6400 },
