@@ -20,7 +20,10 @@
 // SEGMENT rule (segment view; earlier segments are used only to tell new checkpoints apart):
 //   1  if the trace was truncated, the segment hedges, states a wrong intermediate result
 //      ("= x" or "equals x" with x not a checkpoint, not the answer, not a number of the
-//      question), or declares a wrong final answer;
+//      question up to its sign), writes an equation whose arithmetic is false ("4 + 5 = 4": a chain of
+//      integers joined by + - * / and then "= r", evaluated with the usual precedence; without
+//      this a policy could earn a 5 by writing "anything = <checkpoint>"), or declares a wrong
+//      final answer;
 //   5  if it reaches a checkpoint not reached by an earlier segment (the correct final answer
 //      counts as the last checkpoint);
 //   3  if it only mentions checkpoints already reached (restates);
@@ -160,7 +163,57 @@ function questionNumbers(question: string): number[] {
   return [...question.matchAll(NUMBER_TOKEN)].map((m) => Number(m[0]));
 }
 
-const STATED_RESULT = /(?:=|\bequals\b)\s*(-?\d+(?:\.\d+)?)(?![\d]|\.\d)/gi;
+// A number after "=" that does not start an expression ("220 = 2 * 100 + 20" states no 2).
+const STATED_RESULT = /(?:=|\bequals\b)\s*(-?\d+(?:\.\d+)?)(?![\d]|\.\d|\s*[-+*/]\s*-?\d)/gi;
+
+/** "a op b op c = r" with integers: the expression, and the stated result. */
+const ARITHMETIC = /(?<![\w.]|[-+*/]\s*)(-?\d+(?:\s*[-+*/]\s*-?\d+)+)\s*=\s*(-?\d+)(?![\d.]*\d|\s*[-+*/]\s*-?\d)/g;
+
+/** "r = a op b op c" (Euclid's "220 = 2 * 100 + 20"): the stated value, and the expression. */
+const ARITHMETIC_RHS = /(?<![\w.]|[-+*/]\s*)(-?\d+)\s*=\s*(-?\d+(?:\s*[-+*/]\s*-?\d+)+)(?![\d.]*\d|\s*=)/g;
+
+/** Value of integers joined by + - * / (* and / first, left to right); null when not exact. */
+export function evaluateChain(expr: string): number | null {
+  const parts = expr.match(/-?\d+|[-+*/]/g);
+  if (parts === null) return null;
+  // Tokens alternate number, operator, number...; a "-3" after an operator is a negative number.
+  const nums: number[] = [];
+  const ops: string[] = [];
+  let wantNumber = true;
+  for (const p of parts) {
+    if (wantNumber) {
+      if (!/^-?\d+$/.test(p)) return null;
+      nums.push(Number(p));
+    } else {
+      if (/^-\d+$/.test(p)) {
+        // "5-3" tokenises as 5, -3: a subtraction.
+        ops.push('-');
+        nums.push(Number(p.slice(1)));
+        continue;
+      }
+      ops.push(p);
+    }
+    wantNumber = !wantNumber;
+  }
+  if (wantNumber) return null;
+  const terms = [nums[0]];
+  const signs: string[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    const o = ops[i];
+    const x = nums[i + 1];
+    if (o === '*') terms[terms.length - 1] *= x;
+    else if (o === '/') {
+      if (x === 0) return null;
+      terms[terms.length - 1] /= x;
+    } else {
+      signs.push(o);
+      terms.push(x);
+    }
+  }
+  let v = terms[0];
+  signs.forEach((o, i) => (v = o === '+' ? v + terms[i + 1] : v - terms[i + 1]));
+  return Number.isFinite(v) ? v : null;
+}
 
 /** The segment rule (see the header); `before` is the text of the earlier segments. */
 export function rubricSegmentScore(item: JudgeItem, before: string, segment: string): { score: Likert; why: string } {
@@ -169,10 +222,20 @@ export function rubricSegmentScore(item: JudgeItem, before: string, segment: str
   if (hedges(segment)) return { score: 1, why: 'hedging phrase' };
   const cps: (string | number)[] = [...(item.checkpoints ?? [])];
   if (item.answer !== undefined) cps.push(item.answer);
-  const known = [...cps.map(asNumber).filter((x): x is number => x !== null), ...questionNumbers(item.question)];
+  for (const m of segment.matchAll(ARITHMETIC)) {
+    const v = evaluateChain(m[1]);
+    if (v !== null && !sameNumber(v, Number(m[2]))) return { score: 1, why: `false arithmetic: ${m[1].trim()} is ${v}, not ${m[2]}` };
+  }
+  for (const m of segment.matchAll(ARITHMETIC_RHS)) {
+    const v = evaluateChain(m[2]);
+    if (v !== null && !sameNumber(v, Number(m[1]))) return { score: 1, why: `false arithmetic: ${m[2].trim()} is ${v}, not ${m[1]}` };
+  }
+  const known = cps.map(asNumber).filter((x): x is number => x !== null);
+  // A question's numbers may change sign as terms move across "=" ("- 110" becomes "= -110").
+  const given = questionNumbers(item.question).map(Math.abs);
   for (const m of segment.matchAll(STATED_RESULT)) {
     const v = Number(m[1]);
-    if (!known.some((k) => sameNumber(k, v))) return { score: 1, why: `wrong intermediate result ${m[1]}` };
+    if (!known.some((k) => sameNumber(k, v)) && !given.some((k) => sameNumber(k, Math.abs(v)))) return { score: 1, why: `wrong intermediate result ${m[1]}` };
   }
   if (item.answer !== undefined && declaredAnswers(segment).some((d) => !answersEqual(d, item.answer as string))) {
     return { score: 1, why: 'declares a wrong final answer' };

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { FAMILIES } from '../../src/tasks/families/index';
 import {
   checkpointsInOrder,
+  evaluateChain,
   finalAnswer,
   occurrences,
   RubricJudge,
@@ -88,6 +90,44 @@ describe('segment rule', () => {
   it('numbers from the question are not wrong results; the correct final answer is a checkpoint', () => {
     expect(seg('', 'We have x = 6 to subtract.')).toBe(2);
     expect(seg('8 ... 32', '32 - 6 = 26. Answer: 26')).toBe(5);
+  });
+  it('1 for false arithmetic even when the stated result is a checkpoint', () => {
+    expect(seg('', '3 + 4 = 8.')).toBe(1);
+    expect(rubricSegmentScore(item2, '', '3 + 4 = 8.').why).toBe('false arithmetic: 3 + 4 is 7, not 8');
+    expect(seg('', '2 * 2 * 2 = 8')).toBe(5);
+    expect(seg('', '40 - 8 = 32')).toBe(5);
+    // Euclid's steps state the dividend as quotient * divisor + remainder.
+    expect(seg('', '32 = 3 * 8 + 8')).toBe(5);
+    expect(seg('', '32 = 3 * 8 + 7')).toBe(1);
+    expect(seg('', '2x = 40 - 8 = 32')).toBe(5);
+  });
+  it('evaluates integer chains with the usual precedence', () => {
+    expect(evaluateChain('3 + 9 + 1')).toBe(13);
+    expect(evaluateChain('2 * 3 + 4')).toBe(10);
+    expect(evaluateChain('4 + 2 * 3')).toBe(10);
+    expect(evaluateChain('20 / 2')).toBe(10);
+    expect(evaluateChain('7 / 2')).toBe(3.5);
+    expect(evaluateChain('5-3')).toBe(2);
+    expect(evaluateChain('-4 + 10')).toBe(6);
+    expect(evaluateChain('8 - -2')).toBe(10);
+    expect(evaluateChain('1 / 0')).toBeNull();
+  });
+  it('never calls a step of a built-in reference wrong', () => {
+    for (const family of Object.values(FAMILIES)) {
+      for (let d = 1; d <= 10; d++) {
+        for (let i = 0; i < 12; i++) {
+          const it = family.generate(d, 5, i);
+          // As a run hands them over (src/rl/rollouts.ts judgeItem).
+          const judged = { question: it.question, reference: it.reference, answer: it.answer, checkpoints: it.checkpoints };
+          let before = '';
+          for (const step of it.steps) {
+            const r = rubricSegmentScore(judged, before, step);
+            expect(r.score, `${it.id} "${step}": ${r.why}`).toBeGreaterThanOrEqual(3);
+            before += step + family.delimiter;
+          }
+        }
+      }
+    }
   });
   it('truncated trace: every segment gets the minimum', async () => {
     const j = new RubricJudge();
