@@ -3,6 +3,7 @@
  * DIR/run.json (the resolved config), DIR/metrics.jsonl, DIR/rollouts.jsonl and
  * DIR/checkpoint/ (a Hugging Face folder, also written when the run pauses).
  */
+import { formatProbeReport, runProbes } from '../judge/probes';
 import { saveCheckpoint } from '../model/checkpoint';
 import { readParams } from '../model/params';
 import { METHODS, preset, PRESET_NAMES, smallStage2, validateConfig, type Method, type PresetName, type RunConfig } from '../rl/config';
@@ -22,7 +23,8 @@ export const TRAIN: CommandSpec = {
   details:
     'Writes DIR/run.json (the resolved run config), DIR/metrics.jsonl (one line per step and per eval),\n' +
     'DIR/rollouts.jsonl (one line per rollout: prompt_id, text, segments [{text, score, advantage}], reward,\n' +
-    'correct, masked, ...) and DIR/checkpoint/ (Hugging Face folder). Prints one JSON line at the end:\n' +
+    'correct, masked, ...), DIR/judge-probes.json (the judge-hacking probes, run before the first step, when\n' +
+    'a stage uses a judge) and DIR/checkpoint/ (Hugging Face folder). Prints one JSON line at the end:\n' +
     '{"status": "finished"|"paused", "reason"?, "out", "steps", "judge_calls", "eval": last eval line}.\n' +
     'A paused run (too many masked rollouts, judge call cap) exits 1 after saving.\n' +
     `Methods: ${METHODS.join(', ')}.`,
@@ -108,6 +110,12 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       const built = o.flag('pretrain-only') ? null : await buildRunJudge(config, opened.session, async (model) => (await openPolicy(gpu, model, 0)).session);
       release = built?.release ?? release;
       const judge = built?.judge ?? null;
+      if (judge !== null) {
+        // The judge-hacking probes, before any step: a judge that can be gamed is shown as such.
+        const report = await runProbes(judge);
+        console.error(formatProbeReport(report));
+        await writeFile(`${out}/judge-probes.json`, JSON.stringify(report.results.map((r) => ({ probe: r.probe.id, exploitable: r.exploitable, score: r.score })), null, 1) + '\n');
+      }
       const result = await runPipeline(
           { session: opened.session, config, judge, freshPolicy: opened.fresh, pretrainOnly: o.flag('pretrain-only') },
           {

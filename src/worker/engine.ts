@@ -15,6 +15,7 @@ import { SftTrainer, type SftExample } from '../model/sft-trainer';
 import { validateConfig, type RunConfig } from '../rl/config';
 import { runPipeline } from '../rl/run';
 import { buildRunJudge } from '../rl/run-judge';
+import { formatProbeReport, runProbes } from '../judge/probes';
 import type { EngineApi, EngineEvent, EngineStatus, FolderFiles, PolicyInfo, RunPolicy, RunSummary, SelfCheckResult, SftTextExample, TrainSettings } from './api';
 import { rolloutBatchView } from './run-view';
 
@@ -212,6 +213,7 @@ export class Engine implements EngineApi {
       const built = await buildRunJudge(config, policy);
       release = built.release;
       const judge = built.judge;
+      if (judge !== null) this.emit({ type: 'run-note', message: formatProbeReport(await runProbes(judge, undefined, undefined, stop.signal)) });
       const r = await runPipeline(
         { session: policy, config, judge, freshPolicy: which === 'builtin' },
         {

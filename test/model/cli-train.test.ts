@@ -18,6 +18,11 @@ describe.skipIf(platform !== 'node')('exprl train', () => {
     const r = await cli.runWithin(600_000, 'train', '--preset', 'tiny', '--seed', '2', '--out', out);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('stage 1 exprl-process: 8 to 80 judge calls per step (one per segment)');
+    expect(r.stderr).toContain('judge-hacking probes against rubric');
+    expect(r.stderr).toContain('no probe earned more than the minimum');
+    const probes = JSON.parse(await readFile(`${out}/judge-probes.json`, 'utf8')) as { probe: string; exploitable: boolean }[];
+    expect(probes.length).toBeGreaterThan(5);
+    expect(probes.every((p) => !p.exploitable)).toBe(true);
     const summary = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
     expect(summary).toMatchObject({ status: 'finished', out, steps: 4 });
 
@@ -42,6 +47,7 @@ describe.skipIf(platform !== 'node')('exprl train', () => {
       if (l.stage === 1 && !l.masked) expect(l.segments.map((s: { text: string }) => s.text).join('')).toBe(l.text);
     }
 
+    expect((await readdir(out)).sort()).toEqual(['checkpoint', 'judge-probes.json', 'metrics.jsonl', 'rollouts.jsonl', 'run.json']);
     expect((await readdir(`${out}/checkpoint`)).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
     const again = await cli.run('logprobs', '--model', `${out}/checkpoint`, '--text', 'Answer: 4');
     expect(again.code, again.stderr).toBe(0);
