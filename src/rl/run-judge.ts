@@ -31,7 +31,7 @@ export async function buildRunJudge(
     return { judge: judgeFromSettings(j, { generate }), release: () => destroyParams(frozen) };
   }
   if (j.kind === 'local') {
-    if (openLocal === undefined) throw new Error('judge.kind "local" (a second model in its own slot) runs in the exprl command; here use "rubric", "openai" or "policy"');
+    if (openLocal === undefined) throw new Error('judge.kind "local" needs a way to open judge.model here; use "rubric", "openai" or "policy"');
     const m = await openLocal(j.model);
     try {
       const generate = chatReplies(m.gpu, m.model, m.tokenizer, { maxTokens: j.maxTokens, what: `the judge model ${j.model}` });

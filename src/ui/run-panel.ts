@@ -75,7 +75,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
   endpoint.placeholder = 'http://127.0.0.1:11434/v1';
   endpoint.setAttribute('aria-label', 'judge endpoint');
   const judgeModel = el('input');
-  judgeModel.placeholder = 'judge model name';
+  judgeModel.placeholder = 'judge model (openai: served name; local: Hub id)';
   judgeModel.setAttribute('aria-label', 'judge model');
   const estimate = el('p', { className: 'estimate' });
   const startBtn = el('button', { text: 'Start run' });
@@ -133,6 +133,9 @@ export function runPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
         progress.value = p.done;
         const what = p.phase === 'pretrain' ? 'Stage 0 pre-training' : p.phase === 'eval' ? 'evaluating' : `Stage ${p.stage} ${p.method}`;
         status.textContent = `${what}: ${p.done} of ${p.total}`;
+      } else if (e.type === 'download' && stopBtn.disabled === false) {
+        // The judge model of judge.kind "local", fetched when the run starts.
+        status.textContent = `downloading the judge model: ${e.progress.file}, ${(e.progress.loadedAll / 2 ** 20).toFixed(1)} MiB`;
       } else if (e.type === 'run-note') {
         notes.appendChild(el('li', { text: e.message }));
       } else if (e.type === 'run-end') {

@@ -210,7 +210,12 @@ export class Engine implements EngineApi {
     this.run = stop;
     let release = (): void => {};
     try {
-      const built = await buildRunJudge(config, policy);
+      // judge.kind "local": an instruct model by Hub id in its own slot, downloaded with progress.
+      const openLocal = async (id: string): Promise<PolicySession> => {
+        const d = await downloadModel(id, this.fetchFn, (progress) => this.emit({ type: 'download', progress }));
+        return PolicySession.load(policy.gpu, memoryFiles(d.files, `judge model ${id}`), (progress) => this.emit({ type: 'load', progress }));
+      };
+      const built = await buildRunJudge(config, policy, openLocal);
       release = built.release;
       const judge = built.judge;
       if (judge !== null) this.emit({ type: 'run-note', message: formatProbeReport(await runProbes(judge, undefined, undefined, stop.signal)) });

@@ -7,6 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { MemoryChoiceStore } from '../../src/gpu/autotune';
 import type { EngineApi, EngineEvent } from '../../src/worker/api';
 import { Engine } from '../../src/worker/engine';
+import { memoryWriter, saveCheckpoint } from '../../src/model/checkpoint';
+import type { FetchFn } from '../../src/model/hub';
+import { initParams } from '../../src/model/params';
+import { HfTokenizer } from '../../src/model/tokenizer';
+import { preset, resolveConfig } from '../../src/rl/config';
+import { BPE_VOCAB_SIZE, bpeTokenizerConfig, bpeTokenizerJson } from '../support/bpe-tokenizer';
+import { tinyConfig } from '../support/tiny-config';
 
 const platform: string = testPlatform;
 
@@ -67,5 +74,44 @@ describe('Engine', () => {
     } finally {
       worker.terminate();
     }
+  });
+});
+
+describe('Engine runs', () => {
+  it('runs with a local judge model fetched from the Hub into its own slot, with progress, and ends with run-end', async () => {
+    const gpu = await testGpu();
+    // A tiny instruct model (byte-level BPE with a ChatML template) served as a Hub repo from memory.
+    const tok = new HfTokenizer(bpeTokenizerJson(), bpeTokenizerConfig(), 'bpe/tokenizer.json');
+    const jc = tinyConfig({ vocabSize: BPE_VOCAB_SIZE, maxSeqLen: 320, eosTokenId: tok.eosId });
+    const writer = memoryWriter('judge');
+    await saveCheckpoint(writer, jc, initParams(jc, 4, 0.5), tok.files());
+    const hub: FetchFn = async (url) => {
+      const m = /^https:\/\/huggingface\.co\/tiny\/judge\/resolve\/main\/(.+)$/.exec(url);
+      const bytes = m === null ? undefined : writer.files.get(m[1]);
+      return bytes === undefined ? new Response('not found', { status: 404 }) : new Response(bytes.slice().buffer as ArrayBuffer);
+    };
+    const engine = new Engine(async () => gpu, new MemoryChoiceStore(), undefined, hub);
+    await engine.init();
+    await engine.createBuiltinPolicy(2);
+    const events: EngineEvent[] = [];
+    engine.onEvent((e) => events.push(e));
+    const c = preset('tiny');
+    c.pretrain.steps = 0;
+    c.stages = [{ ...c.stages[0], method: 'exprl-outcome', steps: 1, maxResponseTokens: 8 }];
+    c.tasks.evalPrompts = 1;
+    c.eval = { ...c.eval, n: 1, k: [1], maxResponseTokens: 4 };
+    const config = resolveConfig(c, { policy: 'loaded-in-page', judge: { kind: 'local', model: 'tiny/judge', maxTokens: 4 } });
+    const summary = await engine.startRun(config, 'current');
+    // A random judge rarely writes "Score: N": its rollouts are masked (the run may pause), never scored 0.
+    expect(['finished', 'paused']).toContain(summary.status);
+    if (summary.status === 'paused') expect(summary.reason).toMatch(/masked by judge failures .* parse failure/);
+    expect(events.some((e) => e.type === 'download' && e.progress.file === 'model.safetensors')).toBe(true);
+    expect(events.some((e) => e.type === 'run-note' && e.message.startsWith('judge-hacking probes against local:tiny/judge'))).toBe(true);
+    expect(events[events.length - 1]).toEqual({ type: 'run-end', summary });
+    // A missing judge model fails the run with the reason, in the run-end event too.
+    const bad = resolveConfig(config, { judge: { model: 'tiny/missing' } });
+    await expect(engine.startRun(bad, 'current')).rejects.toThrow(/tiny\/missing.*404/);
+    const end = events[events.length - 1];
+    expect(end.type === 'run-end' && end.summary === null && /404/.test(end.error ?? '')).toBe(true);
   });
 });
