@@ -8,7 +8,7 @@ import type { Gpu } from '../gpu/runtime';
 import { CharTokenizer } from './char-tokenizer';
 import { loadCheckpoint, type CheckpointFiles, type LoadProgress } from './checkpoint';
 import type { ModelConfig } from './config';
-import { generate } from './decode';
+import { generate, type GenerateOptions, type Generation } from './decode';
 import { createActivations, destroyActivations, forwardTrain, setBatch } from './forward';
 import { createParams, destroyParams, uploadParams, type ModelParams } from './params';
 import { HfTokenizer, type TextTokenizer } from './tokenizer';
@@ -132,18 +132,24 @@ export class PolicySession {
     const ids = this.tokenizer.encode(prompt);
     if (ids.length === 0) throw new Error('the prompt is empty; give at least one character (or <bos>) to condition on');
     if (ids.length >= this.config.maxSeqLen) throw new Error(`the prompt is ${ids.length} tokens long; this model takes at most ${this.config.maxSeqLen} in all, so nothing is left for a response`);
-    const tok = this.tokenizer;
-    const g = await generate(this.gpu, this.model, Array.from({ length: o.n }, () => ids.slice()), {
-      temperature: o.temperature,
-      topK: o.topK,
-      topP: o.topP,
-      seed: o.seed,
-      maxTokens: o.maxTokens,
-      eosTokenId: tok.eosId,
-      stopStrings: o.stopStrings,
-      decodeText: (t) => tok.decode(t, { skipSpecialTokens: true }),
-    });
-    return g.tokens.map((tokens, s) => ({ text: tok.decode(tokens, { skipSpecialTokens: true }), tokens, logprobs: g.logprobs[s], finish: g.finish[s] }));
+    const g = await this.generateIds(
+      Array.from({ length: o.n }, () => ids.slice()),
+      { temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, maxTokens: o.maxTokens, stopStrings: o.stopStrings },
+    );
+    return g.tokens.map((tokens, s) => ({ text: this.responseText(tokens), tokens, logprobs: g.logprobs[s], finish: g.finish[s] }));
+  }
+
+  /** A response's text: its ids decoded with special tokens (the closing <eos>) left out. */
+  responseText(ids: readonly number[]): string {
+    return this.tokenizer.decode(ids, { skipSpecialTokens: true });
+  }
+
+  /**
+   * Continues token prompts with the KV-cache decoder, stopping at the tokenizer's <eos>, a
+   * stop string (matched on responseText), the length limit or the model's maxSeqLen.
+   */
+  generateIds(prompts: number[][], o: Omit<GenerateOptions, 'eosTokenId' | 'decodeText'>): Promise<Generation> {
+    return generate(this.gpu, this.model, prompts, { ...o, eosTokenId: this.tokenizer.eosId, decodeText: (t) => this.responseText(t) });
   }
 
   destroy(): void {

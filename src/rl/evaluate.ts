@@ -3,7 +3,6 @@
  * at most EVAL_BATCH sequences), the sparse answer check, unbiased pass@k, mean@n and behaviour
  * counts, as one metrics.jsonl eval line.
  */
-import { generate } from '../model/decode';
 import type { PolicySession } from '../model/session';
 import { checkAnswer } from '../tasks/answers';
 import type { TaskItem } from '../tasks/types';
@@ -33,31 +32,19 @@ export async function evaluatePolicy(
   cfg: EvalConfig,
   at: { step: number; stage: number; method: string; seed: number; signal?: AbortSignal },
 ): Promise<{ line: EvalLine; samples: EvalSample[] }> {
-  const tok = session.tokenizer;
-  const decode = (ids: number[]): string => tok.decode(ids, { skipSpecialTokens: true });
-  const prompts = items.map((it) => tok.encode(rolloutPrompt(it.question)));
+  const prompts = items.map((it) => session.tokenizer.encode(rolloutPrompt(it.question)));
   const seqs = prompts.flatMap((p, i) => Array.from({ length: cfg.n }, () => ({ item: i, ids: p })));
   const samples: EvalSample[] = [];
   for (let start = 0; start < seqs.length; start += EVAL_BATCH) {
     at.signal?.throwIfAborted();
     const chunk = seqs.slice(start, start + EVAL_BATCH);
-    const gen = await generate(
-      session.gpu,
-      session.model,
+    const gen = await session.generateIds(
       chunk.map((s) => s.ids.slice()),
-      {
-        temperature: cfg.temperature,
-        topK: cfg.topK,
-        topP: cfg.topP,
-        seed: mixSeed(at.seed, start),
-        maxTokens: cfg.maxResponseTokens,
-        eosTokenId: tok.eosId,
-        decodeText: decode,
-      },
+      { temperature: cfg.temperature, topK: cfg.topK, topP: cfg.topP, seed: mixSeed(at.seed, start), maxTokens: cfg.maxResponseTokens },
     );
     gen.tokens.forEach((t, j) => {
       const item = items[chunk[j].item];
-      const text = decode(t);
+      const text = session.responseText(t);
       samples.push({ itemId: item.id, text, correct: checkAnswer(item, text).correct });
     });
   }

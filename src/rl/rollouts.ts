@@ -14,7 +14,6 @@
  *   A masked rollout's reward and scores are `null`, never 0, and it leaves the group statistics.
  * - The sparse answer is always checked, whatever the method, for the metrics.
  */
-import { generate } from '../model/decode';
 import type { PolicySession } from '../model/session';
 import type { Judge, JudgeItem, JudgeScore, ProcessView } from '../judge/types';
 import { checkAnswer } from '../tasks/answers';
@@ -189,7 +188,7 @@ export async function collectRollouts(session: PolicySession, items: readonly Ta
   const mode = modeOf(o);
   if (items.length === 0) return [];
   const tok = session.tokenizer;
-  const decode = (ids: number[]): string => tok.decode(ids, { skipSpecialTokens: true });
+  const decode = (ids: number[]): string => session.responseText(ids);
   const prompts = items.map((item, i) => {
     const ids = tok.encode(rolloutPrompt(item.question));
     if (ids.length === 0) throw new Error(`collectRollouts: item ${i} (${item.id}) encodes to no tokens`);
@@ -198,16 +197,10 @@ export async function collectRollouts(session: PolicySession, items: readonly Ta
     }
     return ids;
   });
-  const gen = await generate(session.gpu, session.model, prompts.flatMap((p) => Array.from({ length: G }, () => p.slice())), {
-    temperature: o.temperature,
-    topK: o.topK,
-    topP: o.topP,
-    seed: o.seed,
-    maxTokens: o.maxTokens,
-    eosTokenId: tok.eosId,
-    stopStrings: o.stopStrings,
-    decodeText: decode,
-  });
+  const gen = await session.generateIds(
+    prompts.flatMap((p) => Array.from({ length: G }, () => p.slice())),
+    { temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, maxTokens: o.maxTokens, stopStrings: o.stopStrings },
+  );
 
   const segOpts = { delimiter: o.delimiter, maxSegments: o.maxSegments };
   const pending = gen.tokens.map(async (response, s) => {
