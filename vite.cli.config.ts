@@ -1,8 +1,11 @@
 import { builtinModules } from 'node:module';
 import { defineConfig } from 'vite';
 
+const NATIVE = ['webgpu', '@huggingface/transformers'];
+
 // The `exprl` command: src/cli/main.ts bundled for Node (WGSL inlined through ?raw imports),
-// with the `webgpu` native package and Node built-ins left external.
+// with the native packages (`webgpu`; transformers.js, which loads onnxruntime-node, only when a
+// judge runs through it) and Node built-ins left external.
 export default defineConfig({
   build: {
     ssr: 'src/cli/main.ts',
@@ -10,10 +13,10 @@ export default defineConfig({
     target: 'node20',
     emptyOutDir: true,
     rollupOptions: {
-      external: ['webgpu', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
+      external: [...NATIVE, ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
       output: { entryFileNames: 'exprl.js', format: 'es' },
     },
   },
-  ssr: { noExternal: true, external: ['webgpu'] },
+  ssr: { noExternal: true, external: NATIVE },
   logLevel: 'warn',
 });

@@ -4,7 +4,11 @@ import type { Judge, JudgeItem, JudgeScore, ProcessView } from '../judge/types';
 import { mergeConfig, preset, validateConfig, type DeepPartial, type RunConfig } from '../rl/config';
 import { segmentText } from '../rl/segments';
 import { extractAnswer } from '../tasks/answers';
+import { openLocalJudge, type LocalJudgeModel } from '../rl/run-judge';
 import { commandHelp, parseArgs, UsageError, type CommandSpec } from './args';
+import type { Gpu } from '../gpu/runtime';
+import { openGpu, type CliGpu } from './gpu';
+import { localJudgeOpeners } from './policy-source';
 
 export const JUDGE: CommandSpec = {
   name: 'judge',
@@ -13,7 +17,8 @@ export const JUDGE: CommandSpec = {
     'The config file is a run config in JSON; fields it leaves out take the "small" preset\'s values, so\n' +
     '{"judge": {"kind": "openai", "endpoint": "http://127.0.0.1:11434/v1", "model": "qwen3"}} is a whole config.\n' +
     'Judge kinds: "rubric" (programmatic; reads --answer, default the reference\'s "Answer: N" line, and\n' +
-    '--checkpoints, default the last number of each reference step split at judge.delimiter) and "openai" (an OpenAI-compatible server; judge.retries retries). "policy" and "none" are refused.\n' +
+    '--checkpoints, default the last number of each reference step split at judge.delimiter), "openai" (an OpenAI-compatible server; judge.retries retries) and\n' +
+    '"local" (judge.model, a folder or Hub id, on this app\'s kernels or through transformers.js: judge.runtime). "policy" and "none" are refused.\n' +
     'Outcome mode prints one line of JSON: {"judge", "mode", "ok", "score", "value", "rationale", "raw"}, value being\n' +
     'the normalised reward (null where the normalisation drops the score). Process mode splits the response with\n' +
     'judge.delimiter / judge.maxSegments and prints {"judge", "mode", "view", "ok", "segments": [{"text", ...result}]}.\n' +
@@ -111,15 +116,34 @@ export async function judgeCommand(argv: readonly string[]): Promise<number> {
   const configPath = o.string('config') as string;
   const config = runConfigFromJson(await readFile(configPath, 'utf8'), configPath);
   const response = await readFile(o.string('response') as string, 'utf8');
-  const out = await runJudge(config, {
-    question: o.string('question') as string,
-    reference: o.string('reference') as string,
-    response,
-    mode: o.string('mode') as 'outcome' | 'process',
-    view: o.string('view') as ProcessView | undefined,
-    answer: o.string('answer'),
-    checkpoints,
-  });
-  console.log(JSON.stringify(out));
-  return out.ok ? 0 : 1;
+  // judge.kind "local": the model opens here (a Gpu only for our kernels) and is released after.
+  const opened: { gpu: CliGpu | null; model: LocalJudgeModel | null } = { gpu: null, model: null };
+  try {
+    let build: JudgeBuildOptions = {};
+    if (config.judge.kind === 'local') {
+      const log = (line: string): void => console.error(`exprl judge: ${line}`);
+      const gpu = async (): Promise<Gpu> => (opened.gpu ??= await openGpu()).gpu;
+      opened.model = await openLocalJudge(config.judge, localJudgeOpeners(gpu, log));
+      log(opened.model.note);
+      build = { generate: opened.model.generate };
+    }
+    const request: JudgeRequest = {
+      question: o.string('question') as string,
+      reference: o.string('reference') as string,
+      response,
+      mode: o.string('mode') as 'outcome' | 'process',
+      view: o.string('view') as ProcessView | undefined,
+      answer: o.string('answer'),
+      checkpoints,
+    };
+    const out = await runJudge(config, request, build);
+    console.log(JSON.stringify(out));
+    return out.ok ? 0 : 1;
+  } finally {
+    await opened.model?.release();
+    if (opened.gpu !== null) {
+      await opened.gpu.gpu.sync();
+      opened.gpu.gpu.destroy();
+    }
+  }
 }

@@ -4,13 +4,16 @@
  * checkpoint folder, or a Hugging Face model id (downloaded into memory).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Gpu } from '../gpu/runtime';
 import { createBuiltinPolicy } from '../model/builtin';
-import { memoryFiles } from '../model/checkpoint';
-import { downloadModel } from '../model/hub';
+import { CONFIG_FILE, memoryFiles, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from '../model/checkpoint';
+import { downloadModel, probeHubModel, type DownloadProgress, type ModelProbe } from '../model/hub';
 import { PolicySession } from '../model/session';
+import { openTransformersChat } from '../model/transformers-chat';
+import type { LocalJudgeOpeners } from '../rl/run-judge';
 
 /** Where the shipped pre-trained built-in policy lives, relative to the package root. */
 export const BUILTIN_BASE_PATH = 'public/models/builtin-base';
@@ -26,6 +29,8 @@ export function packageRoot(): string {
     dir = up;
   }
 }
+
+const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
 
 export interface OpenedPolicy {
   session: PolicySession;
@@ -48,9 +53,60 @@ export async function openPolicy(gpu: Gpu, policy: string, initSeed: number): Pr
     return { session: await PolicySession.load(gpu, dir), fresh: false, where: dir };
   }
   if (existsSync(policy)) return { session: await PolicySession.load(gpu, resolve(policy)), fresh: false, where: policy };
-  if (/^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/.test(policy)) {
+  if (HUB_ID.test(policy)) {
     const m = await downloadModel(policy);
     return { session: await PolicySession.load(gpu, memoryFiles(m.files, `hf:${policy}`)), fresh: false, where: `hf:${policy}` };
   }
   throw new Error(`policy ${JSON.stringify(policy)} is neither "builtin", "builtin-base", an existing folder nor a Hugging Face id (owner/name)`);
+}
+
+/** Where transformers.js keeps downloaded judge models in Node (onnxruntime-node loads from files). */
+export function transformersCacheDir(): string {
+  const base = process.env.EXPRL_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'exprl-lab');
+  return join(base, 'transformers');
+}
+
+function probeFolder(dir: string): ModelProbe {
+  const file = join(dir, CONFIG_FILE);
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new Error(`${file}: must be a JSON object`);
+  return { config: config as Record<string, unknown>, safetensors: existsSync(join(dir, WEIGHTS_FILE)) || existsSync(join(dir, WEIGHTS_INDEX_FILE)) };
+}
+
+/**
+ * judge.kind "local" in Node: judge.model is a folder or a Hub id; our kernels load it in its own
+ * slot (on the Gpu `gpu` opens, only then), or transformers.js runs it on onnxruntime-node (CPU).
+ * `log` gets one line per file transformers.js finishes downloading.
+ */
+export function localJudgeOpeners(gpu: () => Promise<Gpu>, log: (line: string) => void): LocalJudgeOpeners {
+  const isFolder = (model: string): boolean => existsSync(model);
+  const checkId = (model: string): void => {
+    if (!HUB_ID.test(model)) throw new Error(`judge model ${JSON.stringify(model)} is neither an existing folder nor a Hugging Face id (owner/name)`);
+  };
+  return {
+    probe: async (model) => {
+      if (isFolder(model)) return probeFolder(model);
+      checkId(model);
+      return probeHubModel(model);
+    },
+    kernels: async (model) => (await openPolicy(await gpu(), model, 0)).session,
+    transformers: async (model, o) => {
+      let done = 0;
+      const onProgress = (p: DownloadProgress): void => {
+        if (p.filesDone > done) log(`judge model ${model}: ${p.file} ready (${(p.loadedAll / 2 ** 20).toFixed(1)} MiB downloaded in all)`);
+        done = p.filesDone;
+      };
+      if (isFolder(model)) {
+        const dir = resolve(model);
+        return openTransformersChat({ modelId: model, ...o, localFolder: { parent: dirname(dir), name: basename(dir) } });
+      }
+      checkId(model);
+      return openTransformersChat({ modelId: model, ...o, cacheDir: transformersCacheDir(), onProgress });
+    },
+  };
 }

@@ -6,7 +6,7 @@
 import { formatProbeReport, runProbes } from '../judge/probes';
 import { saveCheckpoint } from '../model/checkpoint';
 import { readParams } from '../model/params';
-import { METHODS, preset, PRESET_NAMES, smallStage2, validateConfig, type Method, type PresetName, type RunConfig } from '../rl/config';
+import { JUDGE_KINDS, JUDGE_RUNTIMES, METHODS, preset, PRESET_NAMES, smallStage2, TRANSFORMERS_DTYPES, validateConfig, type JudgeRuntime, type Method, type PresetName, type RunConfig, type TransformersDtype } from '../rl/config';
 import { describeJudgeEstimate } from '../rl/judge-budget';
 import { runPipeline, type RunProgress } from '../rl/run';
 import { buildRunJudge } from '../rl/run-judge';
@@ -14,7 +14,7 @@ import { rolloutJsonLine } from '../rl/rollouts';
 import { commandHelp, parseArgs, UsageError, type CommandSpec, type ParsedOptions } from './args';
 import { withGpu } from './gpu';
 import { runConfigFromJson } from './judge';
-import { openPolicy } from './policy-source';
+import { localJudgeOpeners, openPolicy } from './policy-source';
 import { ProgressBar } from './progress';
 
 export const TRAIN: CommandSpec = {
@@ -32,9 +32,11 @@ export const TRAIN: CommandSpec = {
     preset: { kind: 'string', value: 'NAME', choices: PRESET_NAMES, help: 'start from a preset (default small)' },
     config: { kind: 'string', value: 'FILE', help: 'run config JSON, merged onto the preset "small"' },
     method: { kind: 'string', value: 'M', choices: METHODS, help: 'Stage I method' },
-    judge: { kind: 'string', value: 'J', choices: ['rubric', 'policy', 'local', 'openai', 'none'], help: 'judge kind' },
+    judge: { kind: 'string', value: 'J', choices: JUDGE_KINDS, help: 'judge kind' },
     'judge-endpoint': { kind: 'string', value: 'URL', help: 'OpenAI-compatible base URL (judge openai)' },
     'judge-model': { kind: 'string', value: 'NAME', help: 'served model name (openai) or model folder / Hub id (local)' },
+    'judge-runtime': { kind: 'string', value: 'R', choices: JUDGE_RUNTIMES, help: 'what runs a local judge model: kernels, transformers (transformers.js, ONNX) or auto' },
+    'judge-dtype': { kind: 'string', value: 'D', choices: TRANSFORMERS_DTYPES, help: 'ONNX weights transformers.js loads for a local judge (auto: its default)' },
     model: { kind: 'string', value: 'DIR', help: 'policy to train (folder, Hub id, "builtin" or "builtin-base"), instead of the config\'s' },
     seed: { kind: 'int', value: 'S', min: 0, max: 0xffffffff, help: 'sets every seed (init, data, sampling)' },
     steps: { kind: 'int', value: 'N', min: 1, help: 'Stage I steps' },
@@ -71,6 +73,8 @@ export async function trainConfig(o: ParsedOptions): Promise<RunConfig> {
   if (judge !== undefined) c.judge.kind = judge as RunConfig['judge']['kind'];
   if (o.has('judge-endpoint')) c.judge.endpoint = o.string('judge-endpoint') as string;
   if (o.has('judge-model')) c.judge.model = o.string('judge-model') as string;
+  if (o.has('judge-runtime')) c.judge.runtime = o.string('judge-runtime') as JudgeRuntime;
+  if (o.has('judge-dtype')) c.judge.dtype = o.string('judge-dtype') as TransformersDtype;
   if (o.has('model')) c.policy = o.string('model') as string;
   const seed = o.int('seed');
   if (seed !== undefined) c.seeds = { init: seed, data: seed, sampling: seed };
@@ -100,15 +104,16 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   let code = 0;
   await withGpu(async ({ gpu }) => {
     const opened = await openPolicy(gpu, config.policy, config.seeds.init);
-    let release = (): void => {};
+    let release = async (): Promise<void> => {};
     const stop = new AbortController();
     const onSigint = (): void => stop.abort(new Error('interrupted (SIGINT); the checkpoint so far is saved'));
     process.once('SIGINT', onSigint);
     try {
       for (const w of opened.session.warnings) console.error(`exprl train: note: ${w}`);
       if (o.flag('pretrain-only') && !opened.fresh) throw new UsageError(`--pretrain-only pre-trains a freshly initialised policy; give --model builtin (the policy is ${JSON.stringify(config.policy)})`);
-      const built = o.flag('pretrain-only') ? null : await buildRunJudge(config, opened.session, async (model) => (await openPolicy(gpu, model, 0)).session);
+      const built = o.flag('pretrain-only') ? null : await buildRunJudge(config, opened.session, localJudgeOpeners(async () => gpu, (line) => console.error(`exprl train: ${line}`)));
       release = built?.release ?? release;
+      if (built?.note !== undefined) console.error(`exprl train: ${built.note}`);
       const judge = built?.judge ?? null;
       if (judge !== null) {
         // The judge-hacking probes, before any step: a judge that can be gamed is shown as such.
@@ -144,7 +149,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       }
     } finally {
       process.off('SIGINT', onSigint);
-      release();
+      await release();
       opened.session.destroy();
     }
   });

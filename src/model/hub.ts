@@ -171,3 +171,48 @@ export async function downloadModel(
   await get(TOKENIZER_CONFIG_FILE, true);
   return { modelId, revision, files };
 }
+
+/** What a "local" judge's runtime choice needs to know of a Hub model before downloading it. */
+export interface ModelProbe {
+  /** config.json, parsed. */
+  config: Record<string, unknown>;
+  /** model.safetensors or its shard index exists. */
+  safetensors: boolean;
+}
+
+/** config.json (GET) and whether safetensors weights exist (HEAD), without downloading them. */
+export async function probeHubModel(modelId: string, fetchFn: FetchFn = (url, init) => fetch(url, init), options: DownloadOptions = {}): Promise<ModelProbe> {
+  const revision = options.revision ?? 'main';
+  const endpoint = options.endpoint ?? HUB_ENDPOINT;
+  const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+  const request = async (file: string, method: 'GET' | 'HEAD'): Promise<Response> => {
+    const url = hubFileUrl(modelId, file, revision, endpoint);
+    try {
+      return await fetchFn(url, { method, headers, signal: options.signal });
+    } catch (e) {
+      throw new Error(`${method} ${url} failed: ${(e as Error).message}`);
+    }
+  };
+  const res = await request(CONFIG_FILE, 'GET');
+  const where = hubFileUrl(modelId, CONFIG_FILE, revision, endpoint);
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`GET ${where} failed: HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (gated or private model: an access token is needed)' : ''}`);
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(await res.text());
+  } catch (e) {
+    throw new Error(`${where}: not valid JSON (${(e as Error).message})`);
+  }
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new Error(`${where}: must be a JSON object`);
+  let safetensors = false;
+  for (const file of [WEIGHTS_FILE, WEIGHTS_INDEX_FILE]) {
+    const head = await request(file, 'HEAD');
+    await head.body?.cancel();
+    if (head.ok) safetensors = true;
+    else if (head.status !== 404) throw new Error(`HEAD ${hubFileUrl(modelId, file, revision, endpoint)} failed: HTTP ${head.status}`);
+    if (safetensors) break;
+  }
+  return { config: config as Record<string, unknown>, safetensors };
+}

@@ -2,12 +2,19 @@
 // UI, CLI and tests read defaults and field documentation from here and nowhere else.
 import { DEFAULT_TEMPLATES, validateTemplate, type TemplateKind } from '../judge/prompts';
 import { FAMILIES } from '../tasks/families/index';
+import { TRANSFORMERS_DTYPES, type TransformersDtype } from '../model/transformers-dtypes';
+
+export { TRANSFORMERS_DTYPES, type TransformersDtype };
 
 export const METHODS = ['sparse-grpo', 'exprl-outcome', 'exprl-process', 'sft', 'self-distill', 'stage2'] as const;
 export type Method = (typeof METHODS)[number];
 
 export const JUDGE_KINDS = ['rubric', 'policy', 'local', 'openai', 'none'] as const;
 export type JudgeKind = (typeof JUDGE_KINDS)[number];
+
+/** What runs a "local" judge model: our kernels (Llama layout, safetensors) or transformers.js (ONNX, any architecture it supports). */
+export const JUDGE_RUNTIMES = ['auto', 'kernels', 'transformers'] as const;
+export type JudgeRuntime = (typeof JUDGE_RUNTIMES)[number];
 
 /** Task splits a stage can draw its prompts from (src/tasks/splits.ts). */
 export const STAGE_SPLITS = ['easy', 'mid', 'rl'] as const;
@@ -49,6 +56,8 @@ export interface JudgeConfig {
   maxMaskedShare: number;
   callCap: number | null;
   maxTokens: number;
+  runtime: JudgeRuntime;
+  dtype: TransformersDtype;
   templates: JudgeTemplates;
 }
 
@@ -176,6 +185,11 @@ export const JUDGE_FIELDS: Record<keyof JudgeConfig, Field> = {
   retries: { doc: 'Retries of a failed judge call before its rollout is masked.', check: num({ int: true, min: 0, max: 20 }) },
   maxMaskedShare: { doc: 'The run pauses (with the reason) when more than this share of a step\'s rollouts is masked by judge failures.', check: num({ min: 0, max: 1 }) },
   maxTokens: { doc: 'Reply tokens at most for judges that are language models (policy, local, openai).', check: num({ int: true, min: 1, max: 32768 }) },
+  runtime: {
+    doc: 'Kind "local": what runs the judge model. "kernels": this app\'s WGSL kernels (Llama-layout models with safetensors weights, e.g. SmolLM2-360M-Instruct). "transformers": @huggingface/transformers (ONNX weights under onnx/, any architecture it supports; onnxruntime-web on WebGPU in the page, onnxruntime-node on the CPU in Node). "auto": kernels when config.json is Llama-layout and the repo has safetensors weights, transformers otherwise; the run notes which was chosen and why.',
+    check: oneOf(JUDGE_RUNTIMES),
+  },
+  dtype: { doc: 'Kind "local" with the transformers runtime: which ONNX weights to load (onnx/model.onnx = fp32, model_fp16.onnx, model_quantized.onnx = q8, model_q4.onnx, model_q4f16.onnx); "auto" lets transformers.js choose for the device.', check: oneOf(TRANSFORMERS_DTYPES) },
   templates: {
     doc: 'The judge prompts, editable: {outcome, segment, prefix}. Each must contain {{question}}, {{reference}} and {{trace}} (and may contain {{rubric}}); values are inserted fenced, the trace declared untrusted.',
     check: (v) => {
@@ -359,6 +373,8 @@ function paperPreset(): RunConfig {
       maxMaskedShare: 0.5,
       callCap: null,
       maxTokens: 1024,
+      runtime: 'auto',
+      dtype: 'auto',
       templates: { ...DEFAULT_TEMPLATES },
     },
     seeds: { init: 0, data: 0, sampling: 0 },
@@ -413,6 +429,8 @@ function smallPreset(): RunConfig {
       maxMaskedShare: 0.25,
       callCap: null,
       maxTokens: 512,
+      runtime: 'auto',
+      dtype: 'auto',
       templates: { ...DEFAULT_TEMPLATES },
     },
     seeds: { init: 1, data: 1, sampling: 1 },

@@ -5,7 +5,22 @@
  * Every text the model, the task set or the judge produced is set as text, never as markup.
  */
 import * as Comlink from 'comlink';
-import { JUDGE_KINDS, METHODS, preset, PRESET_NAMES, resolveConfig, type DeepPartial, type JudgeKind, type Method, type PresetName, type RunConfig } from '../rl/config';
+import {
+  JUDGE_KINDS,
+  JUDGE_RUNTIMES,
+  METHODS,
+  preset,
+  PRESET_NAMES,
+  resolveConfig,
+  TRANSFORMERS_DTYPES,
+  type DeepPartial,
+  type JudgeKind,
+  type JudgeRuntime,
+  type Method,
+  type PresetName,
+  type RunConfig,
+  type TransformersDtype,
+} from '../rl/config';
 import { describeJudgeEstimate } from '../rl/judge-budget';
 import type { EvalLine } from '../rl/evaluate';
 import type { StepMetrics } from '../rl/metrics';
@@ -77,6 +92,11 @@ export function runPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
   const judgeModel = el('input');
   judgeModel.placeholder = 'judge model (openai: served name; local: Hub id)';
   judgeModel.setAttribute('aria-label', 'judge model');
+  // Kind "local": what runs the judge model, and which ONNX weights transformers.js loads.
+  const runtimeSel = select<JudgeRuntime>('judge runtime', JUDGE_RUNTIMES, 'auto');
+  const dtypeSel = select<TransformersDtype>('judge weights', TRANSFORMERS_DTYPES, 'auto');
+  runtimeSel.title = 'auto: this app\'s kernels for Llama-layout models with safetensors, transformers.js (ONNX) for the rest';
+  dtypeSel.title = 'transformers.js only: which ONNX weights to load (auto: its default for WebGPU)';
   const estimate = el('p', { className: 'estimate' });
   const startBtn = el('button', { text: 'Start run' });
   const stopBtn = el('button', { text: 'Stop' });
@@ -95,12 +115,20 @@ export function runPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
     const over: DeepPartial<RunConfig> = {
       // Stage I as chosen; the preset's later stages (Stage II) stay.
       stages: base.stages.map((_, i) => (i === 0 ? { method: methodSel.value as Method, steps: Number(steps.value) } : {})),
-      judge: { kind: judgeSel.value as JudgeKind, endpoint: endpoint.value.trim(), model: judgeModel.value.trim() },
+      judge: {
+        kind: judgeSel.value as JudgeKind,
+        endpoint: endpoint.value.trim(),
+        model: judgeModel.value.trim(),
+        runtime: runtimeSel.value as JudgeRuntime,
+        dtype: dtypeSel.value as TransformersDtype,
+      },
     };
     // The policy chosen here is the run's policy; the config names it for the record.
     return resolveConfig(base, { ...over, policy: policySel.value === 'current' ? 'loaded-in-page' : policySel.value });
   };
   const refresh = (): void => {
+    runtimeSel.hidden = judgeSel.value !== 'local';
+    dtypeSel.hidden = judgeSel.value !== 'local' || runtimeSel.value === 'kernels';
     try {
       estimate.textContent = `Judge calls: ${describeJudgeEstimate(config())}`;
       startBtn.disabled = stopBtn.disabled === false;
@@ -109,7 +137,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
       startBtn.disabled = true;
     }
   };
-  for (const input of [presetSel, methodSel, policySel, judgeSel, steps, endpoint, judgeModel]) input.addEventListener('input', refresh);
+  for (const input of [presetSel, methodSel, policySel, judgeSel, steps, endpoint, judgeModel, runtimeSel, dtypeSel]) input.addEventListener('input', refresh);
 
   engine.onEvent(
     Comlink.proxy((e: EngineEvent) => {
@@ -176,7 +204,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
     { className: 'panel' },
     el('h2', { text: 'Run' }),
     el('div', { className: 'row' }, presetSel, methodSel, steps, policySel),
-    el('div', { className: 'row' }, judgeSel, endpoint, judgeModel),
+    el('div', { className: 'row' }, judgeSel, endpoint, judgeModel, runtimeSel, dtypeSel),
     estimate,
     el('div', { className: 'row' }, startBtn, stopBtn),
     progress,

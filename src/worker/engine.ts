@@ -8,10 +8,11 @@ import { matmul, MATMUL_VARIANTS } from '../gpu/ops/matmul';
 import type { Gpu } from '../gpu/runtime';
 import { createBuiltinPolicy, parameterCount } from '../model/builtin';
 import { memoryFiles, memoryWriter, saveCheckpoint } from '../model/checkpoint';
-import { downloadModel, type FetchFn } from '../model/hub';
+import { downloadModel, probeHubModel, type DownloadProgress, type FetchFn } from '../model/hub';
 import { readParams } from '../model/params';
 import { PolicySession } from '../model/session';
 import { SftTrainer, type SftExample } from '../model/sft-trainer';
+import { openTransformersChat } from '../model/transformers-chat';
 import { validateConfig, type RunConfig } from '../rl/config';
 import { runPipeline } from '../rl/run';
 import { buildRunJudge } from '../rl/run-judge';
@@ -42,6 +43,8 @@ export class Engine implements EngineApi {
     /** Where model folders are kept by name (the browser's origin-private file system in the worker). */
     private readonly folders?: FolderStore,
     private readonly fetchFn: FetchFn = (url, init) => fetch(url, init),
+    /** Node only: where transformers.js keeps judge model files (the page uses the browser's Cache Storage). */
+    private readonly transformersCacheDir?: string,
   ) {}
 
   private requireGpu(): Gpu {
@@ -208,15 +211,21 @@ export class Engine implements EngineApi {
     this.trainer = null;
     const stop = new AbortController();
     this.run = stop;
-    let release = (): void => {};
+    let release = async (): Promise<void> => {};
     try {
-      // judge.kind "local": an instruct model by Hub id in its own slot, downloaded with progress.
-      const openLocal = async (id: string): Promise<PolicySession> => {
-        const d = await downloadModel(id, this.fetchFn, (progress) => this.emit({ type: 'download', progress }));
-        return PolicySession.load(policy.gpu, memoryFiles(d.files, `judge model ${id}`), (progress) => this.emit({ type: 'load', progress }));
-      };
-      const built = await buildRunJudge(config, policy, openLocal);
+      // judge.kind "local": an instruct model by Hub id in its own slot, downloaded with progress,
+      // on our kernels or through transformers.js (judge.runtime).
+      const onDownload = (progress: DownloadProgress): void => this.emit({ type: 'download', progress });
+      const built = await buildRunJudge(config, policy, {
+        probe: (id) => probeHubModel(id, this.fetchFn),
+        kernels: async (id) => {
+          const d = await downloadModel(id, this.fetchFn, onDownload);
+          return PolicySession.load(policy.gpu, memoryFiles(d.files, `judge model ${id}`), (progress) => this.emit({ type: 'load', progress }));
+        },
+        transformers: (id, o) => openTransformersChat({ modelId: id, ...o, fetchFn: this.fetchFn, cacheDir: this.transformersCacheDir, onProgress: onDownload }),
+      });
       release = built.release;
+      if (built.note !== undefined) this.emit({ type: 'run-note', message: built.note });
       const judge = built.judge;
       if (judge !== null) this.emit({ type: 'run-note', message: formatProbeReport(await runProbes(judge, undefined, undefined, stop.signal)) });
       const r = await runPipeline(
@@ -232,7 +241,7 @@ export class Engine implements EngineApi {
       return { status: r.status, ...(r.reason !== undefined ? { reason: r.reason } : {}), steps: r.steps, judgeCalls: r.judgeCalls };
     } finally {
       this.run = null;
-      release();
+      await release();
     }
   }
 

@@ -9,6 +9,7 @@ import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { makeTinyModel, TINY_VARIANTS } from '../../scripts/make-tiny-model';
 import { createServer, type ViteDevServer } from 'vite';
 import { chromiumLaunchArgs, chromiumPath } from '../support/chromium';
+import { onnxJudgeRepo } from '../support/onnx-judge-repo';
 
 let server: ViteDevServer;
 let browser: Browser;
@@ -113,10 +114,10 @@ it('runs the tiny preset in the page and shows each step\'s rollouts, segments c
   await page.getByRole('spinbutton', { name: 'Stage I steps' }).fill('1');
   await page.getByText(/Judge calls: stage 1 exprl-process: 8 to 80 judge calls per step/).waitFor();
   // A config problem is shown, and the run cannot start with it.
-  await page.getByRole('combobox', { name: 'judge' }).selectOption('openai');
+  await page.getByRole('combobox', { name: 'judge', exact: true }).selectOption('openai');
   await page.getByText(/Config problem: .*judge\.endpoint = "": is required/).waitFor();
   expect(await page.getByRole('button', { name: 'Start run' }).isDisabled()).toBe(true);
-  await page.getByRole('combobox', { name: 'judge' }).selectOption('rubric');
+  await page.getByRole('combobox', { name: 'judge', exact: true }).selectOption('rubric');
   await page.getByRole('button', { name: 'Start run' }).click();
   const status = page.locator('.run-status');
   await status.filter({ hasText: /^(finished|paused|failed)/ }).waitFor({ timeout: 500_000 });
@@ -137,5 +138,47 @@ it('runs the tiny preset in the page and shows each step\'s rollouts, segments c
   // Model text is text: a trace holds only segment spans (or an "empty" note), never parsed markup.
   const stray = await page.locator('.trace').evaluateAll((ts) => ts.flatMap((t) => [...t.children].filter((c) => !c.matches('span.segment, em')).map((c) => c.tagName)));
   expect(stray).toEqual([]);
+  expect(errors).toEqual([]);
+}, 600_000);
+
+it('runs with a judge model our kernels cannot run through transformers.js, its wasm served by the app', async () => {
+  const context = await browser.newContext();
+  const repo = onnxJudgeRepo('Score: 4');
+  await context.route('https://huggingface.co/**', async (route) => {
+    const m = /^https:\/\/huggingface\.co\/tiny\/onnx-judge\/resolve\/main\/(.+)$/.exec(route.request().url());
+    const bytes = m === null ? undefined : repo.get(m[1]);
+    if (bytes === undefined) return route.fulfill({ status: 404, body: 'not found' });
+    return route.fulfill({ status: 200, body: Buffer.from(bytes), headers: { 'content-type': 'application/octet-stream' } });
+  });
+  const requests: string[] = [];
+  context.on('request', (r) => requests.push(r.url()));
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.getByRole('heading', { name: 'Run' }).waitFor({ timeout: 60_000 });
+  const runtime = page.getByRole('combobox', { name: 'judge runtime' });
+  expect(await runtime.isVisible()).toBe(false);
+  await page.getByRole('combobox', { name: 'preset' }).selectOption('tiny');
+  await page.getByRole('combobox', { name: 'method' }).selectOption('exprl-outcome');
+  await page.getByRole('combobox', { name: 'policy' }).selectOption('builtin');
+  await page.getByRole('spinbutton', { name: 'Stage I steps' }).fill('1');
+  await page.getByRole('combobox', { name: 'judge', exact: true }).selectOption('local');
+  await page.getByRole('textbox', { name: 'judge model' }).fill('tiny/onnx-judge');
+  expect(await runtime.inputValue()).toBe('auto');
+  await page.getByRole('combobox', { name: 'judge weights' }).selectOption('fp32');
+  await page.getByRole('button', { name: 'Start run' }).click();
+  // Before any step: which runtime and why, then the probes, each scored by the judge model.
+  const notes = page.locator('.notes li');
+  await notes.filter({ hasText: /^judge-hacking probes against local:tiny\/onnx-judge/ }).waitFor({ timeout: 120_000 });
+  expect(await notes.first().innerText()).toMatch(/^judge model tiny\/onnx-judge runs on transformers\.js \S+, webgpu, fp32: our kernels cannot run it \(config\.json: architecture \["GPT2LMHeadModel"\]/);
+  expect(await notes.nth(1).innerText()).not.toMatch(/call failure|parse failure/);
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await page.locator('.run-status').filter({ hasText: /^(finished|paused|failed)/ }).waitFor({ timeout: 300_000 });
+  expect(await page.locator('.run-status').innerText()).toMatch(/^(finished|paused: stopped: stopped by the user)/);
+  // Nothing left the machine but the (routed) Hub: onnxruntime's wasm came from the app's own server.
+  const origin = url.replace(/\/$/, '');
+  expect([...new Set(requests.map((r) => new URL(r).origin))].sort()).toEqual([origin, 'https://huggingface.co'].sort());
+  expect(requests.some((r) => r.startsWith(origin) && /ort-wasm-simd-threaded\.asyncify\.wasm$/.test(r))).toBe(true);
   expect(errors).toEqual([]);
 }, 600_000);

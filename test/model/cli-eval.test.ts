@@ -3,6 +3,7 @@
 import { testPlatform } from '#test-gpu';
 import { describe, expect, it } from 'vitest';
 import { useExprl, type Run } from '../support/exprl-cli';
+import { onnxJudgeRepo } from '../support/onnx-judge-repo';
 
 const platform: string = testPlatform;
 
@@ -81,5 +82,37 @@ describe.skipIf(platform !== 'node')('exprl eval and judge', () => {
     const missing = await judge(rubric, 'nope.txt');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('nope.txt');
+  }, 120_000);
+
+  it('judge runs a local judge model our kernels cannot run, from a folder, through transformers.js', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const dir = `${cli.root()}/onnx-judge`;
+    for (const [file, bytes] of onnxJudgeRepo('Score: 4')) {
+      await mkdir(`${dir}/${file}`.replace(/\/[^/]+$/, ''), { recursive: true });
+      await writeFile(`${dir}/${file}`, bytes);
+    }
+    const config = `${cli.root()}/local.json`;
+    await writeFile(config, JSON.stringify({ judge: { kind: 'local', model: dir, maxTokens: 8, dtype: 'fp32' } }));
+    await writeFile(`${cli.root()}/steps.txt`, `${REFERENCE}\n`);
+    const judge = (cfg: string, ...more: string[]) => exprl('judge', '--config', cfg, '--question', QUESTION, '--reference', REFERENCE, '--response', `${cli.root()}/steps.txt`, ...more);
+
+    const outcome = await judge(config);
+    expect(outcome.code, outcome.stderr).toBe(0);
+    expect(outcome.stderr).toMatch(/runs on transformers\.js \S+, cpu, fp32: our kernels cannot run it \(config\.json: architecture \["GPT2LMHeadModel"\]/);
+    expect(oneJson(outcome)).toMatchObject({ judge: `local:${dir}`, mode: 'outcome', ok: true, score: 4, value: 0.75, raw: 'Score: 4' });
+    const proc = await judge(config, '--mode', 'process');
+    expect(proc.code, proc.stderr).toBe(0);
+    expect((oneJson(proc).segments as { score: number }[]).map((x) => x.score)).toEqual([4, 4, 4, 4]);
+    // Our kernels asked for by name, or weights the folder does not hold: refused with the reason.
+    const kernels = `${cli.root()}/kernels.json`;
+    await writeFile(kernels, JSON.stringify({ judge: { kind: 'local', model: dir, runtime: 'kernels' } }));
+    const refused = await judge(kernels);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`exprl judge: ${dir}/config.json: architecture ["GPT2LMHeadModel"] is not supported (only LlamaForCausalLM)`);
+    const q4 = `${cli.root()}/q4.json`;
+    await writeFile(q4, JSON.stringify({ judge: { kind: 'local', model: dir, dtype: 'q4' } }));
+    const noWeights = await judge(q4);
+    expect(noWeights.code).toBe(1);
+    expect(noWeights.stderr).toMatch(new RegExp(`transformers\\.js could not load the judge model ${dir}: .*onnx/model_q4\\.onnx`));
   }, 120_000);
 });

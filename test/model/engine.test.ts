@@ -14,6 +14,8 @@ import { HfTokenizer } from '../../src/model/tokenizer';
 import { preset, resolveConfig } from '../../src/rl/config';
 import { BPE_VOCAB_SIZE, bpeTokenizerConfig, bpeTokenizerJson } from '../support/bpe-tokenizer';
 import { tinyConfig } from '../support/tiny-config';
+import { nodeTempPath, removeNodePath } from '../support/node-temp';
+import { fakeHub, onnxJudgeRepo } from '../support/onnx-judge-repo';
 
 const platform: string = testPlatform;
 
@@ -113,5 +115,46 @@ describe('Engine runs', () => {
     await expect(engine.startRun(bad, 'current')).rejects.toThrow(/tiny\/missing.*404/);
     const end = events[events.length - 1];
     expect(end.type === 'run-end' && end.summary === null && /404/.test(end.error ?? '')).toBe(true);
+  });
+
+  it('runs with a judge model our kernels cannot run through transformers.js, chosen by judge.runtime "auto"', async () => {
+    const gpu = await testGpu();
+    const asked: string[] = [];
+    const hub = fakeHub({ 'tiny/onnx-run-judge': onnxJudgeRepo('Score: 4') }, asked);
+    // Node: a fresh file cache, so the model is downloaded (the browser's profile is fresh per run).
+    const cacheDir = nodeTempPath('exprl-engine-test');
+    const engine = new Engine(async () => gpu, new MemoryChoiceStore(), undefined, hub, cacheDir);
+    await engine.init();
+    await engine.createBuiltinPolicy(2);
+    // A few SFT steps on one-character answers: the policy learns to stop, so its rollouts end
+    // before the length cut (a cut rollout gets reward 0 without a judge call).
+    const short = ['2+3=', 'What is 7?', 'Start with 7, add 9.', '642 + 536', 'x'].map((prompt) => ({ prompt, response: '4<eos>' }));
+    for (let i = 0; i < 12; i++) await engine.sftStep(short, { lr: 1e-2, maxNorm: 1, weightDecay: 0, microBatch: 5, seqLen: 32 });
+    const events: EngineEvent[] = [];
+    engine.onEvent((e) => events.push(e));
+    const c = preset('tiny');
+    c.pretrain.steps = 0;
+    c.stages = [{ ...c.stages[0], method: 'exprl-outcome', steps: 1, maxResponseTokens: 8 }];
+    c.tasks.evalPrompts = 1;
+    c.eval = { ...c.eval, n: 1, k: [1], maxResponseTokens: 4 };
+    const config = resolveConfig(c, { policy: 'loaded-in-page', judge: { kind: 'local', model: 'tiny/onnx-run-judge', maxTokens: 8, runtime: 'auto', dtype: 'fp32' } });
+    const summary = await engine.startRun(config, 'current');
+    expect(summary.status).toBe('finished');
+    const notes = events.flatMap((e) => (e.type === 'run-note' ? [e.message] : []));
+    expect(notes[0]).toMatch(/^judge model tiny\/onnx-run-judge runs on transformers\.js \S+, (webgpu|cpu), fp32: our kernels cannot run it/);
+    expect(notes[1]).toMatch(/^judge-hacking probes against local:tiny\/onnx-run-judge/);
+    expect(events.some((e) => e.type === 'download' && e.progress.file === 'onnx/model.onnx' && e.progress.loaded > 0)).toBe(true);
+    // The model answers "Score: 4" to everything: every rollout that ends gets (4 - 1) / 4, none is masked.
+    const step = events.find((e) => e.type === 'run-metrics' && (e.line as { stage?: number }).stage === 1);
+    expect(step?.type === 'run-metrics' && step.line).toMatchObject({ masked: 0, judge_failures: 0 });
+    const batch = events.find((e) => e.type === 'run-rollouts');
+    const judged = batch?.type === 'run-rollouts' ? batch.batch.rollouts.filter((r) => !r.cut) : [];
+    expect(judged.length).toBeGreaterThan(0);
+    for (const r of judged) expect(r).toMatchObject({ reward: 0.75, masked: false, segments: [{ score: 0.75 }] });
+    // "auto" looked at config.json and the safetensors weights (HEAD), then transformers.js fetched the ONNX files.
+    expect(asked.slice(0, 2)).toEqual(['https://huggingface.co/tiny/onnx-run-judge/resolve/main/config.json', 'https://huggingface.co/tiny/onnx-run-judge/resolve/main/model.safetensors']);
+    expect(asked).toContain('https://huggingface.co/tiny/onnx-run-judge/resolve/main/onnx/model.onnx');
+    expect(events[events.length - 1]).toEqual({ type: 'run-end', summary });
+    await removeNodePath(cacheDir);
   });
 });

@@ -61,7 +61,7 @@ describe('language-model judges', () => {
       const steps = await built.judge!.process({ ...item, segments: ['2 + 3 = 5\n', 'Answer: 5'], view: 'segment' });
       expect(steps).toHaveLength(2);
     } finally {
-      built.release();
+      await built.release();
       s.destroy();
     }
   });

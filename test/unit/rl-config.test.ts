@@ -95,6 +95,8 @@ describe('validation', () => {
     expect(issuesOf((c) => (c.judge.maxMaskedShare = 1.5))[0]).toMatchObject({ path: 'judge.maxMaskedShare', value: 1.5 });
     expect(issuesOf((c) => (c.judge.callCap = 0))[0]).toMatchObject({ path: 'judge.callCap', value: 0 });
     expect(issuesOf((c) => (c.judge.delimiter = ''))[0]).toMatchObject({ path: 'judge.delimiter', value: '' });
+    expect(issuesOf((c) => (c.judge.runtime = 'gpu' as never))[0]).toMatchObject({ path: 'judge.runtime', value: 'gpu', message: 'must be one of "auto", "kernels", "transformers"' });
+    expect(issuesOf((c) => (c.judge.dtype = 'int3' as never))[0]).toMatchObject({ path: 'judge.dtype', value: 'int3', message: expect.stringContaining('"q4f16"') });
     expect(issuesOf((c) => (c.seeds.sampling = -3))[0]).toMatchObject({ path: 'seeds.sampling', value: -3 });
     expect(issuesOf((c) => (c.tasks.families = ['arith-chain', 'calculus']))).toEqual([{ path: 'tasks.families[1]', value: 'calculus', message: expect.stringMatching(/^is not a built-in family/) }]);
     expect(issuesOf((c) => (c.tasks.difficulties.mid = [0, 3]))[0]).toMatchObject({ path: 'tasks.difficulties', message: 'mid must be a non-empty list of integers in 1..10' });
