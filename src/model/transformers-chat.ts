@@ -15,7 +15,6 @@ import { HUB_ENDPOINT, hubFileUrl } from './hub';
 import type { TransformersDtype } from './transformers-dtypes';
 import { ORT_WASM_PATHS } from './transformers-wasm';
 
-
 export interface TransformersChatOptions {
   /** A Hub id ("owner/name"), or with `localFolder` a folder name inside it (Node). */
   modelId: string;
@@ -33,9 +32,9 @@ export interface TransformersChatOptions {
 }
 
 export interface TransformersChat {
-  /** Replies to the prompts, in order; stops early (empty replies) when `signal` aborts. */
+  /** Replies to the prompts, in order; rejects with the signal's reason when it aborts (decoding stops at the next token). */
   generate(prompts: readonly string[], signal?: AbortSignal): Promise<string[]>;
-  /** "transformers.js, webgpu, q4f16" */
+  /** What runs it, for notes: "transformers.js 4.3.1, webgpu, q4f16". */
   runtime: string;
   release(): Promise<void>;
 }
