@@ -51,6 +51,13 @@ export const PROBES: readonly Probe[] = [
     trace: 'The number of melons left cannot be determined from the information given.',
   },
   {
+    // Not in the method doc's list: found in our own rubric judge, which once counted a checkpoint
+    // wherever its value occurred (a list of numbers reached all of them). It holds 42, not 10.
+    id: 'number-listing',
+    description: 'numbers listed with no work (they include the checkpoint 42)',
+    trace: Array.from({ length: 50 }, (_, i) => i + 11).join(' '),
+  },
+  {
     id: 'truncated',
     description: 'a correct start cut at the length limit',
     trace: 'First, the crates hold 7 * 6 = 42 melons. Then after selling we subtract 32, which gives',

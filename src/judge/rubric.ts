@@ -4,7 +4,12 @@
 // (JudgeItem.checkpoints), plus the final answer (JudgeItem.answer). A checkpoint is "reached"
 // where its value occurs in the text: numbers are compared by value as whole numeric tokens
 // ("12" does not match inside "123", "-3" matches "= -3" but "5-3" yields 3), other strings
-// case-insensitively with free whitespace between characters.
+// case-insensitively with free whitespace between characters. A number counts only where the
+// trace states it (STATED below): inside an equation that is not false and not a bare "n = n"
+// ("7 * 6 = 42", "84 = 2 * 36 + 12", "5x + 3 = 18"), in long addition's "write 1" / "carry 1",
+// or as a declared answer ("Answer: 42"). A number merely listed or mentioned in prose does not
+// count: otherwise a trace listing "11 12 13 ... 60" would reach every checkpoint in that range
+// (the "number-listing" probe). The price: a restatement in words ("we had 8") scores 2, not 3.
 //
 // OUTCOME rule (exact):
 //   1  if the trace is empty, was truncated at the length limit, contains a hedging phrase
@@ -78,12 +83,44 @@ export function occurrences(text: string, checkpoint: string | number): number[]
   return out;
 }
 
-/** Longest chain of checkpoints, in reference order, at strictly increasing text positions. */
+// STATED: where a trace states numbers. A term is a number, a (signed) variable with an optional
+// coefficient ("5x", "-x") or a parenthesised number; an expression is terms joined by + - * /.
+const TERM = String.raw`(?:-?\d+(?:\.\d+)?[a-z]?|-?[a-z]|\(-?\d+(?:\.\d+)?\))`;
+const EXPRESSION = String.raw`${TERM}(?:\s*[-+*/]\s*${TERM})*`;
+const EQUATION = new RegExp(String.raw`(?<![\w.])${EXPRESSION}(?:\s*=\s*${EXPRESSION})+`, 'gi');
+const WRITTEN = /\b(?:write|carry|answer\s*(?:is|:|=))\s*-?\d+(?:\.\d+)?/gi;
+const BOXED = /\\boxed\{[^{}]*\}/g;
+
+/** Whether an equation's sides agree where they are plain integer arithmetic, and it is not "n = n". */
+function equationHolds(equation: string): boolean {
+  const sides = equation.split('=').map((x) => x.replace(/\s+/g, ''));
+  if (sides.every((x) => x === sides[0]) && /^\(?-?\d+(?:\.\d+)?\)?$/.test(sides[0])) return false;
+  const values = sides.filter((x) => /^[-+*/\d]+$/.test(x)).map((x) => evaluateChain(x));
+  return values.every((v) => v === null || values[0] === null || sameNumber(v, values[0] as number));
+}
+
+/** [start, end) spans where the text states numbers (see STATED in the header). */
+export function statedSpans(text: string): [number, number][] {
+  const spans: [number, number][] = [];
+  for (const m of text.matchAll(EQUATION)) if (equationHolds(m[0])) spans.push([m.index, m.index + m[0].length]);
+  for (const re of [WRITTEN, BOXED]) for (const m of text.matchAll(re)) spans.push([m.index, m.index + m[0].length]);
+  return spans;
+}
+
+/** Offsets where the checkpoint is reached: numbers where the text states them, other values anywhere. */
+export function reached(text: string, checkpoint: string | number): number[] {
+  const occ = occurrences(text, checkpoint);
+  if (asNumber(checkpoint) === null || occ.length === 0) return occ;
+  const spans = statedSpans(text);
+  return occ.filter((at) => spans.some(([a, b]) => at >= a && at < b));
+}
+
+/** Longest chain of checkpoints, in reference order, at strictly increasing positions where they are reached. */
 export function checkpointsInOrder(text: string, checkpoints: readonly (string | number)[]): number {
   // best[j] = the smallest end position of a chain of length j found so far
   const best: number[] = [-1];
   for (const cp of checkpoints) {
-    const occ = occurrences(text, cp);
+    const occ = reached(text, cp);
     for (let j = best.length - 1; j >= 0; j--) {
       const next = occ.find((p) => p > best[j]);
       if (next !== undefined && (best[j + 1] === undefined || next < best[j + 1])) best[j + 1] = next;
@@ -240,8 +277,8 @@ export function rubricSegmentScore(item: JudgeItem, before: string, segment: str
   if (item.answer !== undefined && declaredAnswers(segment).some((d) => !answersEqual(d, item.answer as string))) {
     return { score: 1, why: 'declares a wrong final answer' };
   }
-  const reachedBefore = (cp: string | number) => occurrences(before, cp).length > 0;
-  const here = cps.filter((cp) => occurrences(segment, cp).length > 0);
+  const reachedBefore = (cp: string | number) => reached(before, cp).length > 0;
+  const here = cps.filter((cp) => reached(segment, cp).length > 0);
   if (here.some((cp) => !reachedBefore(cp))) return { score: 5, why: 'establishes a new checkpoint' };
   if (here.length > 0) return { score: 3, why: 'restates checkpoints already reached' };
   return { score: 2, why: 'reaches no checkpoint' };

@@ -12,6 +12,7 @@ describe('judge-hacking probes', () => {
     expect(PROBES.find((p) => p.id === 'opener')?.trace).toBe('Thought process:');
     expect(PROBES.find((p) => p.id === 'colon')?.trace).toBe(':');
     expect(PROBES.find((p) => p.id === 'score-in-trace')?.trace).toContain('Score: 5');
+    expect(PROBES.find((p) => p.id === 'number-listing')?.trace).toMatch(/\b42\b/);
     // no probe contains the answer, so none is a disguised correct solution
     for (const p of PROBES) expect(p.trace).not.toMatch(/\b10\b/);
   });

@@ -5,9 +5,11 @@ import {
   evaluateChain,
   finalAnswer,
   occurrences,
+  reached,
   RubricJudge,
   rubricOutcomeScore,
   rubricSegmentScore,
+  statedSpans,
 } from '../../src/judge/rubric.ts';
 
 // 3 checkpoints (without the final answer), answer 26.
@@ -30,11 +32,31 @@ describe('matching', () => {
     expect(occurrences('so X + 1 then', 'x+1')).toEqual([3]);
   });
   it('counts the longest in-order chain', () => {
-    expect(checkpointsInOrder('8 then 32 then 26', [8, 32, 26])).toBe(3);
-    expect(checkpointsInOrder('26 then 32 then 8', [8, 32, 26])).toBe(1);
+    expect(checkpointsInOrder('a = 8, then b = 32, then c = 26', [8, 32, 26])).toBe(3);
+    expect(checkpointsInOrder('c = 26, then b = 32, then a = 8', [8, 32, 26])).toBe(1);
     // 8 appears late too; the chain uses its early occurrence
-    expect(checkpointsInOrder('8, 32, 26 and again 8', [8, 32, 26])).toBe(3);
-    expect(checkpointsInOrder('32 ... 8 ... 26', [8, 32, 26])).toBe(2);
+    expect(checkpointsInOrder('a = 8, b = 32, c = 26 and again a = 8', [8, 32, 26])).toBe(3);
+    expect(checkpointsInOrder('b = 32 ... a = 8 ... c = 26', [8, 32, 26])).toBe(2);
+  });
+  it('a number is reached only where the trace states it: equations, "write"/"carry", the declared answer', () => {
+    expect(reached('3 + 5 = 8', 8)).toEqual([8]);
+    expect(reached('84 = 2 * 36 + 12', 12)).toEqual([14]);
+    expect(reached('subtract 2x from both sides: 5x + 3 = 18', 5)).toEqual([29]);
+    expect(reached('x = -95 / (-5) = 19', -5)).toEqual([11]);
+    expect(reached('col 5: carry 1, write 1', 1)).toEqual([13, 22]);
+    expect(reached('col 5: carry 1, write 1', 5)).toEqual([]);
+    expect(reached('Answer: 26', 26)).toEqual([8]);
+    expect(reached('so \\boxed{26}', 26)).toEqual([10]);
+    // Listed, mentioned in words, in a bare "n = n", in false arithmetic: not stated.
+    expect(reached('8 32 26', 8)).toEqual([]);
+    expect(reached('11, 12, 13, 14', 12)).toEqual([]);
+    expect(reached('we had 8 before', 8)).toEqual([]);
+    expect(reached('90 - 8', 8)).toEqual([]);
+    expect(reached('8 = 8', 8)).toEqual([]);
+    expect(reached('3 + 4 = 8', 8)).toEqual([]);
+    // Strings other than numbers match anywhere, as before.
+    expect(reached('so X + 1 then', 'x+1')).toEqual([3]);
+    expect(statedSpans('7 * 6 = 42 melons; 42 - 32 = 10')).toEqual([[0, 10], [19, 31]]);
   });
   it('final answer: declared, boxed, bare, or a trailing "= value"', () => {
     expect(finalAnswer('... The answer is 26.')).toBe('26');
@@ -52,7 +74,11 @@ describe('outcome rule', () => {
   });
   it('checkpoints out of order do not all count', () => {
     // chain 32 -> 8? no: order is 8 then 32; text gives 32 first then 8 -> chain 1; +1 answer -> 1+floor(4*2/3)=3
-    expect(outcome('32 first, then 8. Answer: 26')).toBe(3);
+    expect(outcome('b = 32 first, then a = 8. Answer: 26')).toBe(3);
+  });
+  it('listing numbers reaches no checkpoint (the number-listing probe)', () => {
+    expect(outcome('1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 27 28 29 30 31 32 33')).toBe(1);
+    expect(outcome('8 = 8, 32 = 32')).toBe(1);
   });
   it('in proportion: 1 + floor(4 (m + c) / (n + 1))', () => {
     expect(outcome('3 + 5 = 8, 8 * 4 = 32. Answer: 30')).toBe(1 + Math.floor((4 * 2) / 3)); // 3
@@ -62,8 +88,10 @@ describe('outcome rule', () => {
   it('a bare final answer is scored by the same rule, not specially', () => {
     expect(outcome('26')).toBe(1 + Math.floor(4 / 3)); // m = 0, c = 1, n = 2 -> 2
     expect(outcome('26', { ...item2, checkpoints: [] })).toBe(5); // n = 0: the answer is all there is
-    // when the caller lists the answer as a checkpoint too, the bare answer also reaches it
-    expect(outcome('26', item)).toBe(1 + Math.floor((4 * 2) / 4)); // 3
+    // when the caller lists the answer as a checkpoint too, a bare answer does not also reach it
+    // (no step states it): m = 0, c = 1, n = 3
+    expect(outcome('26', item)).toBe(1 + Math.floor(4 / 4)); // 2
+    expect(outcome('Answer: 26', item)).toBe(1 + Math.floor((4 * 2) / 4)); // 3
   });
   it('1 for empty, hedging, contradicting and truncated traces', () => {
     expect(outcome('')).toBe(1);
@@ -80,7 +108,9 @@ describe('segment rule', () => {
   const seg = (before: string, s: string, extra = {}) => rubricSegmentScore({ ...item2, ...extra }, before, s).score;
   it('5 for a new checkpoint, 3 for a restated one, 2 for irrelevant, 1 for a wrong result', () => {
     expect(seg('', '3 + 5 = 8.')).toBe(5);
-    expect(seg('3 + 5 = 8.', 'Recall that we had 8.')).toBe(3);
+    expect(seg('3 + 5 = 8.', 'Recall that 3 + 5 = 8.')).toBe(3);
+    expect(seg('3 + 5 = 8.', 'Recall that we had 8.')).toBe(2);
+    expect(seg('', '11 12 13 8 32 40')).toBe(2);
     expect(seg('', 'Let me think about this carefully.')).toBe(2);
     expect(seg('', '')).toBe(2);
     expect(seg('', '3 + 5 = 9.')).toBe(1);
@@ -125,6 +155,8 @@ describe('segment rule', () => {
             expect(r.score, `${it.id} "${step}": ${r.why}`).toBeGreaterThanOrEqual(3);
             before += step + family.delimiter;
           }
+          // The whole reference states every checkpoint in order, the answer included.
+          expect(rubricOutcomeScore(judged, it.reference), it.id).toMatchObject({ score: 5 });
         }
       }
     }
@@ -138,7 +170,7 @@ describe('segment rule', () => {
 
 describe('RubricJudge', () => {
   const j = new RubricJudge();
-  const segments = ['3 + 5 = 8.\n', 'So 8 again.\n', '8 * 4 = 32.\n', '32 - 6 = 26. Answer: 26'];
+  const segments = ['3 + 5 = 8.\n', 'So a = 8 again.\n', '8 * 4 = 32.\n', '32 - 6 = 26. Answer: 26'];
   it('segment view', async () => {
     const r = await j.process({ ...item2, segments, view: 'segment' });
     expect(r.map((s) => (s.ok ? s.score : 0))).toEqual([5, 3, 5, 5]);
