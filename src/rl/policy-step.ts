@@ -1,8 +1,9 @@
 /**
  * One policy-gradient update on the GPU from finished rollouts: the part every RL method shares
- * once its advantages are known. Rows are prompt + response, right-padded; only response tokens
- * of rollouts whose loss mask is on count, and the loss is their token-mean over the whole batch
- * (N counts every micro-batch), so accumulating micro-batches gives the update of one batch.
+ * once its advantages are known. Rows are prompt + response, right-padded to the update's longest
+ * rollout (rounded up, see ROW_BUCKET); only response tokens of rollouts whose loss mask is on
+ * count, and the loss is their token-mean over the whole batch (N counts every micro-batch), so
+ * accumulating micro-batches gives the update of one batch.
  *
  * Per micro-batch: the reference model's forward (when klCoef > 0) with its logp kept aside, the
  * policy's forward, the PPO-clip + k3 KL loss and its gradient, the entropy bonus's gradient, and
@@ -117,11 +118,29 @@ export function packPolicyBatch(rollouts: readonly PolicyRollout[], batch: numbe
 const STASH_FIELDS = 4;
 
 /**
+ * Rows are as long as the update's longest rollout, rounded up to a multiple of this (and at most
+ * the trainer's seqLen): attention costs T² and the rest T, so padding every row to the longest
+ * sequence a stage could have wasted most of an update. Rounding lets nearby lengths share one
+ * set of activations.
+ */
+export const ROW_BUCKET = 32;
+
+/** Sets of activations a trainer keeps (the lengths of consecutive updates are usually close). */
+const ACTIVATION_SETS = 2;
+
+/** Input tokens per row for these rollouts: the longest one's, rounded up to `bucket`, at most seqLen. */
+export function rowLength(rollouts: readonly PolicyRollout[], seqLen: number, bucket = ROW_BUCKET): number {
+  const longest = Math.max(1, ...rollouts.map((r) => r.prompt.length + r.response.length - 1));
+  return Math.min(seqLen, Math.ceil(longest / bucket) * bucket);
+}
+
+/**
  * Holds the activations, the optimizer's moments and the small per-step buffers of policy
  * updates on one model; settings may change between steps (a learning-rate schedule, say).
  */
 export class PolicyTrainer {
-  private readonly acts: Activations;
+  /** Activations by row length, least recently used first; at most ACTIVATION_SETS are kept. */
+  private readonly sets = new Map<number, Activations>();
   private readonly opt: OptimizerState;
   private readonly logpOld: Tensor;
   private readonly logpRef: Tensor;
@@ -137,16 +156,18 @@ export class PolicyTrainer {
     private readonly model: ModelParams,
     /** The frozen reference policy (cloneParams), or null when no KL is ever taken. */
     private readonly reference: ModelParams | null,
-    /** Rollouts per micro-batch and input tokens per row (a rollout holds at most seqLen + 1 tokens). */
+    /** Rollouts per micro-batch and input tokens per row at most (a rollout holds at most seqLen + 1 tokens). */
     readonly microBatch: number,
     readonly seqLen: number,
+    /** Rows are the update's longest rollout rounded up to a multiple of this (seqLen: always full rows). */
+    private readonly rowBucket = ROW_BUCKET,
   ) {
     // One set of activations serves both models, and it is tied to one config object (cloneParams shares it).
     if (reference !== null && reference.config !== model.config) throw new Error('PolicyTrainer: the reference model has another config');
-    this.acts = createActivations(gpu, model.config, microBatch, seqLen);
+    if (seqLen > model.config.maxSeqLen) throw new Error(`PolicyTrainer: seqLen ${seqLen} exceeds the model's maxSeqLen ${model.config.maxSeqLen}`);
     this.opt = createOptimizer(gpu, model);
-    const R = this.acts.rows;
-    const f = (label: string): Tensor => gpu.empty([R], 'f32', `policy-${label}`);
+    // Per-row buffers hold the longest rows; shorter updates use their first rows.
+    const f = (label: string): Tensor => gpu.empty([microBatch * seqLen], 'f32', `policy-${label}`);
     this.logpOld = f('logp-old');
     this.logpRef = f('logp-ref');
     this.adv = f('adv');
@@ -161,9 +182,24 @@ export class PolicyTrainer {
     return this.opt.step;
   }
 
-  private stashView(micro: number, field: number): Tensor {
-    const R = this.acts.rows;
+  private stashView(micro: number, field: number, R: number): Tensor {
     return new Tensor(this.stash!.buffer, [R], 'f32', (micro * STASH_FIELDS + field) * R * 4);
+  }
+
+  /** Activations for rows of T tokens: kept from an earlier update, or made (dropping the least recently used). */
+  private activations(T: number): Activations {
+    let a = this.sets.get(T);
+    if (a !== undefined) this.sets.delete(T);
+    else {
+      if (this.sets.size >= ACTIVATION_SETS) {
+        const [oldest, old] = this.sets.entries().next().value as [number, Activations];
+        destroyActivations(old);
+        this.sets.delete(oldest);
+      }
+      a = createActivations(this.gpu, this.model.config, this.microBatch, T);
+    }
+    this.sets.set(T, a);
+    return a;
   }
 
   /** Accumulates the gradient of every micro-batch, then takes one optimizer step. */
@@ -171,12 +207,16 @@ export class PolicyTrainer {
     if (rollouts.length === 0) throw new Error('PolicyTrainer.step: no rollouts');
     if (s.klCoef > 0 && this.reference === null) throw new Error('PolicyTrainer.step: klCoef > 0 needs a reference model');
     if (!Number.isFinite(s.entropyCoef)) throw new Error(`PolicyTrainer.step: entropyCoef must be finite, got ${s.entropyCoef}`);
-    const { gpu, model, acts } = this;
+    const { gpu, model } = this;
+    const T = rowLength(rollouts, this.seqLen, this.rowBucket);
+    const acts = this.activations(T);
     const groups: PolicyRollout[][] = [];
     for (let i = 0; i < rollouts.length; i += this.microBatch) groups.push(rollouts.slice(i, i + this.microBatch));
-    const packed = groups.map((g) => packPolicyBatch(g, this.microBatch, this.seqLen));
+    const packed = groups.map((g) => packPolicyBatch(g, this.microBatch, T));
     const N = packed.reduce((a, p) => a + p.counted, 0);
     const R = acts.rows;
+    const rows = (t: Tensor): Tensor => new Tensor(t.buffer, [R], 'f32', 0);
+    const [logpOld, logpRef, adv, mask, lossT, klT, clipT] = [this.logpOld, this.logpRef, this.adv, this.mask, this.loss, this.kl, this.clip].map(rows);
     const need = groups.length * STASH_FIELDS * R;
     if (this.stash === null || this.stash.size < need) {
       this.stash?.buffer.destroy();
@@ -189,25 +229,25 @@ export class PolicyTrainer {
     zeroGrads(gpu, model);
     packed.forEach((p, i) => {
       // Writes submit what was recorded before them, so the previous micro-batch reads its own data.
-      setBatch(gpu, acts, { batch: this.microBatch, seqLen: this.seqLen, tokens: p.tokens, targets: p.targets });
-      gpu.write(this.logpOld, p.logpOld);
-      gpu.write(this.adv, p.adv);
-      gpu.write(this.mask, p.mask);
+      setBatch(gpu, acts, { batch: this.microBatch, seqLen: T, tokens: p.tokens, targets: p.targets });
+      gpu.write(logpOld, p.logpOld);
+      gpu.write(adv, p.adv);
+      gpu.write(mask, p.mask);
       if (entropy) gpu.write(acts.dentropy, p.mask.map((m) => (N > 0 ? (-s.entropyCoef * m) / N : 0)));
       if (withRef) {
         // The reference runs first in the same activations: the policy's forward then overwrites
         // everything its backward reads.
         forwardTrain(gpu, this.reference!, acts, fwd);
-        gpu.copy(acts.logp, this.logpRef);
+        gpu.copy(acts.logp, logpRef);
       }
       forwardTrain(gpu, model, acts, fwd);
-      const x = { logp: acts.logp, logpOld: this.logpOld, logpRef: withRef ? this.logpRef : null, adv: this.adv, mask: this.mask };
-      pgLossForward(gpu, x, { loss: this.loss, kl: this.kl, clip: this.clip }, R, lossOpts);
+      const x = { logp: acts.logp, logpOld, logpRef: withRef ? logpRef : null, adv, mask };
+      pgLossForward(gpu, x, { loss: lossT, kl: klT, clip: clipT }, R, lossOpts);
       pgLossBackward(gpu, x, acts.dlogp, R, lossOpts);
-      gpu.copy(this.loss, this.stashView(i, 0));
-      gpu.copy(this.kl, this.stashView(i, 1));
-      gpu.copy(this.clip, this.stashView(i, 2));
-      gpu.copy(acts.entropy, this.stashView(i, 3));
+      gpu.copy(lossT, this.stashView(i, 0, R));
+      gpu.copy(klT, this.stashView(i, 1, R));
+      gpu.copy(clipT, this.stashView(i, 2, R));
+      gpu.copy(acts.entropy, this.stashView(i, 3, R));
       backwardTrain(gpu, model, acts, { temperature: s.temperature, entropy });
     });
     const norm = optimizerStep(gpu, model, this.opt, { lr: s.lr, weightDecay: s.weightDecay, maxNorm: s.maxNorm, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps });
@@ -242,7 +282,8 @@ export class PolicyTrainer {
   }
 
   destroy(): void {
-    destroyActivations(this.acts);
+    for (const a of this.sets.values()) destroyActivations(a);
+    this.sets.clear();
     destroyOptimizer(this.opt);
     for (const t of [this.logpOld, this.logpRef, this.adv, this.mask, this.loss, this.kl, this.clip]) t.buffer.destroy();
     this.stash?.buffer.destroy();

@@ -10,7 +10,7 @@ import { createActivations, destroyActivations, forwardTrain, setBatch } from '.
 import { paramList } from '../../src/model/layout';
 import { cloneParams, createParams, destroyParams, initParams, readGrads, readParams, uploadParams, type ModelParams } from '../../src/model/params';
 import { scoreResponses } from '../../src/model/score';
-import { packPolicyBatch, PolicyTrainer, type PolicyRollout, type PolicyStepSettings } from '../../src/rl/policy-step';
+import { packPolicyBatch, PolicyTrainer, ROW_BUCKET, rowLength, type PolicyRollout, type PolicyStepSettings } from '../../src/rl/policy-step';
 import { modelBackwardRef, modelForwardRef, optimizerStepRef, type Params64 } from '../reference/model';
 import { pgLossBackwardRef } from '../reference/losses';
 import type { AdamWRefState } from '../reference/optimizer';
@@ -293,6 +293,51 @@ describe('PolicyTrainer', () => {
       destroyParams(ref);
       destroyParams(model);
     }
+  });
+
+  it('rows as long as each update needs give the updates of rows padded to seqLen, as lengths change', async () => {
+    const gpu = await testGpu();
+    const seed = freshSeed();
+    const c = tinyConfig({ maxSeqLen: 100 });
+    const init = initParams(c, seed, 0.3);
+    const s = settings({ klCoef: 0.1, entropyCoef: 0.01 });
+    const rand = rng(seed + 7);
+    const ids = (k: number): number[] => Array.from({ length: k }, () => Math.floor(rand() * c.vocabSize));
+    /** Three rollouts, the first exactly `longest` input tokens long (prompt + response − 1); off-policy old log-probs. */
+    const batch = (longest: number): PolicyRollout[] =>
+      Array.from({ length: 3 }, (_, i) => {
+        const P = 1 + Math.floor(rand() * 3);
+        const n = i === 0 ? longest + 1 - P : 1 + Math.floor(rand() * (longest - P));
+        const a = rand() * 2 - 1;
+        return { prompt: ids(P), response: ids(n), logpOld: Float64Array.from({ length: n }, () => -2 - rand()), advantages: new Float64Array(n).fill(a), lossMask: true };
+      });
+    // Rows of 32, 64, 96, 32 tokens: the third update drops the first set of activations, the fourth makes it again.
+    const batches = [batch(8), batch(40), batch(70), batch(20)];
+    expect(batches.map((b) => rowLength(b, 100))).toEqual([32, 64, 96, 32]);
+    expect(rowLength(batches[2], 80)).toBe(80);
+    const run = async (bucket: number) => {
+      const model = createParams(gpu, c);
+      uploadParams(gpu, model, init);
+      const ref = createParams(gpu, c);
+      uploadParams(gpu, ref, perturbed(init, seed + 5, 0.05));
+      const trainer = new PolicyTrainer(gpu, model, ref, 2, 100, bucket);
+      const ms = [];
+      for (const b of batches) ms.push(await noGpuErrors(gpu, () => trainer.step(b, s)));
+      const params = await readParams(gpu, model);
+      trainer.destroy();
+      destroyParams(ref);
+      destroyParams(model);
+      return { ms, params };
+    };
+    const fitted = await run(ROW_BUCKET);
+    const padded = await run(100);
+    fitted.ms.forEach((m, i) => {
+      for (const k of ['loss', 'kl', 'entropy', 'gradNorm', 'clipFracLow', 'clipFracHigh'] as const) {
+        expect(Math.abs(m[k] - padded.ms[i][k]), `seed ${seed}: update ${i + 1} ${k}`).toBeLessThanOrEqual(1e-4 * Math.abs(padded.ms[i][k]) + 1e-7);
+      }
+    });
+    const delta = (p: Map<string, Float32Array>) => concat(paramList(c).map((x) => p.get(x.name)!.map((v, i) => v - init.get(x.name)![i])));
+    expectClose(delta(fitted.params), delta(padded.params), MICRO_TOL, `seed ${seed}: four updates`);
   });
 
   it('micro-batching gives the same update as one batch', async () => {
