@@ -7,9 +7,10 @@
 import { ceLossBackward, ceLossForward } from '../gpu/ops/losses';
 import { sumSegments } from '../gpu/ops/reduce';
 import type { Gpu } from '../gpu/runtime';
-import type { Tensor } from '../gpu/tensor';
+import { Tensor } from '../gpu/tensor';
 import { backwardTrain } from './backward';
-import { createActivations, destroyActivations, forwardTrain, setBatch, type Activations } from './forward';
+import { ActivationSets, ROW_BUCKET, rowsFor } from './activation-sets';
+import { forwardTrain, setBatch } from './forward';
 import { zeroGrads, type ModelParams } from './params';
 import { createOptimizer, destroyOptimizer, optimizerStep, type OptimizerHyper, type OptimizerState } from './train-step';
 
@@ -51,7 +52,7 @@ export function packMicroBatch(examples: readonly SftExample[], batch: number, s
 }
 
 export class SftTrainer {
-  private readonly acts: Activations;
+  private readonly sets: ActivationSets;
   private readonly opt: OptimizerState;
   private readonly mask: Tensor;
   private readonly rowLoss: Tensor;
@@ -62,12 +63,16 @@ export class SftTrainer {
     private readonly model: ModelParams,
     /** Optimizer settings; may change between steps (e.g. a learning-rate schedule). */
     public hyper: OptimizerHyper,
-    /** Sequences per micro-batch and tokens per sequence (inputs; a sequence holds seqLen + 1 tokens). */
+    /** Sequences per micro-batch and tokens per sequence at most (inputs; a sequence holds seqLen + 1 tokens). */
     readonly microBatch: number,
     readonly seqLen: number,
+    /** Rows are the step's longest sequence rounded up to a multiple of this (seqLen: always full rows). */
+    private readonly rowBucket = ROW_BUCKET,
   ) {
-    this.acts = createActivations(gpu, model.config, microBatch, seqLen);
+    if (seqLen > model.config.maxSeqLen) throw new Error(`SftTrainer: seqLen ${seqLen} exceeds the model's maxSeqLen ${model.config.maxSeqLen}`);
+    this.sets = new ActivationSets(gpu, model.config, microBatch);
     this.opt = createOptimizer(gpu, model);
+    // Per-row buffers hold the longest rows; shorter steps use their first rows.
     this.mask = gpu.empty([microBatch * seqLen], 'f32', 'sft-mask');
     this.rowLoss = gpu.empty([microBatch * seqLen], 'f32', 'sft-row-loss');
   }
@@ -81,24 +86,28 @@ export class SftTrainer {
     if (examples.length === 0) throw new Error('SftTrainer.step: no examples');
     const groups: SftExample[][] = [];
     for (let i = 0; i < examples.length; i += this.microBatch) groups.push(examples.slice(i, i + this.microBatch));
-    const packed = groups.map((g) => packMicroBatch(g, this.microBatch, this.seqLen));
+    const T = rowsFor(Math.max(...examples.map((e) => e.tokens.length - 1)), this.seqLen, this.rowBucket);
+    const acts = this.sets.get(T);
+    const packed = groups.map((g) => packMicroBatch(g, this.microBatch, T));
     const total = packed.reduce((s, p) => s + p.counted, 0);
     if (total === 0) throw new Error('SftTrainer.step: no response tokens to learn from');
     if (this.sums === null || this.sums.size < groups.length) {
       this.sums?.buffer.destroy();
       this.sums = this.gpu.empty([Math.max(groups.length, 1)], 'f32', 'sft-loss-sums');
     }
-    const R = this.acts.rows;
+    const R = acts.rows;
+    const mask = new Tensor(this.mask.buffer, [R], 'f32', 0);
+    const rowLoss = new Tensor(this.rowLoss.buffer, [R], 'f32', 0);
     zeroGrads(this.gpu, this.model);
     packed.forEach((p, i) => {
       // setBatch and the mask upload submit what is recorded; each micro-batch then records its work.
-      setBatch(this.gpu, this.acts, { batch: this.microBatch, seqLen: this.seqLen, tokens: p.tokens, targets: p.targets });
-      this.gpu.write(this.mask, p.mask);
-      forwardTrain(this.gpu, this.model, this.acts);
-      ceLossForward(this.gpu, this.acts.logp, this.mask, this.rowLoss, R, { nTokens: total });
-      sumSegments(this.gpu, [this.rowLoss], this.sums!, i);
-      ceLossBackward(this.gpu, this.mask, this.acts.dlogp, R, { nTokens: total });
-      backwardTrain(this.gpu, this.model, this.acts);
+      setBatch(this.gpu, acts, { batch: this.microBatch, seqLen: T, tokens: p.tokens, targets: p.targets });
+      this.gpu.write(mask, p.mask);
+      forwardTrain(this.gpu, this.model, acts);
+      ceLossForward(this.gpu, acts.logp, mask, rowLoss, R, { nTokens: total });
+      sumSegments(this.gpu, [rowLoss], this.sums!, i);
+      ceLossBackward(this.gpu, mask, acts.dlogp, R, { nTokens: total });
+      backwardTrain(this.gpu, this.model, acts);
     });
     const norm = optimizerStep(this.gpu, this.model, this.opt, this.hyper);
     const [sums, gn] = await Promise.all([this.gpu.readF32(this.sums!), this.gpu.readF32(norm)]);
@@ -108,7 +117,7 @@ export class SftTrainer {
   }
 
   destroy(): void {
-    destroyActivations(this.acts);
+    this.sets.destroy();
     destroyOptimizer(this.opt);
     this.mask.buffer.destroy();
     this.rowLoss.buffer.destroy();

@@ -1,7 +1,7 @@
 /**
  * One policy-gradient update on the GPU from finished rollouts: the part every RL method shares
  * once its advantages are known. Rows are prompt + response, right-padded to the update's longest
- * rollout (rounded up, see ROW_BUCKET); only response tokens of rollouts whose loss mask is on
+ * rollout (rounded up, see model/activation-sets.ts); only response tokens of rollouts whose loss mask is on
  * count, and the loss is their token-mean over the whole batch (N counts every micro-batch), so
  * accumulating micro-batches gives the update of one batch.
  *
@@ -15,7 +15,8 @@ import { pgLossBackward, pgLossForward, type PgLossOptions } from '../gpu/ops/lo
 import type { Gpu } from '../gpu/runtime';
 import { Tensor } from '../gpu/tensor';
 import { backwardTrain } from '../model/backward';
-import { createActivations, destroyActivations, forwardTrain, setBatch, type Activations } from '../model/forward';
+import { ActivationSets, ROW_BUCKET, rowsFor } from '../model/activation-sets';
+import { forwardTrain, setBatch } from '../model/forward';
 import { zeroGrads, type ModelParams } from '../model/params';
 import { createOptimizer, destroyOptimizer, optimizerStep, type OptimizerState } from '../model/train-step';
 import type { UpdateStats } from './metrics';
@@ -117,21 +118,9 @@ export function packPolicyBatch(rollouts: readonly PolicyRollout[], batch: numbe
 /** Per-token figures kept per micro-batch for the step's readback, in this order. */
 const STASH_FIELDS = 4;
 
-/**
- * Rows are as long as the update's longest rollout, rounded up to a multiple of this (and at most
- * the trainer's seqLen): attention costs T² and the rest T, so padding every row to the longest
- * sequence a stage could have wasted most of an update. Rounding lets nearby lengths share one
- * set of activations.
- */
-export const ROW_BUCKET = 32;
-
-/** Sets of activations a trainer keeps (the lengths of consecutive updates are usually close). */
-const ACTIVATION_SETS = 2;
-
 /** Input tokens per row for these rollouts: the longest one's, rounded up to `bucket`, at most seqLen. */
 export function rowLength(rollouts: readonly PolicyRollout[], seqLen: number, bucket = ROW_BUCKET): number {
-  const longest = Math.max(1, ...rollouts.map((r) => r.prompt.length + r.response.length - 1));
-  return Math.min(seqLen, Math.ceil(longest / bucket) * bucket);
+  return rowsFor(Math.max(...rollouts.map((r) => r.prompt.length + r.response.length - 1)), seqLen, bucket);
 }
 
 /**
@@ -139,8 +128,7 @@ export function rowLength(rollouts: readonly PolicyRollout[], seqLen: number, bu
  * updates on one model; settings may change between steps (a learning-rate schedule, say).
  */
 export class PolicyTrainer {
-  /** Activations by row length, least recently used first; at most ACTIVATION_SETS are kept. */
-  private readonly sets = new Map<number, Activations>();
+  private readonly sets: ActivationSets;
   private readonly opt: OptimizerState;
   private readonly logpOld: Tensor;
   private readonly logpRef: Tensor;
@@ -165,6 +153,7 @@ export class PolicyTrainer {
     // One set of activations serves both models, and it is tied to one config object (cloneParams shares it).
     if (reference !== null && reference.config !== model.config) throw new Error('PolicyTrainer: the reference model has another config');
     if (seqLen > model.config.maxSeqLen) throw new Error(`PolicyTrainer: seqLen ${seqLen} exceeds the model's maxSeqLen ${model.config.maxSeqLen}`);
+    this.sets = new ActivationSets(gpu, model.config, microBatch);
     this.opt = createOptimizer(gpu, model);
     // Per-row buffers hold the longest rows; shorter updates use their first rows.
     const f = (label: string): Tensor => gpu.empty([microBatch * seqLen], 'f32', `policy-${label}`);
@@ -186,22 +175,6 @@ export class PolicyTrainer {
     return new Tensor(this.stash!.buffer, [R], 'f32', (micro * STASH_FIELDS + field) * R * 4);
   }
 
-  /** Activations for rows of T tokens: kept from an earlier update, or made (dropping the least recently used). */
-  private activations(T: number): Activations {
-    let a = this.sets.get(T);
-    if (a !== undefined) this.sets.delete(T);
-    else {
-      if (this.sets.size >= ACTIVATION_SETS) {
-        const [oldest, old] = this.sets.entries().next().value as [number, Activations];
-        destroyActivations(old);
-        this.sets.delete(oldest);
-      }
-      a = createActivations(this.gpu, this.model.config, this.microBatch, T);
-    }
-    this.sets.set(T, a);
-    return a;
-  }
-
   /** Accumulates the gradient of every micro-batch, then takes one optimizer step. */
   async step(rollouts: readonly PolicyRollout[], s: PolicyStepSettings): Promise<PolicyUpdate> {
     if (rollouts.length === 0) throw new Error('PolicyTrainer.step: no rollouts');
@@ -209,7 +182,7 @@ export class PolicyTrainer {
     if (!Number.isFinite(s.entropyCoef)) throw new Error(`PolicyTrainer.step: entropyCoef must be finite, got ${s.entropyCoef}`);
     const { gpu, model } = this;
     const T = rowLength(rollouts, this.seqLen, this.rowBucket);
-    const acts = this.activations(T);
+    const acts = this.sets.get(T);
     const groups: PolicyRollout[][] = [];
     for (let i = 0; i < rollouts.length; i += this.microBatch) groups.push(rollouts.slice(i, i + this.microBatch));
     const packed = groups.map((g) => packPolicyBatch(g, this.microBatch, T));
@@ -282,8 +255,7 @@ export class PolicyTrainer {
   }
 
   destroy(): void {
-    for (const a of this.sets.values()) destroyActivations(a);
-    this.sets.clear();
+    this.sets.destroy();
     destroyOptimizer(this.opt);
     for (const t of [this.logpOld, this.logpRef, this.adv, this.mask, this.loss, this.kl, this.clip]) t.buffer.destroy();
     this.stash?.buffer.destroy();

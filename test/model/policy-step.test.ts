@@ -10,7 +10,8 @@ import { createActivations, destroyActivations, forwardTrain, setBatch } from '.
 import { paramList } from '../../src/model/layout';
 import { cloneParams, createParams, destroyParams, initParams, readGrads, readParams, uploadParams, type ModelParams } from '../../src/model/params';
 import { scoreResponses } from '../../src/model/score';
-import { packPolicyBatch, PolicyTrainer, ROW_BUCKET, rowLength, type PolicyRollout, type PolicyStepSettings } from '../../src/rl/policy-step';
+import { ROW_BUCKET } from '../../src/model/activation-sets';
+import { packPolicyBatch, PolicyTrainer, rowLength, type PolicyRollout, type PolicyStepSettings } from '../../src/rl/policy-step';
 import { modelBackwardRef, modelForwardRef, optimizerStepRef, type Params64 } from '../reference/model';
 import { pgLossBackwardRef } from '../reference/losses';
 import type { AdamWRefState } from '../reference/optimizer';

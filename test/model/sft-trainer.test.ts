@@ -1,5 +1,6 @@
-// SFT steps: gradient accumulation over micro-batches gives the same update as one big batch, the
-// loss is the token-mean cross-entropy of response tokens only, and training drives it down.
+// SFT steps: gradient accumulation over micro-batches gives the same update as one big batch, rows
+// sized to each step's longest sequence give the steps of fully padded rows, the loss is the
+// token-mean cross-entropy of response tokens only, and training drives it down.
 import { testGpu } from '#test-gpu';
 import { describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../src/model/config';
@@ -66,6 +67,44 @@ describe('SftTrainer', () => {
     for (const [name, w] of whole.params) {
       const delta = (x: Float32Array) => x.map((v, i) => v - init.get(name)![i]);
       expectClose(delta(split.params.get(name)!), delta(w), 1e-3, `seed ${seed}: update of ${name}`);
+    }
+  });
+
+  it('rows sized to each step give the steps of rows padded to seqLen, as lengths change', async () => {
+    const gpu = await testGpu();
+    const seed = freshSeed();
+    const init = initParams(config, seed, 0.2);
+    const rand = rng(seed + 3);
+    /** Three examples, the first exactly `longest` + 1 tokens long. */
+    const step = (longest: number): SftExample[] =>
+      Array.from({ length: 3 }, (_, i) => {
+        const len = i === 0 ? longest + 1 : 2 + Math.floor(rand() * (longest - 1));
+        return { tokens: Array.from({ length: len }, () => Math.floor(rand() * config.vocabSize)), responseStart: 1 + Math.floor(rand() * (len - 1)) };
+      });
+    // With rows rounded to 4 tokens: 4, 20, 28, 4 (the third step drops the first set of activations).
+    const steps = [step(3), step(19), step(27), step(4)];
+    const hyper = { lr: 1e-2, maxNorm: 1, weightDecay: 0.01 };
+    const run = async (bucket: number) => {
+      const model = createParams(gpu, config);
+      uploadParams(gpu, model, init);
+      const trainer = new SftTrainer(gpu, model, hyper, 2, 30, bucket);
+      const results = [];
+      for (const batch of steps) results.push(await trainer.step(batch));
+      const params = await readParams(gpu, model);
+      trainer.destroy();
+      destroyParams(model);
+      return { results, params };
+    };
+    const fitted = await run(4);
+    const padded = await run(30);
+    fitted.results.forEach((r, i) => {
+      expect(r.tokens).toBe(padded.results[i].tokens);
+      expect(Math.abs(r.loss - padded.results[i].loss) / padded.results[i].loss, `seed ${seed}: step ${i + 1} loss`).toBeLessThan(1e-5);
+      expect(Math.abs(r.gradNorm - padded.results[i].gradNorm) / padded.results[i].gradNorm, `seed ${seed}: step ${i + 1} grad norm`).toBeLessThan(1e-4);
+    });
+    for (const [name, w] of padded.params) {
+      const delta = (x: Float32Array) => x.map((v, i) => v - init.get(name)![i]);
+      expectClose(delta(fitted.params.get(name)!), delta(w), 1e-3, `seed ${seed}: four steps, ${name}`);
     }
   });
 
