@@ -88,8 +88,7 @@ export function occurrences(text: string, checkpoint: string | number): number[]
 const TERM = String.raw`(?:-?\d+(?:\.\d+)?[a-z]?|-?[a-z]|\(-?\d+(?:\.\d+)?\))`;
 const EXPRESSION = String.raw`${TERM}(?:\s*[-+*/]\s*${TERM})*`;
 const EQUATION = new RegExp(String.raw`(?<![\w.])${EXPRESSION}(?:\s*=\s*${EXPRESSION})+`, 'gi');
-const WRITTEN = /\b(?:write|carry|answer\s*(?:is|:|=))\s*-?\d+(?:\.\d+)?/gi;
-const BOXED = /\\boxed\{[^{}]*\}/g;
+const WRITTEN = /\b(?:write|carry)\s*-?\d+(?:\.\d+)?/gi;
 
 /** Whether an equation's sides agree where they are plain integer arithmetic, and it is not "n = n". */
 function equationHolds(equation: string): boolean {
@@ -103,7 +102,8 @@ function equationHolds(equation: string): boolean {
 export function statedSpans(text: string): [number, number][] {
   const spans: [number, number][] = [];
   for (const m of text.matchAll(EQUATION)) if (equationHolds(m[0])) spans.push([m.index, m.index + m[0].length]);
-  for (const re of [WRITTEN, BOXED]) for (const m of text.matchAll(re)) spans.push([m.index, m.index + m[0].length]);
+  // Declared answers ("Answer: 42", "\boxed{42}") as finalAnswer reads them (DECLARED below).
+  for (const re of [WRITTEN, ...DECLARED]) for (const m of text.matchAll(re)) spans.push([m.index, m.index + m[0].length]);
   return spans;
 }
 

@@ -45,6 +45,12 @@ function checkModelId(modelId: string): void {
   }
 }
 
+/** A failed Hub request, naming the URL and status (and what a 401/403 from the Hub means). */
+function httpFailure(method: string, url: string, res: Response): Error {
+  const hint = res.status === 401 || res.status === 403 ? ' (gated or private model: an access token is needed)' : '';
+  return new Error(`${method} ${url} failed: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${hint}`);
+}
+
 /** The download URL of one file of a model at a revision (branch, tag or commit). */
 export function hubFileUrl(modelId: string, file: string, revision = 'main', endpoint = HUB_ENDPOINT): string {
   checkModelId(modelId);
@@ -95,8 +101,7 @@ export async function downloadModel(
     }
     if (!res.ok) {
       await res.body?.cancel();
-      const hint = res.status === 401 || res.status === 403 ? ' (gated or private model: an access token is needed)' : '';
-      throw new Error(`GET ${url} failed: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${hint}`);
+      throw httpFailure('GET', url, res);
     }
     const lengthHeader = res.headers.get('content-length');
     // With a content coding the header counts the compressed bytes, not those fetch hands over.
@@ -197,7 +202,7 @@ export async function probeHubModel(modelId: string, fetchFn: FetchFn = (url, in
   const where = hubFileUrl(modelId, CONFIG_FILE, revision, endpoint);
   if (!res.ok) {
     await res.body?.cancel();
-    throw new Error(`GET ${where} failed: HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (gated or private model: an access token is needed)' : ''}`);
+    throw httpFailure('GET', where, res);
   }
   let config: unknown;
   try {
@@ -211,7 +216,7 @@ export async function probeHubModel(modelId: string, fetchFn: FetchFn = (url, in
     const head = await request(file, 'HEAD');
     await head.body?.cancel();
     if (head.ok) safetensors = true;
-    else if (head.status !== 404) throw new Error(`HEAD ${hubFileUrl(modelId, file, revision, endpoint)} failed: HTTP ${head.status}`);
+    else if (head.status !== 404) throw httpFailure('HEAD', hubFileUrl(modelId, file, revision, endpoint), head);
     if (safetensors) break;
   }
   return { config: config as Record<string, unknown>, safetensors };

@@ -8,14 +8,14 @@ import { MemoryChoiceStore } from '../../src/gpu/autotune';
 import type { EngineApi, EngineEvent } from '../../src/worker/api';
 import { Engine } from '../../src/worker/engine';
 import { memoryWriter, saveCheckpoint } from '../../src/model/checkpoint';
-import type { FetchFn } from '../../src/model/hub';
 import { initParams } from '../../src/model/params';
 import { HfTokenizer } from '../../src/model/tokenizer';
-import { preset, resolveConfig } from '../../src/rl/config';
+import { preset, resolveConfig, type DeepPartial, type RunConfig } from '../../src/rl/config';
 import { BPE_VOCAB_SIZE, bpeTokenizerConfig, bpeTokenizerJson } from '../support/bpe-tokenizer';
 import { tinyConfig } from '../support/tiny-config';
 import { nodeTempPath, removeNodePath } from '../support/node-temp';
-import { fakeHub, onnxJudgeRepo } from '../support/onnx-judge-repo';
+import { fakeHub } from '../support/fake-hub';
+import { onnxJudgeRepo } from '../support/onnx-judge-repo';
 
 const platform: string = testPlatform;
 
@@ -79,6 +79,16 @@ describe('Engine', () => {
   });
 });
 
+/** The tiny preset cut to one ExpRL-Outcome step on the loaded policy, one eval prompt, with this judge. */
+function oneOutcomeStep(judge: DeepPartial<RunConfig['judge']>): RunConfig {
+  const c = preset('tiny');
+  c.pretrain.steps = 0;
+  c.stages = [{ ...c.stages[0], method: 'exprl-outcome', steps: 1, maxResponseTokens: 8 }];
+  c.tasks.evalPrompts = 1;
+  c.eval = { ...c.eval, n: 1, k: [1], maxResponseTokens: 4 };
+  return resolveConfig(c, { policy: 'loaded-in-page', judge });
+}
+
 describe('Engine runs', () => {
   it('runs with a local judge model fetched from the Hub into its own slot, with progress, and ends with run-end', async () => {
     const gpu = await testGpu();
@@ -87,22 +97,12 @@ describe('Engine runs', () => {
     const jc = tinyConfig({ vocabSize: BPE_VOCAB_SIZE, maxSeqLen: 320, eosTokenId: tok.eosId });
     const writer = memoryWriter('judge');
     await saveCheckpoint(writer, jc, initParams(jc, 4, 0.5), tok.files());
-    const hub: FetchFn = async (url) => {
-      const m = /^https:\/\/huggingface\.co\/tiny\/judge\/resolve\/main\/(.+)$/.exec(url);
-      const bytes = m === null ? undefined : writer.files.get(m[1]);
-      return bytes === undefined ? new Response('not found', { status: 404 }) : new Response(bytes.slice().buffer as ArrayBuffer);
-    };
-    const engine = new Engine(async () => gpu, new MemoryChoiceStore(), undefined, hub);
+    const engine = new Engine(async () => gpu, new MemoryChoiceStore(), undefined, fakeHub({ 'tiny/judge': writer.files }).fetchFn);
     await engine.init();
     await engine.createBuiltinPolicy(2);
     const events: EngineEvent[] = [];
     engine.onEvent((e) => events.push(e));
-    const c = preset('tiny');
-    c.pretrain.steps = 0;
-    c.stages = [{ ...c.stages[0], method: 'exprl-outcome', steps: 1, maxResponseTokens: 8 }];
-    c.tasks.evalPrompts = 1;
-    c.eval = { ...c.eval, n: 1, k: [1], maxResponseTokens: 4 };
-    const config = resolveConfig(c, { policy: 'loaded-in-page', judge: { kind: 'local', model: 'tiny/judge', maxTokens: 4 } });
+    const config = oneOutcomeStep({ kind: 'local', model: 'tiny/judge', maxTokens: 4 });
     const summary = await engine.startRun(config, 'current');
     // A random judge rarely writes "Score: N": its rollouts are masked (the run may pause), never scored 0.
     expect(['finished', 'paused']).toContain(summary.status);
@@ -119,11 +119,10 @@ describe('Engine runs', () => {
 
   it('runs with a judge model our kernels cannot run through transformers.js, chosen by judge.runtime "auto"', async () => {
     const gpu = await testGpu();
-    const asked: string[] = [];
-    const hub = fakeHub({ 'tiny/onnx-run-judge': onnxJudgeRepo('Score: 4') }, asked);
+    const hub = fakeHub({ 'tiny/onnx-run-judge': onnxJudgeRepo('Score: 4') });
     // Node: a fresh file cache, so the model is downloaded (the browser's profile is fresh per run).
     const cacheDir = nodeTempPath('exprl-engine-test');
-    const engine = new Engine(async () => gpu, new MemoryChoiceStore(), undefined, hub, cacheDir);
+    const engine = new Engine(async () => gpu, new MemoryChoiceStore(), undefined, hub.fetchFn, cacheDir);
     await engine.init();
     await engine.createBuiltinPolicy(2);
     // A few SFT steps on one-character answers: the policy learns to stop, so its rollouts end
@@ -132,12 +131,7 @@ describe('Engine runs', () => {
     for (let i = 0; i < 12; i++) await engine.sftStep(short, { lr: 1e-2, maxNorm: 1, weightDecay: 0, microBatch: 5, seqLen: 32 });
     const events: EngineEvent[] = [];
     engine.onEvent((e) => events.push(e));
-    const c = preset('tiny');
-    c.pretrain.steps = 0;
-    c.stages = [{ ...c.stages[0], method: 'exprl-outcome', steps: 1, maxResponseTokens: 8 }];
-    c.tasks.evalPrompts = 1;
-    c.eval = { ...c.eval, n: 1, k: [1], maxResponseTokens: 4 };
-    const config = resolveConfig(c, { policy: 'loaded-in-page', judge: { kind: 'local', model: 'tiny/onnx-run-judge', maxTokens: 8, runtime: 'auto', dtype: 'fp32' } });
+    const config = oneOutcomeStep({ kind: 'local', model: 'tiny/onnx-run-judge', maxTokens: 8, runtime: 'auto', dtype: 'fp32' });
     const summary = await engine.startRun(config, 'current');
     expect(summary.status).toBe('finished');
     const notes = events.flatMap((e) => (e.type === 'run-note' ? [e.message] : []));
@@ -152,8 +146,9 @@ describe('Engine runs', () => {
     expect(judged.length).toBeGreaterThan(0);
     for (const r of judged) expect(r).toMatchObject({ reward: 0.75, masked: false, segments: [{ score: 0.75 }] });
     // "auto" looked at config.json and the safetensors weights (HEAD), then transformers.js fetched the ONNX files.
-    expect(asked.slice(0, 2)).toEqual(['https://huggingface.co/tiny/onnx-run-judge/resolve/main/config.json', 'https://huggingface.co/tiny/onnx-run-judge/resolve/main/model.safetensors']);
-    expect(asked).toContain('https://huggingface.co/tiny/onnx-run-judge/resolve/main/onnx/model.onnx');
+    const asked = hub.requests.map((r) => `${r.method} ${r.url}`);
+    expect(asked.slice(0, 2)).toEqual(['GET https://huggingface.co/tiny/onnx-run-judge/resolve/main/config.json', 'HEAD https://huggingface.co/tiny/onnx-run-judge/resolve/main/model.safetensors']);
+    expect(asked).toContain('GET https://huggingface.co/tiny/onnx-run-judge/resolve/main/onnx/model.onnx');
     expect(events[events.length - 1]).toEqual({ type: 'run-end', summary });
     await removeNodePath(cacheDir);
   });

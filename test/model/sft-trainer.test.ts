@@ -3,7 +3,9 @@
 // token-mean cross-entropy of response tokens only, and training drives it down.
 import { testGpu } from '#test-gpu';
 import { describe, expect, it } from 'vitest';
+import type { Gpu } from '../../src/gpu/runtime';
 import type { ModelConfig } from '../../src/model/config';
+import type { OptimizerHyper } from '../../src/model/train-step';
 import { createParams, destroyParams, initParams, readParams, uploadParams } from '../../src/model/params';
 import { packMicroBatch, SftTrainer, type SftExample } from '../../src/model/sft-trainer';
 import { expectClose, freshSeed, rng } from '../support/check';
@@ -30,6 +32,21 @@ function examples(seed: number, n: number): SftExample[] {
   });
 }
 
+/** SFT steps on `batches` in turn from parameters `init`; the results and the parameters after. */
+async function trainSteps(gpu: Gpu, init: Map<string, Float32Array>, batches: readonly SftExample[][], o: { hyper: OptimizerHyper; micro: number; seqLen: number; bucket?: number }) {
+  const model = createParams(gpu, config);
+  uploadParams(gpu, model, init);
+  const trainer = new SftTrainer(gpu, model, o.hyper, o.micro, o.seqLen, o.bucket);
+  try {
+    const results = [];
+    for (const batch of batches) results.push(await trainer.step(batch));
+    return { results, params: await readParams(gpu, model) };
+  } finally {
+    trainer.destroy();
+    destroyParams(model);
+  }
+}
+
 describe('packMicroBatch', () => {
   it('shifts targets, masks prompt and padding, and refuses what does not fit', () => {
     const p = packMicroBatch([{ tokens: [5, 6, 7, 8], responseStart: 2 }], 2, 4);
@@ -50,14 +67,8 @@ describe('SftTrainer', () => {
     const batch = examples(seed + 1, 4);
     const hyper = { lr: 1e-2, maxNorm: 1, weightDecay: 0.01 };
     const run = async (micro: number) => {
-      const model = createParams(gpu, config);
-      uploadParams(gpu, model, init);
-      const trainer = new SftTrainer(gpu, model, hyper, micro, 10);
-      const result = await trainer.step(batch);
-      const params = await readParams(gpu, model);
-      trainer.destroy();
-      destroyParams(model);
-      return { result, params };
+      const { results, params } = await trainSteps(gpu, init, [batch], { hyper, micro, seqLen: 10 });
+      return { result: results[0], params };
     };
     const whole = await run(4);
     const split = await run(2);
@@ -84,19 +95,8 @@ describe('SftTrainer', () => {
     // With rows rounded to 4 tokens: 4, 20, 28, 4 (the third step drops the first set of activations).
     const steps = [step(3), step(19), step(27), step(4)];
     const hyper = { lr: 1e-2, maxNorm: 1, weightDecay: 0.01 };
-    const run = async (bucket: number) => {
-      const model = createParams(gpu, config);
-      uploadParams(gpu, model, init);
-      const trainer = new SftTrainer(gpu, model, hyper, 2, 30, bucket);
-      const results = [];
-      for (const batch of steps) results.push(await trainer.step(batch));
-      const params = await readParams(gpu, model);
-      trainer.destroy();
-      destroyParams(model);
-      return { results, params };
-    };
-    const fitted = await run(4);
-    const padded = await run(30);
+    const fitted = await trainSteps(gpu, init, steps, { hyper, micro: 2, seqLen: 30, bucket: 4 });
+    const padded = await trainSteps(gpu, init, steps, { hyper, micro: 2, seqLen: 30, bucket: 30 });
     fitted.results.forEach((r, i) => {
       expect(r.tokens).toBe(padded.results[i].tokens);
       expect(Math.abs(r.loss - padded.results[i].loss) / padded.results[i].loss, `seed ${seed}: step ${i + 1} loss`).toBeLessThan(1e-5);

@@ -9,7 +9,8 @@ import { openTransformersChat } from '../../src/model/transformers-chat';
 import { preset } from '../../src/rl/config';
 import { openLocalJudge } from '../../src/rl/run-judge';
 import { nodeTempPath, removeNodePath } from '../support/node-temp';
-import { fakeHub, onnxJudgeRepo } from '../support/onnx-judge-repo';
+import { fakeHub } from '../support/fake-hub';
+import { onnxJudgeRepo } from '../support/onnx-judge-repo';
 
 const platform: string = testPlatform;
 /** Node: a fresh file cache per test file (onnxruntime-node loads models from files). */
@@ -33,13 +34,13 @@ afterEach(() => {
 describe('transformers.js judge model', () => {
   it('replies greedily through the chat template, as one batch, with download progress', async () => {
     const repo = onnxJudgeRepo('Score: 4');
-    const asked: string[] = [];
+    const hub = fakeHub({ 'tiny/onnx-judge-a': repo });
     const progress: DownloadProgress[] = [];
     const chat = await openTransformersChat({
       modelId: 'tiny/onnx-judge-a',
       maxTokens: 8,
       dtype: 'fp32',
-      fetchFn: fakeHub({ 'tiny/onnx-judge-a': repo }, asked),
+      fetchFn: hub.fetchFn,
       cacheDir,
       onProgress: (p) => progress.push(p),
     });
@@ -65,7 +66,7 @@ describe('transformers.js judge model', () => {
     expect(last.loadedAll).toBeGreaterThanOrEqual(model);
     for (let i = 1; i < progress.length; i++) expect(progress[i].loadedAll).toBeGreaterThanOrEqual(progress[i - 1].loadedAll);
     // Only the Hub's files through the injected fetch; onnxruntime's wasm from the app itself.
-    expect(asked.every((u) => u.startsWith('https://huggingface.co/tiny/onnx-judge-a/resolve/main/'))).toBe(true);
+    expect(hub.requests.every(({ url }) => url.startsWith('https://huggingface.co/tiny/onnx-judge-a/resolve/main/'))).toBe(true);
     if (platform === 'browser') {
       // (Fetched on the page's first use; later ones may read transformers.js's wasm cache.)
       const { env } = await import('@huggingface/transformers');
@@ -76,7 +77,7 @@ describe('transformers.js judge model', () => {
   });
 
   it('stops a reply at maxTokens, and refuses a prompt longer than the model takes', async () => {
-    const chat = await openTransformersChat({ modelId: 'tiny/onnx-judge-b', maxTokens: 3, dtype: 'fp32', fetchFn: fakeHub({ 'tiny/onnx-judge-b': onnxJudgeRepo('Score: 2', 64) }), cacheDir });
+    const chat = await openTransformersChat({ modelId: 'tiny/onnx-judge-b', maxTokens: 3, dtype: 'fp32', fetchFn: fakeHub({ 'tiny/onnx-judge-b': onnxJudgeRepo('Score: 2', 64) }).fetchFn, cacheDir });
     try {
       expect(await chat.generate(['anything'])).toEqual(['Sco']);
       await expect(chat.generate(['short', 'x'.repeat(80)])).rejects.toThrow(/^judge prompt 1 is 89 tokens; the judge model tiny\/onnx-judge-b takes 64 \(tokenizer_config\.json model_max_length\)$/);
@@ -90,13 +91,13 @@ describe('transformers.js judge model', () => {
     const config = JSON.parse(new TextDecoder().decode(repo.get('tokenizer_config.json')));
     delete config.chat_template;
     repo.set('tokenizer_config.json', new TextEncoder().encode(JSON.stringify(config)));
-    const hub = fakeHub({ 'tiny/no-template': repo });
+    const hub = fakeHub({ 'tiny/no-template': repo }).fetchFn;
     await expect(openTransformersChat({ modelId: 'tiny/no-template', maxTokens: 4, dtype: 'fp32', fetchFn: hub, cacheDir })).rejects.toThrow(/judge model tiny\/no-template has no chat template/);
     await expect(openTransformersChat({ modelId: 'tiny/missing', maxTokens: 4, dtype: 'fp32', fetchFn: hub, cacheDir })).rejects.toThrow(/could not load the judge model tiny\/missing/);
   });
 
   it('is chosen by judge.runtime "auto" for a model our kernels cannot run, and scores as a judge', async () => {
-    const hub = fakeHub({ 'tiny/onnx-judge-c': onnxJudgeRepo('Score: 4') });
+    const hub = fakeHub({ 'tiny/onnx-judge-c': onnxJudgeRepo('Score: 4') }).fetchFn;
     const j = { ...preset('small').judge, kind: 'local' as const, model: 'tiny/onnx-judge-c', maxTokens: 8, runtime: 'auto' as const, dtype: 'fp32' as const };
     const m = await openLocalJudge(j, {
       probe: (id) => probeHubModel(id, hub),

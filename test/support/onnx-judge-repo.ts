@@ -70,19 +70,3 @@ export function onnxJudgeRepo(reply = 'Score: 4', maxLength = 8192): Map<string,
     ['onnx/model.onnx', bigramOnnx(reply)],
   ]);
 }
-
-/**
- * A fake Hugging Face Hub holding `repos` (id → files): GET and HEAD of
- * https://huggingface.co/ID/resolve/main/FILE, with Content-Length; anything else is a 404.
- * Every URL asked for is appended to `log`.
- */
-export function fakeHub(repos: Record<string, Map<string, Uint8Array>>, log: string[] = []): (url: string, init?: RequestInit) => Promise<Response> {
-  return async (url, init) => {
-    log.push(url);
-    const m = /^https:\/\/huggingface\.co\/([^/]+\/[^/]+)\/resolve\/main\/(.+)$/.exec(url);
-    const bytes = m === null ? undefined : repos[m[1]]?.get(decodeURIComponent(m[2]));
-    if (bytes === undefined) return new Response('not found', { status: 404 });
-    const headers = { 'content-length': String(bytes.length), 'content-type': 'application/octet-stream' };
-    return new Response(init?.method === 'HEAD' ? null : (bytes.slice().buffer as ArrayBuffer), { headers });
-  };
-}

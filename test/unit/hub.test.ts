@@ -2,39 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { tinyParams, tinyTokenizer, TINY_VARIANTS } from '../../scripts/make-tiny-model';
 import { loadCheckpoint, memoryFiles, memoryWriter, saveCheckpoint } from '../../src/model/checkpoint';
 import { downloadModel, hubFileUrl, type DownloadProgress, type FetchFn } from '../../src/model/hub';
-
-const ENDPOINT = 'https://huggingface.co';
-
-interface FakeHub {
-  fetchFn: FetchFn;
-  requests: Array<{ url: string; auth: string | null }>;
-}
-
-/**
- * A stand-in for the Hub serving one model's files at `main`, in chunks of `chunk` bytes.
- * `override` replaces the response for a file name (status codes, broken lengths).
- */
-function fakeHub(modelId: string, files: Map<string, Uint8Array>, chunk = 1000, override: (file: string) => Response | undefined = () => undefined): FakeHub {
-  const requests: FakeHub['requests'] = [];
-  const prefix = `${ENDPOINT}/${modelId}/resolve/main/`;
-  const fetchFn: FetchFn = async (url, init) => {
-    requests.push({ url, auth: new Headers(init?.headers).get('authorization') });
-    if (!url.startsWith(prefix)) return new Response('no such repo', { status: 404, statusText: 'Not Found' });
-    const name = decodeURIComponent(url.slice(prefix.length));
-    const o = override(name);
-    if (o !== undefined) return o;
-    const data = files.get(name);
-    if (data === undefined) return new Response('Entry not found', { status: 404, statusText: 'Not Found' });
-    const body = new ReadableStream<Uint8Array>({
-      start(c) {
-        for (let i = 0; i < data.length; i += chunk) c.enqueue(data.slice(i, i + chunk));
-        c.close();
-      },
-    });
-    return new Response(body, { status: 200, headers: { 'content-length': String(data.length) } });
-  };
-  return { fetchFn, requests };
-}
+import { fakeHub } from '../support/fake-hub';
 
 async function modelFiles(variantIndex: number): Promise<Map<string, Uint8Array>> {
   const v = TINY_VARIANTS[variantIndex];
@@ -54,7 +22,7 @@ describe('Hugging Face Hub', () => {
 
   it('downloads a single-file model with byte progress, and the files load', async () => {
     const files = await modelFiles(0);
-    const hub = fakeHub('me/tiny', files, 1000);
+    const hub = fakeHub({ 'me/tiny': files });
     const events: DownloadProgress[] = [];
     const got = await downloadModel('me/tiny', hub.fetchFn, (p) => events.push({ ...p }), { token: 'hf_x' });
     expect(hub.requests.map((r) => r.url.split('/').pop())).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
@@ -76,7 +44,7 @@ describe('Hugging Face Hub', () => {
 
   it('downloads a sharded model through its index', async () => {
     const files = await modelFiles(1);
-    const hub = fakeHub('me/sharded', files, 777);
+    const hub = fakeHub({ 'me/sharded': files }, { chunk: 777 });
     const got = await downloadModel('me/sharded', hub.fetchFn);
     const names = hub.requests.map((r) => r.url.split('/').pop());
     expect(names.slice(0, 3)).toEqual(['config.json', 'model.safetensors', 'model.safetensors.index.json']);
@@ -91,43 +59,43 @@ describe('Hugging Face Hub', () => {
   it('a missing tokenizer_config.json is fine; a missing tokenizer.json is not', async () => {
     const files = await modelFiles(0);
     files.delete('tokenizer_config.json');
-    const got = await downloadModel('me/tiny', fakeHub('me/tiny', files).fetchFn);
+    const got = await downloadModel('me/tiny', fakeHub({ 'me/tiny': files }).fetchFn);
     expect(got.files.has('tokenizer_config.json')).toBe(false);
     files.delete('tokenizer.json');
-    await expect(downloadModel('me/tiny', fakeHub('me/tiny', files).fetchFn)).rejects.toThrow(/GET https:\/\/huggingface\.co\/me\/tiny\/resolve\/main\/tokenizer\.json failed: HTTP 404 Not Found/);
+    await expect(downloadModel('me/tiny', fakeHub({ 'me/tiny': files }).fetchFn)).rejects.toThrow(/GET https:\/\/huggingface\.co\/me\/tiny\/resolve\/main\/tokenizer\.json failed: HTTP 404 Not Found/);
   });
 
   it('errors name the URL and the HTTP status', async () => {
     const files = await modelFiles(0);
     const status = (file: string, code: number, text = ''): ((f: string) => Response | undefined) => (f) => (f === file ? new Response('x', { status: code, statusText: text }) : undefined);
-    await expect(downloadModel('me/tiny', fakeHub('me/tiny', files, 1000, status('config.json', 500, 'Internal Server Error')).fetchFn)).rejects.toThrow(
+    await expect(downloadModel('me/tiny', fakeHub({ 'me/tiny': files }, { override: status('config.json', 500, 'Internal Server Error') }).fetchFn)).rejects.toThrow(
       'GET https://huggingface.co/me/tiny/resolve/main/config.json failed: HTTP 500 Internal Server Error',
     );
-    await expect(downloadModel('me/tiny', fakeHub('me/tiny', files, 1000, status('config.json', 401)).fetchFn)).rejects.toThrow(/config\.json failed: HTTP 401 \(gated or private model/);
-    await expect(downloadModel('me/tiny', fakeHub('me/tiny', files, 1000, status('model.safetensors', 503)).fetchFn)).rejects.toThrow(/model\.safetensors failed: HTTP 503/);
-    await expect(downloadModel('someone/else', fakeHub('me/tiny', files).fetchFn)).rejects.toThrow(/someone\/else\/resolve\/main\/config\.json failed: HTTP 404/);
+    await expect(downloadModel('me/tiny', fakeHub({ 'me/tiny': files }, { override: status('config.json', 401) }).fetchFn)).rejects.toThrow(/config\.json failed: HTTP 401 \(gated or private model/);
+    await expect(downloadModel('me/tiny', fakeHub({ 'me/tiny': files }, { override: status('model.safetensors', 503) }).fetchFn)).rejects.toThrow(/model\.safetensors failed: HTTP 503/);
+    await expect(downloadModel('someone/else', fakeHub({ 'me/tiny': files }).fetchFn)).rejects.toThrow(/someone\/else\/resolve\/main\/config\.json failed: HTTP 404/);
     const throwing: FetchFn = async () => {
       throw new TypeError('fetch failed');
     };
     await expect(downloadModel('me/tiny', throwing)).rejects.toThrow('GET https://huggingface.co/me/tiny/resolve/main/config.json failed: fetch failed');
     const noWeights = new Map(files);
     noWeights.delete('model.safetensors');
-    await expect(downloadModel('me/tiny', fakeHub('me/tiny', noWeights).fetchFn)).rejects.toThrow(/me\/tiny@main: neither model\.safetensors nor model\.safetensors\.index\.json exists/);
+    await expect(downloadModel('me/tiny', fakeHub({ 'me/tiny': noWeights }).fetchFn)).rejects.toThrow(/me\/tiny@main: neither model\.safetensors nor model\.safetensors\.index\.json exists/);
   });
 
   it('a body shorter than its Content-Length is a cut-short download; a bad index is refused', async () => {
     const files = await modelFiles(0);
     const short = (f: string): Response | undefined =>
       f === 'model.safetensors' ? new Response((files.get(f) as Uint8Array).slice(0, 100), { headers: { 'content-length': String((files.get(f) as Uint8Array).length) } }) : undefined;
-    await expect(downloadModel('me/tiny', fakeHub('me/tiny', files, 1000, short).fetchFn)).rejects.toThrow(/model\.safetensors: received 100 of \d+ bytes \(Content-Length\): download cut short/);
+    await expect(downloadModel('me/tiny', fakeHub({ 'me/tiny': files }, { override: short }).fetchFn)).rejects.toThrow(/model\.safetensors: received 100 of \d+ bytes \(Content-Length\): download cut short/);
     const sharded = await modelFiles(1);
     sharded.set('model.safetensors.index.json', new TextEncoder().encode(JSON.stringify({ weight_map: { 'model.norm.weight': '../../secret.safetensors' } })));
-    await expect(downloadModel('me/s', fakeHub('me/s', sharded).fetchFn)).rejects.toThrow(/model\.safetensors\.index\.json: tensor "model\.norm\.weight" maps to "\.\.\/\.\.\/secret\.safetensors"/);
+    await expect(downloadModel('me/s', fakeHub({ 'me/s': sharded }).fetchFn)).rejects.toThrow(/model\.safetensors\.index\.json: tensor "model\.norm\.weight" maps to "\.\.\/\.\.\/secret\.safetensors"/);
     sharded.set('model.safetensors.index.json', new TextEncoder().encode('{'));
-    await expect(downloadModel('me/s', fakeHub('me/s', sharded).fetchFn)).rejects.toThrow(/model\.safetensors\.index\.json: not valid JSON/);
+    await expect(downloadModel('me/s', fakeHub({ 'me/s': sharded }).fetchFn)).rejects.toThrow(/model\.safetensors\.index\.json: not valid JSON/);
     // Without Content-Length (or with a content coding) there is no total to check against.
     const noLength = (f: string): Response | undefined => (f === 'config.json' ? new Response(files.get(f) as Uint8Array<ArrayBuffer>, { headers: { 'content-encoding': 'gzip', 'content-length': '3' } }) : undefined);
-    const got = await downloadModel('me/tiny', fakeHub('me/tiny', files, 1000, noLength).fetchFn);
+    const got = await downloadModel('me/tiny', fakeHub({ 'me/tiny': files }, { override: noLength }).fetchFn);
     expect(got.files.get('config.json')).toEqual(files.get('config.json'));
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { probeHubModel, type FetchFn } from '../../src/model/hub';
 import { toHfConfig } from '../../src/model/config';
 import { chooseJudgeRuntime } from '../../src/rl/run-judge';
+import { fakeHub } from '../support/fake-hub';
 import { tinyConfig } from '../support/tiny-config';
 
 const llama = toHfConfig(tinyConfig());
@@ -29,16 +30,16 @@ describe('chooseJudgeRuntime', () => {
 
 describe('probeHubModel', () => {
   const base = 'https://huggingface.co/o/m/resolve/main/';
-  /** A Hub whose files answer with the given status (200 with `body` for config.json). */
+  /** A Hub whose files answer with the given status (200 with `body` for config.json, 404 unless listed). */
   const hub = (status: Record<string, number>, body = JSON.stringify(gpt2)): { fetchFn: FetchFn; calls: string[] } => {
-    const calls: string[] = [];
-    const fetchFn: FetchFn = async (url, init) => {
-      const file = url.slice(base.length);
-      calls.push(`${init?.method ?? 'GET'} ${file}`);
-      const s = status[file] ?? 404;
-      return new Response(s === 200 && init?.method !== 'HEAD' ? body : null, { status: s });
+    const files = new Map(Object.keys(status).map((f) => [f, new TextEncoder().encode(f === 'config.json' ? body : 'weights')]));
+    const h = fakeHub({ 'o/m': files }, { override: (f) => (f in status && status[f] !== 200 ? new Response(null, { status: status[f] }) : undefined) });
+    return {
+      fetchFn: h.fetchFn,
+      get calls() {
+        return h.requests.map((r) => `${r.method} ${r.url.slice(base.length)}`);
+      },
     };
-    return { fetchFn, calls };
   };
 
   it('reads config.json and asks for the safetensors files by HEAD only', async () => {
