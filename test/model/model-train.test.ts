@@ -77,7 +77,7 @@ function meanNll(logp: Float32Array, mask: Float32Array): number {
 
 describe('model training steps', () => {
   it(`follows the float64 AdamW trajectory for ${STEPS} steps (clipped on odd steps only)`, async () => {
-    const seed = freshSeed();
+    const seed = 1071167927;
     const rand = rng(seed);
     const c = config();
     const values = initParams(c, seed, 0.1);
@@ -94,7 +94,11 @@ describe('model training steps', () => {
     }
     const batch: TrainBatch = { batch: B, seqLen: T, tokens, targets };
     // Odd steps clip at 0.5 (below every norm seen, ~1–2.5), even steps do not clip at all.
-    const hyper = (step: number) => ({ lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, maxNorm: step % 2 === 1 ? 0.5 : 0 });
+    // eps 1e-4, not 1e-8: AdamW's first step is lr·g/(|g| + eps), a sign for every |g| ≫ eps, so with
+    // 1e-8 a gradient component near 0 turns float32 noise into a full ±lr step; the trajectories
+    // then part (seed 1071167927: parameters 1e-5 apart, grad norm 2.5e-4 apart at step 9, failing
+    // NORM_TOL). With 1e-4 such components stay linear and the test stays about the update itself.
+    const hyper = (step: number) => ({ lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-4, weightDecay: 0.1, maxNorm: step % 2 === 1 ? 0.5 : 0 });
     const t = await trainer(c, values, batch, mask);
     const maskTensor = t.gpu.upload(mask, [B * T]);
     let unclipped = 0;
