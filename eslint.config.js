@@ -12,6 +12,24 @@ export default tseslint.config(
     },
   },
   {
+    // Folder = layer (shared/design/architecture.md): plain arithmetic, tasks and judges are pure
+    // logic, tested in Node without a GPU, so they never reach into the GPU, the model or a shell.
+    files: ['src/math/**/*.ts', 'src/tasks/**/*.ts', 'src/judge/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/gpu/*', '**/model/*', '**/rl/*', '**/worker/*', '**/ui/*', '**/cli/*'],
+              message: 'Pure logic (src/math, src/tasks, src/judge) never imports the GPU, the model, the run or a shell; see shared/design/architecture.md.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The UI renders untrusted text (model, dataset and judge output): never through HTML.
     files: ['src/ui/**/*.ts'],
     rules: {

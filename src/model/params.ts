@@ -5,9 +5,9 @@
  * gives the same model on every adapter.
  */
 import { fill } from '../gpu/ops/elementwise';
-import { randomUniform } from '../gpu/rng';
 import type { Gpu } from '../gpu/runtime';
 import { Tensor } from '../gpu/tensor';
+import { randomUniform } from '../math/philox';
 import type { ModelConfig } from './config';
 import { layoutParams, paramList, type ParamLayout } from './layout';
 

@@ -1,9 +1,9 @@
 /**
  * Seeded randomness and hashing for task generation. The draws come from the project's
- * counter-based Philox generator (src/gpu/rng.ts is plain integer arithmetic, no GPU), so item
+ * counter-based Philox generator (src/math/philox.ts, plain integer arithmetic), so item
  * `index` of a stream is computed directly without generating the items before it.
  */
-import { randomBits } from '../gpu/rng';
+import { randomBits } from '../math/philox';
 
 /** 32-bit FNV-1a over UTF-16 code units: cheap, stable, good enough to salt seeds. */
 export function hash32(text: string): number {
