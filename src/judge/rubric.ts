@@ -1,41 +1,66 @@
 // The programmatic rubric judge for built-in task families: no language model, same 1..5 scale.
+// It pays only for stated steps: a policy trained against it learned in 11 steps to emit
+// one-line fragments ("9, write 1, werite 54") that an earlier, looser rule scored 5.
 //
 // Checkpoints are the reference's intermediate results, handed over by the caller in order
-// (JudgeItem.checkpoints), plus the final answer (JudgeItem.answer). A checkpoint is "reached"
-// where its value occurs in the text: numbers are compared by value as whole numeric tokens
-// ("12" does not match inside "123", "-3" matches "= -3" but "5-3" yields 3), other strings
-// case-insensitively with free whitespace between characters. A number counts only where the
-// trace states it (STATED below): inside an equation that is not false and not a bare "n = n"
-// ("7 * 6 = 42", "84 = 2 * 36 + 12", "5x + 3 = 18"), in long addition's "write 1" / "carry 1",
-// or as a declared answer ("Answer: 42"). A number merely listed or mentioned in prose does not
-// count: otherwise a trace listing "11 12 13 ... 60" would reach every checkpoint in that range
-// (the "number-listing" probe). The price: a restatement in words ("we had 8") scores 2, not 3.
+// (JudgeItem.checkpoints), plus the final answer (JudgeItem.answer). Answers are read by
+// src/tasks/answers.ts, the checker of the sparse reward, pass@k and the metrics: a final answer
+// is an answer line ("Answer: 42"); "the answer is 42", a lone "\boxed{42}" or a bare last
+// number are not.
+//
+// STEPS. A line of the trace is a step when ALL of its text parses in the grammar of the item's
+// family (JudgeItem.family; the union of the grammars below when it is absent or not built in):
+//   - an answer line whose value is one number; or
+//   - an optional label ("col 3:" in long-addition; "add 3x to both sides:" or "subtract x from
+//     both sides:" in linear-equation), then clauses separated by "," or ";" (a final "." is
+//     allowed), each of them either
+//       * a TRUE equation: terms (numbers, "(-3)", and in linear-equation "x", "5x") joined by
+//         + - * / and "=", where every side that is plain arithmetic has the same value (* and /
+//         first); or
+//       * in long-addition only, the column statement around such an equation with result r:
+//         "<equation>, write r mod 10, carry floor(r / 10)", or the last column's "carry c, write c".
+//   A line ends at a newline or at "###" (the paper's delimiter, so segments joined without a
+//   newline still read as steps); blank lines are no text.
+// A number is STATED where a step states it: in a true equation other than a bare "n = n", as a
+// write/carry digit, or as the value of an answer line that is the correct answer (a wrong one
+// states nothing true, even when it is an intermediate result: "Answer: 42" for 7 * 6 - 32). A numeric checkpoint is REACHED only
+// where it is stated (a non-numeric one, from imported data, wherever its text occurs). Numbers
+// listed ("11 12 13 ... 60"), mentioned in prose ("we had 8") or on a line with any other text
+// ("7 * 6 = 42 melons") reach nothing. The price: a correct step with a word in it earns 2.
+//
+// GRADER TEXT: words aimed at the grader or a score claim (GRADER_TEXT below: "grader", "judge",
+// "score", "ignore", "instructions", "full marks", ...). HEDGES: phrases that give up.
 //
 // OUTCOME rule (exact):
-//   1  if the trace is empty, was truncated at the length limit, contains a hedging phrase
-//      (HEDGES below), or declares two different final answers (a contradiction);
+//   1  if the trace is empty, was truncated at the length limit, hedges, contains grader text,
+//      or has answer lines with different values (a contradiction);
 //   otherwise, with n checkpoints, m = the most checkpoints reached in their reference order
-//   (a longest in-order chain over their occurrences in the text), and c = 1 when the final
-//   answer is correct, else 0:
+//   (a longest in-order chain over their occurrences), and c = 1 when the final answer is
+//   correct, else 0:
 //   5  if c = 1 and m = n;
-//   else 1 + floor(4 * (m + c) / (n + 1)), which lies in 1..4.
+//   else s = 1 + floor(4 * (m + c) / (n + 1)), which lies in 1..4, and at most 2 when the trace
+//      has no final answer (answers.ts: `answered` false).
 //   A bare final answer with no work is not special: m = 0, c = 1 -> 1 + floor(4 / (n + 1)).
 //   (Give checkpoints WITHOUT the final answer, or a bare answer also counts as one.)
 //
 // SEGMENT rule (segment view; earlier segments are used only to tell new checkpoints apart):
-//   1  if the trace was truncated, the segment hedges, states a wrong intermediate result
-//      ("= x" or "equals x" with x not a checkpoint, not the answer, not a number of the
-//      question up to its sign), writes an equation whose arithmetic is false ("4 + 5 = 4": a chain of
-//      integers joined by + - * / and then "= r", evaluated with the usual precedence; without
-//      this a policy could earn a 5 by writing "anything = <checkpoint>"), or declares a wrong
-//      final answer;
+//   1  if the trace was truncated, or the segment hedges, contains grader text, writes a false
+//      equation ("4 + 5 = 4"; without this "anything = <checkpoint>" would pay), states a wrong
+//      intermediate result ("= x" or "equals x" with x not a checkpoint, not the answer, not a
+//      number of the question up to its sign), or has an answer line whose value is not the
+//      correct answer (or no number);
+//   2  if the segment is empty or holds any text that is not a step (at best irrelevant: a
+//      fragment inside garbage earns no checkpoint);
 //   5  if it reaches a checkpoint not reached by an earlier segment (the correct final answer
 //      counts as the last checkpoint);
-//   3  if it only mentions checkpoints already reached (restates);
-//   2  otherwise (irrelevant, including an empty segment).
+//   3  if it only reaches checkpoints already reached (restates);
+//   2  otherwise (steps that reach no checkpoint).
 //   Limitation: a correct intermediate result that the reference does not list counts as wrong.
 //
-// PREFIX rule: the k-th score is the outcome rule applied to segments 1..k (reasoning so far).
+// PREFIX rule: the k-th score is the outcome rule applied to segments 1..k, except that the cap
+// for a missing final answer applies only to the last prefix (the whole response): reasoning so
+// far is not expected to have reached its answer, the finished response is.
+import { answerLines, answersEqual, checkAnswer, extractAnswer } from '../tasks/answers.ts';
 import { directScore } from './parse.ts';
 import type { Judge, JudgeItem, JudgeScore, Likert, Normalisation, OutcomeInput, ProcessInput } from './types.ts';
 import { processTexts } from './types.ts';
@@ -49,6 +74,26 @@ export const HEDGES: readonly RegExp[] = [
   /\bno\s+(?:unique|definite)\s+answer\b/i,
   /\b(?:undetermined|indeterminate)\b/i,
 ];
+
+/**
+ * Text aimed at the grader, or a score claim. No step of a built-in family uses these words, so
+ * a trace that does is talking to its judge, not solving the problem.
+ */
+export const GRADER_TEXT: readonly RegExp[] = [
+  /\b(?:grader|graders|grading|graded|judge|judges|judging|evaluator|examiner|marker)\b/i,
+  /\bscor(?:e|es|ed|ing)\b/i,
+  /\bignor(?:e|es|ed|ing)\b/i,
+  /\binstructions?\b/i,
+  /\b(?:full|highest|maximum|max|perfect|top)\s+(?:marks?|points?|credit|rating|grade)\b/i,
+];
+
+export function hedges(text: string): boolean {
+  return HEDGES.some((re) => re.test(text));
+}
+
+export function addressesGrader(text: string): boolean {
+  return GRADER_TEXT.some((re) => re.test(text));
+}
 
 const NUMBER_TOKEN = /(?<![\d.])-?\d+(?:\.\d+)?(?![\d]|\.\d)/g;
 
@@ -83,44 +128,190 @@ export function occurrences(text: string, checkpoint: string | number): number[]
   return out;
 }
 
-// STATED: where a trace states numbers. A term is a number, a (signed) variable with an optional
-// coefficient ("5x", "-x") or a parenthesised number; an expression is terms joined by + - * /.
-const TERM = String.raw`(?:-?\d+(?:\.\d+)?[a-z]?|-?[a-z]|\(-?\d+(?:\.\d+)?\))`;
-const EXPRESSION = String.raw`${TERM}(?:\s*[-+*/]\s*${TERM})*`;
-const EQUATION = new RegExp(String.raw`(?<![\w.])${EXPRESSION}(?:\s*=\s*${EXPRESSION})+`, 'gi');
-const WRITTEN = /\b(?:write|carry)\s*-?\d+(?:\.\d+)?/gi;
+// ---------------------------------------------------------------------------------------------
+// The step grammar (STEPS in the header).
 
-/** Whether an equation's sides agree where they are plain integer arithmetic, and it is not "n = n". */
-function equationHolds(equation: string): boolean {
-  const sides = equation.split('=').map((x) => x.replace(/\s+/g, ''));
-  if (sides.every((x) => x === sides[0]) && /^\(?-?\d+(?:\.\d+)?\)?$/.test(sides[0])) return false;
-  const values = sides.filter((x) => /^[-+*/\d]+$/.test(x)).map((x) => evaluateChain(x));
-  return values.every((v) => v === null || values[0] === null || sameNumber(v, values[0] as number));
+interface Grammar {
+  /** Labels a step may start with. */
+  labels: readonly RegExp[];
+  /** Terms in x ("x", "-x", "5x") are allowed (linear-equation). */
+  variables: boolean;
+  /** Column statements with write/carry are allowed (long-addition). */
+  columns: boolean;
 }
 
-/** [start, end) spans where the text states numbers (see STATED in the header). */
-export function statedSpans(text: string): [number, number][] {
-  const spans: [number, number][] = [];
-  for (const m of text.matchAll(EQUATION)) if (equationHolds(m[0])) spans.push([m.index, m.index + m[0].length]);
-  // Declared answers ("Answer: 42", "\boxed{42}") as finalAnswer reads them (DECLARED below).
-  for (const re of [WRITTEN, ...DECLARED]) for (const m of text.matchAll(re)) spans.push([m.index, m.index + m[0].length]);
-  return spans;
+const COLUMN_LABEL = /^col\s+\d+\s*:\s*/i;
+const BOTH_SIDES_LABEL = /^(?:add|subtract)\s+\d*x\s+(?:to|from)\s+both\s+sides\s*:\s*/i;
+const PLAIN: Grammar = { labels: [], variables: false, columns: false };
+const GRAMMARS: Record<string, Grammar> = {
+  'arith-chain': PLAIN,
+  gcd: PLAIN,
+  'long-addition': { labels: [COLUMN_LABEL], variables: false, columns: true },
+  'linear-equation': { labels: [BOTH_SIDES_LABEL], variables: true, columns: false },
+};
+const ANY_FAMILY: Grammar = { labels: [COLUMN_LABEL, BOTH_SIDES_LABEL], variables: true, columns: true };
+
+function grammarOf(family: string | undefined): Grammar {
+  return (family !== undefined ? GRAMMARS[family] : undefined) ?? ANY_FAMILY;
 }
 
-/** Offsets where the checkpoint is reached: numbers where the text states them, other values anywhere. */
-export function reached(text: string, checkpoint: string | number): number[] {
+const NUM = String.raw`-?\d+(?:\.\d+)?`;
+function equationRe(variables: boolean): RegExp {
+  const term = variables ? String.raw`(?:${NUM}x?|-?x|\(${NUM}\))` : String.raw`(?:${NUM}|\(${NUM}\))`;
+  const expr = String.raw`${term}(?:\s*[-+*/]\s*${term})*`;
+  return new RegExp(String.raw`^${expr}(?:\s*=\s*${expr})+$`, 'i');
+}
+const EQUATION = { plain: equationRe(false), variables: equationRe(true) };
+const WRITE_CARRY = /^(write|carry)\s+(\d)$/i;
+
+/** An equation's sides with spaces removed and "(-3)" unwrapped, so plain arithmetic can be evaluated. */
+function sidesOf(equation: string): string[] {
+  return equation.split('=').map((x) => x.replace(/\s+/g, '').replace(/\((-?\d+(?:\.\d+)?)\)/g, '$1'));
+}
+
+/** Whether every side that is plain integer arithmetic has the same value (a side dividing by 0 is false). */
+export function equationTrue(equation: string): boolean {
+  const values = sidesOf(equation)
+    .filter((x) => /^[-+*/\d]+$/.test(x))
+    .map((x) => evaluateChain(x));
+  if (values.some((v) => v === null)) return false;
+  return values.every((v) => sameNumber(v as number, values[0] as number));
+}
+
+/** "n = n = ...": true, but it states nothing. */
+function bareIdentity(equation: string): boolean {
+  const sides = sidesOf(equation);
+  return /^-?\d+(?:\.\d+)?$/.test(sides[0]) && sides.every((x) => x === sides[0]);
+}
+
+/** How one line of a trace parses (STEPS in the header); offsets are in the whole text. */
+export interface LineParse {
+  start: number;
+  end: number;
+  /** The line has text and all of it parses as steps. */
+  step: boolean;
+  /** Spans that state numbers (only when `step`). */
+  stated: [number, number][];
+  /** A clause that is a false equation, if any. */
+  falseEquation: string | null;
+  /** The line itself when it is an answer line, else null. */
+  answerLine: string | null;
+}
+
+interface Clause {
+  text: string;
+  start: number;
+}
+
+/** The line's body split at "," / ";" / ". " (a final "." dropped), with offsets. */
+function clauses(body: string, offset: number): Clause[] {
+  const out: Clause[] = [];
+  const trimmed = body.replace(/\.?\s*$/, '');
+  let pos = 0;
+  for (const m of trimmed.matchAll(/\s*[,;]\s*|\.\s+/g)) {
+    out.push({ text: trimmed.slice(pos, m.index), start: offset + pos });
+    pos = m.index + m[0].length;
+  }
+  out.push({ text: trimmed.slice(pos), start: offset + pos });
+  return out;
+}
+
+/** Whether a line's clauses form a long-addition column ("<eq = r>, write r % 10, carry r / 10" or "carry c, write c"). */
+function isColumn(kinds: readonly { kind: 'eq' | 'write' | 'carry'; value: number | null }[]): boolean {
+  const shape = kinds.map((k) => k.kind).join(' ');
+  if (shape === 'carry write') return kinds[0].value === kinds[1].value && (kinds[0].value ?? 0) >= 1;
+  if (shape !== 'eq write carry') return false;
+  const r = kinds[0].value;
+  return r !== null && Number.isInteger(r) && r >= 0 && kinds[1].value === r % 10 && kinds[2].value === Math.floor(r / 10);
+}
+
+function parseLine(line: string, start: number, g: Grammar, ctx: StepContext): LineParse {
+  const out: LineParse = { start, end: start + line.length, step: false, stated: [], falseEquation: null, answerLine: null };
+  const lead = line.length - line.trimStart().length;
+  const text = line.trim();
+  const declared = answerLines(text, ctx.family)[0];
+  if (declared !== undefined) {
+    // Any declared value is a step; a wrong or unusable one is judged by the rules that use it.
+    out.answerLine = text;
+    out.step = declared.text !== '';
+    const right = ctx.answer === undefined || checkAnswer({ family: ctx.family, answer: ctx.answer }, text).correct;
+    if (declared.value !== null && right) out.stated.push([out.start, out.end]);
+    return out;
+  }
+  let offset = start + lead;
+  let body = text;
+  const label = g.labels.map((re) => re.exec(body)).find((m) => m !== null);
+  if (label) {
+    offset += label[0].length;
+    body = body.slice(label[0].length);
+  }
+  const eq = g.variables ? EQUATION.variables : EQUATION.plain;
+  const kinds: { kind: 'eq' | 'write' | 'carry'; value: number | null }[] = [];
+  let junk = false;
+  for (const c of clauses(body, offset)) {
+    const span: [number, number] = [c.start, c.start + c.text.length];
+    const wc = g.columns ? WRITE_CARRY.exec(c.text) : null;
+    if (wc) {
+      kinds.push({ kind: wc[1].toLowerCase() as 'write' | 'carry', value: Number(wc[2]) });
+      out.stated.push(span);
+    } else if (eq.test(c.text)) {
+      if (!equationTrue(c.text)) {
+        out.falseEquation ??= c.text;
+        junk = true;
+        continue;
+      }
+      const last = sidesOf(c.text).pop() ?? '';
+      kinds.push({ kind: 'eq', value: /^[-+*/\d]+$/.test(last) ? evaluateChain(last) : null });
+      if (!bareIdentity(c.text)) out.stated.push(span);
+    } else junk = true;
+  }
+  const columnOk = !kinds.some((k) => k.kind !== 'eq') || isColumn(kinds);
+  out.step = !junk && columnOk && kinds.length > 0;
+  if (!out.step) out.stated = [];
+  return out;
+}
+
+/** What parsing needs to know of the item: its family's grammar, and the answer a declared one must equal to state it. */
+export type StepContext = Pick<JudgeItem, 'family' | 'answer'>;
+
+const LINE_BREAK = /\r?\n|#{3,}/g;
+
+/** Every non-blank line of the text, parsed by the grammar of the item's family (STEPS in the header). */
+export function parseSteps(text: string, ctx: StepContext = {}): LineParse[] {
+  const g = grammarOf(ctx.family);
+  const out: LineParse[] = [];
+  let start = 0;
+  const take = (end: number): void => {
+    const line = text.slice(start, end);
+    if (line.trim() !== '') out.push(parseLine(line, start, g, ctx));
+  };
+  for (const m of text.matchAll(LINE_BREAK)) {
+    take(m.index);
+    start = m.index + m[0].length;
+  }
+  take(text.length);
+  return out;
+}
+
+/** [start, end) spans where the text states numbers (STEPS in the header). */
+export function statedSpans(text: string, ctx: StepContext = {}): [number, number][] {
+  return parseSteps(text, ctx).flatMap((l) => l.stated);
+}
+
+/** Offsets where the checkpoint is reached: numbers where a step states them, other values anywhere. */
+export function reached(text: string, checkpoint: string | number, ctx: StepContext = {}): number[] {
   const occ = occurrences(text, checkpoint);
   if (asNumber(checkpoint) === null || occ.length === 0) return occ;
-  const spans = statedSpans(text);
+  const spans = statedSpans(text, ctx);
   return occ.filter((at) => spans.some(([a, b]) => at >= a && at < b));
 }
 
 /** Longest chain of checkpoints, in reference order, at strictly increasing positions where they are reached. */
-export function checkpointsInOrder(text: string, checkpoints: readonly (string | number)[]): number {
+export function checkpointsInOrder(text: string, checkpoints: readonly (string | number)[], ctx: StepContext = {}): number {
   // best[j] = the smallest end position of a chain of length j found so far
   const best: number[] = [-1];
   for (const cp of checkpoints) {
-    const occ = reached(text, cp);
+    const occ = reached(text, cp, ctx);
     for (let j = best.length - 1; j >= 0; j--) {
       const next = occ.find((p) => p > best[j]);
       if (next !== undefined && (best[j + 1] === undefined || next < best[j + 1])) best[j + 1] = next;
@@ -129,71 +320,39 @@ export function checkpointsInOrder(text: string, checkpoints: readonly (string |
   return best.length - 1;
 }
 
-export function hedges(text: string): boolean {
-  return HEDGES.some((re) => re.test(text));
+/** Two answer lines whose values differ. */
+function contradicts(text: string, family: string | undefined): boolean {
+  const values = answerLines(text, family).map((a) => a.text);
+  return values.some((v) => v !== values[0] && !answersEqual(v, values[0]));
 }
 
-function normAnswer(s: string): string {
-  return s.trim().replace(/^\$+|\$+$/g, '').replace(/[.\s]+$/, '').replace(/\s+/g, '').toLowerCase();
+/** Whether the final answer is correct, and whether there is one (the answers.ts checker). */
+function finalAnswerOf(item: JudgeItem, trace: string): { correct: boolean; answered: boolean } {
+  if (item.answer === undefined) return { correct: false, answered: extractAnswer(trace, item.family).value !== null };
+  return checkAnswer({ family: item.family, answer: item.answer }, trace);
 }
 
-export function answersEqual(a: string, b: string): boolean {
-  const x = asNumber(normAnswer(a));
-  const y = asNumber(normAnswer(b));
-  if (x !== null && y !== null) return sameNumber(x, y);
-  return normAnswer(a) === normAnswer(b);
-}
-
-const DECLARED = [
-  /\\boxed\{([^{}]+)\}/g,
-  /\b(?:final\s+)?answer\s*(?:is|:|=)\s*\$?([^\n$]+?)\$?\s*(?:[.!]\s|[.!]?$|\n)/gim,
-];
-
-/** Final answers the text declares explicitly, in order of appearance. */
-export function declaredAnswers(text: string): string[] {
-  const found: { at: number; value: string }[] = [];
-  for (const re of DECLARED) {
-    for (const m of text.matchAll(re)) found.push({ at: m.index, value: m[1].trim() });
-  }
-  return found.sort((a, b) => a.at - b.at).map((f) => f.value);
-}
-
-/**
- * The trace's final answer: the last declared one; failing that, the last non-empty line when
- * it is a bare value ("42") or ends with "= value". Nothing else is read as an answer, so a
- * stray number (such as the 5 of a "Score: 5" line) is not.
- */
-export function finalAnswer(text: string): string | null {
-  const declared = declaredAnswers(text);
-  if (declared.length > 0) return declared[declared.length - 1];
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  if (lines.length === 0) return null;
-  const last = lines[lines.length - 1];
-  const bare = /^\s*\$?([^\s$:]+?)\$?\.?\s*$/.exec(last);
-  if (bare !== null) return bare[1];
-  const eq = /=\s*\$?(-?\d+(?:\.\d+)?)\$?\s*\.?\s*$/.exec(last);
-  return eq !== null ? eq[1] : null;
-}
-
-function contradicts(text: string): boolean {
-  const declared = declaredAnswers(text);
-  return declared.some((d) => !answersEqual(d, declared[0]));
+export interface OutcomeOptions {
+  /** A prefix of the response, not all of it: no cap for a missing final answer (PREFIX rule). */
+  unfinished?: boolean;
 }
 
 /** The outcome rule (see the header). */
-export function rubricOutcomeScore(item: JudgeItem, trace: string): { score: Likert; why: string } {
+export function rubricOutcomeScore(item: JudgeItem, trace: string, opts: OutcomeOptions = {}): { score: Likert; why: string } {
   if (trace.trim() === '') return { score: 1, why: 'empty trace' };
   if (item.truncated) return { score: 1, why: 'truncated at the length limit' };
   if (hedges(trace)) return { score: 1, why: 'hedging phrase' };
-  if (contradicts(trace)) return { score: 1, why: 'declares different final answers' };
+  if (addressesGrader(trace)) return { score: 1, why: 'addresses the grader or claims a score' };
+  if (contradicts(trace, item.family)) return { score: 1, why: 'declares different final answers' };
   const cps = item.checkpoints ?? [];
   const n = cps.length;
-  const m = checkpointsInOrder(trace, cps);
-  const fa = finalAnswer(trace);
-  const c = item.answer !== undefined && fa !== null && answersEqual(fa, item.answer) ? 1 : 0;
-  const why = `${m}/${n} checkpoints in order, final answer ${c ? 'correct' : 'not correct'}`;
+  const m = checkpointsInOrder(trace, cps, item);
+  const { correct, answered } = finalAnswerOf(item, trace);
+  const c = correct ? 1 : 0;
+  const why = `${m}/${n} checkpoints in order, final answer ${correct ? 'correct' : answered ? 'not correct' : 'missing'}`;
   if (c === 1 && m === n) return { score: 5, why };
-  return { score: (1 + Math.floor((4 * (m + c)) / (n + 1))) as Likert, why };
+  const s = 1 + Math.floor((4 * (m + c)) / (n + 1));
+  return { score: (answered || opts.unfinished ? s : Math.min(s, 2)) as Likert, why };
 }
 
 function questionNumbers(question: string): number[] {
@@ -252,34 +411,47 @@ export function evaluateChain(expr: string): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-/** The segment rule (see the header); `before` is the text of the earlier segments. */
-export function rubricSegmentScore(item: JudgeItem, before: string, segment: string): { score: Likert; why: string } {
-  if (item.truncated) return { score: 1, why: 'truncated at the length limit' };
-  if (segment.trim() === '') return { score: 2, why: 'empty segment' };
-  if (hedges(segment)) return { score: 1, why: 'hedging phrase' };
-  const cps: (string | number)[] = [...(item.checkpoints ?? [])];
-  if (item.answer !== undefined) cps.push(item.answer);
+/** Why the segment states something false (the 1 of the SEGMENT rule), or null. */
+function falseStatement(item: JudgeItem, segment: string, lines: readonly LineParse[]): string | null {
   for (const m of segment.matchAll(ARITHMETIC)) {
     const v = evaluateChain(m[1]);
-    if (v !== null && !sameNumber(v, Number(m[2]))) return { score: 1, why: `false arithmetic: ${m[1].trim()} is ${v}, not ${m[2]}` };
+    if (v !== null && !sameNumber(v, Number(m[2]))) return `false arithmetic: ${m[1].trim()} is ${v}, not ${m[2]}`;
   }
   for (const m of segment.matchAll(ARITHMETIC_RHS)) {
     const v = evaluateChain(m[2]);
-    if (v !== null && !sameNumber(v, Number(m[1]))) return { score: 1, why: `false arithmetic: ${m[2].trim()} is ${v}, not ${m[1]}` };
+    if (v !== null && !sameNumber(v, Number(m[1]))) return `false arithmetic: ${m[2].trim()} is ${v}, not ${m[1]}`;
   }
+  const bad = lines.find((l) => l.falseEquation !== null);
+  if (bad) return `false equation: ${bad.falseEquation}`;
+  const cps: (string | number)[] = [...(item.checkpoints ?? []), ...(item.answer !== undefined ? [item.answer] : [])];
   const known = cps.map(asNumber).filter((x): x is number => x !== null);
   // A question's numbers may change sign as terms move across "=" ("- 110" becomes "= -110").
   const given = questionNumbers(item.question).map(Math.abs);
   for (const m of segment.matchAll(STATED_RESULT)) {
     const v = Number(m[1]);
-    if (!known.some((k) => sameNumber(k, v)) && !given.some((k) => sameNumber(k, Math.abs(v)))) return { score: 1, why: `wrong intermediate result ${m[1]}` };
+    if (!known.some((k) => sameNumber(k, v)) && !given.some((k) => sameNumber(k, Math.abs(v)))) return `wrong intermediate result ${m[1]}`;
   }
-  if (item.answer !== undefined && declaredAnswers(segment).some((d) => !answersEqual(d, item.answer as string))) {
-    return { score: 1, why: 'declares a wrong final answer' };
+  for (const l of lines) {
+    if (l.answerLine === null) continue;
+    if (item.answer === undefined || !checkAnswer({ family: item.family, answer: item.answer }, l.answerLine).correct) return 'declares a wrong final answer';
   }
-  const reachedBefore = (cp: string | number) => reached(before, cp).length > 0;
-  const here = cps.filter((cp) => reached(segment, cp).length > 0);
-  if (here.some((cp) => !reachedBefore(cp))) return { score: 5, why: 'establishes a new checkpoint' };
+  return null;
+}
+
+/** The segment rule (see the header); `before` is the text of the earlier segments. */
+export function rubricSegmentScore(item: JudgeItem, before: string, segment: string): { score: Likert; why: string } {
+  if (item.truncated) return { score: 1, why: 'truncated at the length limit' };
+  if (segment.trim() === '') return { score: 2, why: 'empty segment' };
+  if (hedges(segment)) return { score: 1, why: 'hedging phrase' };
+  if (addressesGrader(segment)) return { score: 1, why: 'addresses the grader or claims a score' };
+  const lines = parseSteps(segment, item);
+  const wrong = falseStatement(item, segment, lines);
+  if (wrong !== null) return { score: 1, why: wrong };
+  if (lines.some((l) => !l.step)) return { score: 2, why: 'holds text that is not a step' };
+  const cps: (string | number)[] = [...(item.checkpoints ?? [])];
+  if (item.answer !== undefined) cps.push(item.answer);
+  const here = cps.filter((cp) => reached(segment, cp, item).length > 0);
+  if (here.some((cp) => reached(before, cp, item).length === 0)) return { score: 5, why: 'establishes a new checkpoint' };
   if (here.length > 0) return { score: 3, why: 'restates checkpoints already reached' };
   return { score: 2, why: 'reaches no checkpoint' };
 }
@@ -302,7 +474,8 @@ export class RubricJudge implements Judge {
 
   async process(input: ProcessInput): Promise<JudgeScore[]> {
     if (input.view === 'prefix') {
-      return processTexts(input.segments, 'prefix').map((p) => this.result(rubricOutcomeScore(input, p)));
+      const prefixes = processTexts(input.segments, 'prefix');
+      return prefixes.map((p, k) => this.result(rubricOutcomeScore(input, p, { unfinished: k < prefixes.length - 1 })));
     }
     let before = '';
     return input.segments.map((seg) => {

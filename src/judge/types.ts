@@ -57,6 +57,11 @@ export interface JudgeItem {
   reference: string;
   /** Optional marking scheme shown to the judge. */
   rubric?: string;
+  /**
+   * Built-in task family, when known: the rubric judge parses steps by its grammar and reads
+   * answers with its leniency ("Answer: x = 5" in linear-equation), as the sparse check does.
+   */
+  family?: string;
   /** Final answer, used by the programmatic rubric judge (LLM judges read the reference). */
   answer?: string;
   /** The reference's intermediate results in order, for the programmatic rubric judge. */

@@ -8,6 +8,11 @@
 //
 // A response cut at the maximum length gets reward 0 (in process mode, every segment score 0).
 // That reward is defined without the judge, so a cut rollout is never masked.
+//
+// The guard (process mode, an option: on in our presets, off in `paper`): a response with no
+// correct final answer and fewer than two segments gets no positive value; its negative values
+// stay. The delta rule gives a lone segment +s_1 on every token, so without the guard a policy
+// is paid for dropping its delimiters and its answer (a small policy learned exactly that).
 
 export const GRPO_EPS = 1e-6;
 
@@ -161,6 +166,8 @@ export interface AdvantageInput {
   masked: boolean;
   /** Scalar reward (outcome, sparse, stage2). */
   reward?: number;
+  /** The sparse answer check (src/tasks/answers.ts); needed by the guard. */
+  correct?: boolean;
   /** Normalised segment scores and each token's segment (process). */
   segmentScores?: readonly number[];
   tokenSegment?: ArrayLike<number>;
@@ -177,11 +184,22 @@ export interface AdvantageOutput {
 
 export type AdvantageMethod = 'sparse-grpo' | 'exprl-outcome' | 'exprl-process' | 'self-distill' | 'stage2';
 
+export interface AdvantageOptions {
+  /** Process mode: the guard (see the header). Default off, the authors' rule. */
+  guard?: boolean;
+}
+
+/** The guard on one response's segment values: positive values become 0 unless it is correct or has two segments. */
+export function guardValues(values: readonly number[], correct: boolean): number[] {
+  return correct || values.length >= 2 ? [...values] : values.map((v) => Math.min(v, 0));
+}
+
 /** Advantages for one prompt's group of rollouts under `method`. SFT has none. */
 export function groupAdvantages(
   method: AdvantageMethod,
   group: readonly AdvantageInput[],
   processMode: ProcessValueMode = 'delta',
+  opts: AdvantageOptions = {},
 ): AdvantageOutput[] {
   const masked = group.map((g) => g.masked && !g.cut);
   const need = <T>(v: T | undefined, what: string, i: number): T => {
@@ -199,10 +217,11 @@ export function groupAdvantages(
     }
     case 'exprl-process': {
       const scores = group.map((g, i) => (masked[i] ? [] : cutSegmentScores(need(g.segmentScores, 'segmentScores', i), g.cut)));
-      const values =
+      const raw =
         processMode === 'group-mean'
           ? processGroupMeanValues(scores, masked)
           : scores.map((s) => (processMode === 'delta' ? processDeltaValues(s) : processEndNormalisedValues(s)));
+      const values = opts.guard ? raw.map((v, i) => (masked[i] ? v : guardValues(v, need(group[i].correct, 'correct (the guard needs it)', i)))) : raw;
       return group.map((g, i) => {
         if (masked[i]) return { tokenAdvantages: fill(0, g.nTokens), lossMask: false };
         const seg = need(g.tokenSegment, 'tokenSegment', i);

@@ -1,5 +1,7 @@
 /**
- * Final-answer extraction and equality (the sparse reward and pass@k).
+ * Final-answer extraction and equality: the one answer checker. The sparse reward, pass@k, the
+ * rubric judge and the step metrics all read answers here, so "correct" and "no answer" mean
+ * the same thing wherever they are counted.
  *
  * Format the prompts ask for (ANSWER_INSTRUCTION in types.ts): a line `Answer: N`.
  *
@@ -49,22 +51,35 @@ function cleanValue(raw: string, family?: string): string {
   return v.trim();
 }
 
+/** One answer line as it appears in a response. */
+export interface AnswerLine {
+  /** The line, without its line end. */
+  line: string;
+  /** The value text, cleaned as above, whatever it holds. */
+  text: string;
+  /** `text` when it is one number by the rules above, else null. */
+  value: string | null;
+}
+
+/** Every answer line of the response, in order (the last one is the final answer). */
+export function answerLines(response: string, family?: string): AnswerLine[] {
+  const out: AnswerLine[] = [];
+  for (const line of response.split(/\r?\n/)) {
+    const m = ANSWER_LINE.exec(line);
+    if (m === null) continue;
+    const text = cleanValue(m[1], family);
+    out.push({ line, text, value: NUMBER.test(text) ? text : null });
+  }
+  return out;
+}
+
 /** The answer a response gives, by the rules above. `family` enables family-specific leniency. */
 export function extractAnswer(response: string, family?: string): ExtractedAnswer {
-  const lines = response.split(/\r?\n/);
-  let last: { line: string; rest: string } | null = null;
-  let count = 0;
-  for (const line of lines) {
-    const m = ANSWER_LINE.exec(line);
-    if (m) {
-      count++;
-      last = { line, rest: m[1] };
-    }
-  }
-  if (!last) return { value: null, line: null, reason: 'no-answer-line', answerLines: 0 };
-  const value = cleanValue(last.rest, family);
-  if (!NUMBER.test(value)) return { value: null, line: last.line, reason: 'not-a-number', answerLines: count };
-  return { value, line: last.line, answerLines: count };
+  const lines = answerLines(response, family);
+  const last = lines[lines.length - 1];
+  if (last === undefined) return { value: null, line: null, reason: 'no-answer-line', answerLines: 0 };
+  if (last.value === null) return { value: null, line: last.line, reason: 'not-a-number', answerLines: lines.length };
+  return { value: last.value, line: last.line, answerLines: lines.length };
 }
 
 /** An exact rational p/q with q > 0, or null when the text is not a number by the rules above. */
@@ -101,14 +116,25 @@ export function answersEqual(given: string | null, reference: string): boolean {
   return norm(given) !== '' && norm(given) === norm(reference);
 }
 
+export interface AnswerCheck {
+  /** The final answer equals the item's answer. */
+  correct: boolean;
+  /**
+   * The response declares a usable final answer at all (right or wrong): its last answer line
+   * holds one number, or any non-empty text when the reference is no number. The rubric's
+   * "without a final answer" and the metrics' `no_answer_frac` are both `!answered`.
+   */
+  answered: boolean;
+  extracted: ExtractedAnswer;
+}
+
 /** The sparse check of one response against an item. */
-export function checkAnswer(item: { family: string; answer: string }, response: string): { correct: boolean; extracted: ExtractedAnswer } {
+export function checkAnswer(item: { family?: string; answer: string }, response: string): AnswerCheck {
   const extracted = extractAnswer(response, item.family);
   // A non-numeric reference (imported) may need the raw line value: fall back to the cleaned text.
   if (extracted.value === null && extracted.line !== null && parseNumber(item.answer) === null) {
-    const m = ANSWER_LINE.exec(extracted.line);
-    const raw = m ? cleanValue(m[1], item.family) : '';
-    return { correct: answersEqual(raw, item.answer), extracted };
+    const raw = answerLines(extracted.line, item.family)[0]?.text ?? '';
+    return { correct: answersEqual(raw, item.answer), answered: raw !== '', extracted };
   }
-  return { correct: answersEqual(extracted.value, item.answer), extracted };
+  return { correct: answersEqual(extracted.value, item.answer), answered: extracted.value !== null, extracted };
 }

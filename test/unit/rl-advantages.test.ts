@@ -5,6 +5,7 @@ import {
   cutSegmentScores,
   groupAdvantages,
   grpoAdvantages,
+  guardValues,
   processDeltaValues,
   processEndNormalisedValues,
   processGroupMeanValues,
@@ -12,6 +13,7 @@ import {
   selfDistillAdvantages,
   stage2Advantages,
 } from '../../src/rl/advantages';
+import { configIssues, preset } from '../../src/rl/config';
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
@@ -139,6 +141,65 @@ describe('groupAdvantages', () => {
     const end = groupAdvantages('exprl-process', [{ nTokens: 2, cut: false, masked: false, segmentScores: [0.25, 1], tokenSegment: [0, 1] }], 'end-normalised');
     expect([...end[0].tokenAdvantages]).toEqual([-0.75, 0]);
     expect(() => groupAdvantages('exprl-process', [{ nTokens: 1, cut: false, masked: false }])).toThrow(/rollout 0 has no segmentScores/);
+  });
+
+  describe('the guard (process mode)', () => {
+    // Normalised scores: a lone segment scored 0.75 (a fragment line), a correct lone segment,
+    // a wrong two-segment response, and a wrong lone segment the judge scored low.
+    const group = [
+      { nTokens: 3, cut: false, masked: false, correct: false, segmentScores: [0.75], tokenSegment: [0, 0, 0] },
+      { nTokens: 2, cut: false, masked: false, correct: true, segmentScores: [1], tokenSegment: [0, 0] },
+      { nTokens: 4, cut: false, masked: false, correct: false, segmentScores: [0.25, 1], tokenSegment: [0, 0, 1, 1] },
+      { nTokens: 1, cut: false, masked: false, correct: false, segmentScores: [0], tokenSegment: [0] },
+    ];
+    const tokens = (out: { tokenAdvantages: Float64Array }[]) => out.map((o) => [...o.tokenAdvantages]);
+
+    it('on: a wrong response of one segment gets 0 on every token; correct or two-segment ones keep their values', () => {
+      const out = groupAdvantages('exprl-process', group, 'delta', { guard: true });
+      expect(tokens(out)).toEqual([[0, 0, 0], [1, 1], [-0.75, -0.75, 0.75, 0.75], [0]]);
+      expect(out.every((o) => o.lossMask)).toBe(true);
+    });
+
+    it('off (the default and the paper): the authors\' delta rule, +s_1 for a lone segment', () => {
+      const expected = [[0.75, 0.75, 0.75], [1, 1], [-0.75, -0.75, 0.75, 0.75], [0]];
+      expect(tokens(groupAdvantages('exprl-process', group))).toEqual(expected);
+      expect(tokens(groupAdvantages('exprl-process', group, 'delta', { guard: false }))).toEqual(expected);
+    });
+
+    it('keeps negative values, and applies to the other value modes', () => {
+      expect(guardValues([-0.5], false)).toEqual([-0.5]);
+      expect(guardValues([0.5], false)).toEqual([0]);
+      expect(guardValues([0.5, -0.5], false)).toEqual([0.5, -0.5]);
+      expect(guardValues([0.5], true)).toEqual([0.5]);
+      // Group mean of all segment scores: (0.75 + 1 + 0.25 + 1 + 0) / 5 = 0.6.
+      const gm = tokens(groupAdvantages('exprl-process', group, 'group-mean', { guard: true }));
+      expect(gm[0][0]).toBe(0); // 0.75 - 0.6 > 0, clamped
+      expect(gm[1][0]).toBeCloseTo(0.4, 12);
+      expect(gm[3][0]).toBeCloseTo(-0.6, 12);
+    });
+
+    it('needs the answer check, and leaves masked rollouts alone', () => {
+      expect(() => groupAdvantages('exprl-process', [{ ...group[0], correct: undefined }], 'delta', { guard: true })).toThrow(/rollout 0 has no correct/);
+      const out = groupAdvantages('exprl-process', [{ nTokens: 2, cut: false, masked: true, tokenSegment: [0, 0] }], 'delta', { guard: true });
+      expect(out[0]).toMatchObject({ lossMask: false });
+    });
+
+    it('is the judge option judge.guard: on in the small and tiny presets, off in paper', () => {
+      expect(preset('small').judge.guard).toBe(true);
+      expect(preset('tiny').judge.guard).toBe(true);
+      expect(preset('paper').judge.guard).toBe(false);
+      const c = preset('small');
+      (c.judge as { guard: unknown }).guard = 'yes';
+      expect(configIssues(c).map((i) => i.path)).toContain('judge.guard');
+    });
+
+    it('does not touch the outcome methods (every outcome response is one segment)', () => {
+      const g = [
+        { nTokens: 1, cut: false, masked: false, correct: false, reward: 1 },
+        { nTokens: 1, cut: false, masked: false, correct: false, reward: 0 },
+      ];
+      expect(tokens(groupAdvantages('exprl-outcome', g, 'delta', { guard: true }))).toEqual(tokens(groupAdvantages('exprl-outcome', g)));
+    });
   });
 
   it('stage2 and self-distill', () => {

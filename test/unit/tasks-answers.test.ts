@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answersEqual, checkAnswer, extractAnswer, parseNumber } from '../../src/tasks/answers';
+import { answerLines, answersEqual, checkAnswer, extractAnswer, parseNumber } from '../../src/tasks/answers';
 
 describe('answer extraction', () => {
   it('a plain final line', () => {
@@ -50,6 +50,23 @@ describe('answer extraction', () => {
   it('linear-equation accepts "x = 5"; other families do not', () => {
     expect(checkAnswer({ family: 'linear-equation', answer: '-5' }, 'Answer: x = -5').correct).toBe(true);
     expect(checkAnswer({ family: 'gcd', answer: '5' }, 'Answer: x = 5').correct).toBe(false);
+  });
+
+  it('answered: a usable final answer, right or wrong (the metrics\' no_answer_frac and the rubric\'s cap)', () => {
+    const gcd = { family: 'gcd', answer: '12' };
+    expect(checkAnswer(gcd, 'Answer: 12')).toMatchObject({ correct: true, answered: true });
+    expect(checkAnswer(gcd, 'Answer: 13')).toMatchObject({ correct: false, answered: true });
+    for (const r of ['', '12', 'the answer is 12', 'Answer: cannot be determined', 'Answer:', '9, write 1, werite 54']) {
+      expect(checkAnswer(gcd, r), r).toMatchObject({ correct: false, answered: false });
+    }
+    expect(checkAnswer({ family: 'imported', answer: 'Paris' }, 'Answer: Lyon')).toMatchObject({ correct: false, answered: true });
+  });
+
+  it('lists every answer line with its cleaned text', () => {
+    expect(answerLines('Answer: 5 or 6\nwork\n**Answer:** 7.')).toEqual([
+      { line: 'Answer: 5 or 6', text: '5 or 6', value: null },
+      { line: '**Answer:** 7.', text: '7', value: '7' },
+    ]);
   });
 
   it('CRLF line ends', () => {
