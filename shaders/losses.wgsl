@@ -1,6 +1,7 @@
 // Per-token losses of the RL / SFT objective and their gradients with respect to logp.
-// Aggregation is the token mean over the batch: every counted token is scaled by inv_n = 1/N,
-// N = the number of counted tokens (0 when there are none). A token with mask 0 gets exactly 0
+// Aggregation: every counted token is scaled by inv_n = 1/N, N = the batch's counted tokens (a
+// token mean) or its samples (PipelineRL's sum over tokens / samples), as the caller chooses; 0
+// when nothing is counted. A token with mask 0 gets exactly 0
 // in every output, whatever its other inputs hold (pad positions may carry garbage or infinities).
 //
 // PPO-clip with dual clip plus the k3 KL estimate (d = logp_ref − logp, r = exp(logp − logp_old)):

@@ -3,8 +3,11 @@
 import { DEFAULT_TEMPLATES, validateTemplate, type TemplateKind } from '../judge/prompts';
 import { FAMILIES } from '../tasks/families/index';
 import { TRANSFORMERS_DTYPES, type TransformersDtype } from '../model/transformers-dtypes';
+import { describeAutoEpsHigh, effectiveEpsHigh, methodTraits, needsJudge, sparseRewardMethods } from './methods';
 
 export { TRANSFORMERS_DTYPES, type TransformersDtype };
+/** Moved to ./methods (the table of method traits); re-exported for existing callers. */
+export { effectiveEpsHigh };
 
 export const METHODS = ['sparse-grpo', 'exprl-outcome', 'exprl-process', 'sft', 'self-distill', 'stage2'] as const;
 export type Method = (typeof METHODS)[number];
@@ -41,7 +44,13 @@ export interface StageConfig {
   dualClip: number;
   klCoef: number;
   entropyCoef: number;
+  lossAggregation: LossAggregation;
+  cutCorrectReward: boolean;
 }
+
+/** How per-token losses become the loss of an update (STAGE_FIELDS.lossAggregation). */
+export const LOSS_AGGREGATIONS = ['token-mean', 'sample-sum'] as const;
+export type LossAggregation = (typeof LOSS_AGGREGATIONS)[number];
 
 export interface JudgeConfig {
   kind: JudgeKind;
@@ -51,7 +60,8 @@ export interface JudgeConfig {
   parse: 'last' | 'first';
   normalisation: 'linear' | 'extremes' | 'clipped';
   delimiter: string;
-  maxSegments: number;
+  maxSegments: number | null;
+  guard: boolean;
   retries: number;
   maxMaskedShare: number;
   callCap: number | null;
@@ -105,6 +115,7 @@ export interface RunConfig {
   judge: JudgeConfig;
   seeds: SeedConfig;
   eval: EvalConfig;
+  checkpointEvery: number;
 }
 
 export type DeepPartial<T> = T extends (infer U)[]
@@ -165,12 +176,17 @@ export const STAGE_FIELDS: Record<keyof StageConfig, Field> = {
   temperature: { doc: 'Sampling temperature of rollouts; the loss divides logits by it too, so the first update\'s ratio is exactly 1.', check: num({ gt: 0, max: 10 }) },
   topK: { doc: 'Top-k filter of rollout sampling (0 = off).', check: num({ int: true, min: 0 }) },
   topP: { doc: 'Top-p (nucleus) filter of rollout sampling (1 = off).', check: num({ gt: 0, max: 1 }) },
-  maxResponseTokens: { doc: 'Maximum response length in tokens; a response cut here gets reward 0 (process: every segment score 0).', check: num({ int: true, min: 1 }) },
-  epsLow: { doc: 'PPO clip below: ratio is clipped at 1 - epsLow.', check: num({ min: 0, lt: 1 }) },
-  epsHigh: { doc: 'PPO clip above: ratio is clipped at 1 + epsHigh. "auto" = 0.28 for exprl-outcome, 0.26 otherwise (the paper\'s values).', check: or(num({ min: 0 }), (v) => (v === 'auto' ? null : 'x'), 'must be a finite number >= 0 or "auto"') },
-  dualClip: { doc: 'Dual-clip constant c bounding the loss of negative-advantage tokens (> 1).', check: num({ gt: 1 }) },
+  maxResponseTokens: { doc: 'Maximum response length in tokens; a response cut here gets reward 0 (process: every segment score 0), unless cutCorrectReward pays a correct one.', check: num({ int: true, min: 1 }) },
+  epsLow: { doc: 'PPO clip below: ratio is clipped at 1 - epsLow. From 1 up the bound is at or below 0, which no ratio reaches: no clip below (PipelineRL\'s epsilon 4 in the paper\'s Stage II).', check: num({ min: 0 }) },
+  epsHigh: { doc: `PPO clip above: ratio is clipped at 1 + epsHigh. "auto" = ${describeAutoEpsHigh()} (the paper's values).`, check: or(num({ min: 0 }), (v) => (v === 'auto' ? null : 'x'), 'must be a finite number >= 0 or "auto"') },
+  dualClip: { doc: 'Dual-clip constant c (> 1) bounding the loss of negative-advantage tokens at -A·c; 0 = off (the paper\'s Stage II).', check: or(num({ gt: 1 }), (v) => (v === 0 ? null : 'x'), 'must be 0 (off) or a finite number > 1') },
   klCoef: { doc: 'Coefficient of the k3 KL penalty to the frozen reference policy, in the loss (0 = off).', check: num({ min: 0 }) },
   entropyCoef: { doc: 'Entropy bonus coefficient (0 = off).', check: num({ min: 0 }) },
+  lossAggregation: {
+    doc: 'How an update\'s per-token losses (policy gradient, KL, entropy bonus) add up: "token-mean" sums them over the counted tokens and divides by their number (verl, the paper\'s Stage I); "sample-sum" divides the same sum by the number of samples, the rollouts with a loss (PipelineRL, the paper\'s Stage II), so a long response weighs more. SFT ignores it.',
+    check: oneOf(LOSS_AGGREGATIONS),
+  },
+  cutCorrectReward: { doc: `A response cut at maxResponseTokens whose answer is nevertheless correct earns reward 1 instead of 0 (PipelineRL, the paper's Stage II). Sparse-reward methods only (${sparseRewardMethods().join(', ')}).`, check: (v) => (typeof v === 'boolean' ? null : 'must be true or false') },
 };
 
 export const JUDGE_FIELDS: Record<keyof JudgeConfig, Field> = {
@@ -181,7 +197,14 @@ export const JUDGE_FIELDS: Record<keyof JudgeConfig, Field> = {
   parse: { doc: 'Which "Score:" line of the judge\'s reply counts: "last" (default; a quoted trace cannot fool it) or "first" (the paper\'s code).', check: oneOf(['last', 'first']) },
   normalisation: { doc: 'Score 1..5 to reward: "linear" (N-1)/4, "extremes" (1 -> 0, 5 -> 1, others dropped), "clipped" (<= 3 -> 0, else 1).', check: oneOf(['linear', 'extremes', 'clipped']) },
   delimiter: { doc: 'Segment delimiter of process rewards; belongs to the segment it closes ("\\n" suits the built-in policy, "###" or a blank line chat models).', check: str(true) },
-  maxSegments: { doc: 'Cap on segments per response; text past the cap joins the last segment.', check: num({ int: true, min: 1 }) },
+  maxSegments: {
+    doc: 'Cap on segments per response; text past the cap joins the last segment. null = no cap (the paper\'s training code has none; a cap suits small policies).',
+    check: or(num({ int: true, min: 1 }), (v) => (v === null ? null : 'x'), 'must be a positive integer or null'),
+  },
+  guard: {
+    doc: 'Process rewards: a response with no correct final answer and fewer than two segments gets no positive value (its negative values stay). Closes the route the delta rule leaves open (a lone segment gets +s_1 on every token); on in our presets, off in "paper" (the authors\' rule).',
+    check: (v) => (typeof v === 'boolean' ? null : 'must be true or false'),
+  },
   retries: { doc: 'Retries of a failed judge call before its rollout is masked.', check: num({ int: true, min: 0, max: 20 }) },
   maxMaskedShare: { doc: 'The run pauses (with the reason) when more than this share of a step\'s rollouts is masked by judge failures.', check: num({ min: 0, max: 1 }) },
   maxTokens: { doc: 'Reply tokens at most for judges that are language models (policy, local, openai).', check: num({ int: true, min: 1, max: 32768 }) },
@@ -250,13 +273,20 @@ export const TASKS_FIELDS: Record<keyof TasksConfig, Field> = {
   evalPrompts: { doc: 'Held-out eval prompts (eval split) per evaluation.', check: num({ int: true, min: 1 }) },
 };
 
-export const RUN_FIELDS: { policy: Field } = {
+export const RUN_FIELDS: { policy: Field; checkpointEvery: Field } = {
+  checkpointEvery: {
+    doc: 'Save the run state (weights, optimizer moments, cursor, counts) every this many steps, and always at the end of a stage, after an evaluation and when the run pauses, so that `exprl train --resume DIR` continues it exactly (0 = only at those points).',
+    check: num({ int: true, min: 0 }),
+  },
   policy: { doc: 'Policy model: "builtin" (a freshly initialised built-in policy, pre-trained by Stage 0), "builtin-base" (the shipped pre-trained built-in policy) or a checkpoint folder / Hugging Face model id.', check: str(true) },
 };
 
 /** Every field's path and documentation, for the UI and `exprl --help`. */
 export function fieldDocs(): { path: string; doc: string }[] {
-  const out: { path: string; doc: string }[] = [{ path: 'policy', doc: RUN_FIELDS.policy.doc }];
+  const out: { path: string; doc: string }[] = [
+    { path: 'policy', doc: RUN_FIELDS.policy.doc },
+    { path: 'checkpointEvery', doc: RUN_FIELDS.checkpointEvery.doc },
+  ];
   const add = (prefix: string, fields: Record<string, Field>) => {
     for (const [k, f] of Object.entries(fields)) out.push({ path: `${prefix}.${k}`, doc: f.doc });
   };
@@ -272,17 +302,32 @@ export function fieldDocs(): { path: string; doc: string }[] {
 // ---------------------------------------------------------------------------------------------
 // Presets.
 
-/** The paper's Stage I settings (Qwen3-4B) per method, as the method doc gives them. */
-export const PAPER_STAGE_I: Record<'exprl-outcome' | 'exprl-process' | 'sparse-grpo', StageConfig> = {
-  'exprl-outcome': paperStage('exprl-outcome', 36, 10, 2, 0.28),
-  'exprl-process': paperStage('exprl-process', 36, 16, 1, 0.26),
-  'sparse-grpo': paperStage('sparse-grpo', 32, 16, 2, 0.26),
+/**
+ * PipelineRL's PPO epsilon 4: the ratio is kept in [1 - 4, 1 + 4] = [-3, 5]; no ratio is below 0
+ * and one step's updates do not move a token's probability fivefold, so in effect nothing is
+ * clipped. No dual clip.
+ */
+const EPSILON_4: Pick<StageConfig, 'epsLow' | 'epsHigh' | 'dualClip'> = { epsLow: 4, epsHigh: 4, dualClip: 0 };
+
+/** The paper's Stage I settings (Qwen3-4B) per method and baseline, as the method doc gives them. */
+export const PAPER_STAGE_I: Record<Exclude<Method, 'stage2'>, StageConfig> = {
+  'exprl-outcome': paperStage('exprl-outcome', 36, 10, 2),
+  'exprl-process': paperStage('exprl-process', 36, 16, 1),
+  'sparse-grpo': paperStage('sparse-grpo', 32, 16, 2),
+  // SFT (the code): lr 1e-6, 32 references per step, 600 steps; cross-entropy has no KL term.
+  sft: { ...paperStage('sft', 32, 1, 1), steps: 600, klCoef: 0 },
+  // Self-distillation (the code): lr 1e-7, 32 prompts × 16 samples, one mini-batch, no KL, no
+  // clip. The code's loss has no ratio at all; ours is the PPO form, which with one mini-batch
+  // and one epoch sees ratio 1 and gives the same gradient -A·∇logp. Epsilon 4 and no dual clip
+  // keep the clip out of the way should mini-batches or epochs be added.
+  'self-distill': { ...paperStage('self-distill', 32, 16, 1), lr: 1e-7, klCoef: 0, ...EPSILON_4 },
 };
 
-function paperStage(method: Method, prompts: number, rollouts: number, miniBatches: number, epsHigh: number): StageConfig {
+/** Stage I as verl runs it: token-mean loss, clip range (0.2, epsHigh of the method), dual clip 3, KL 0.001. */
+function paperStage(method: Method, prompts: number, rollouts: number, miniBatches: number): StageConfig {
   return {
     method,
-    split: method === 'stage2' ? 'rl' : 'mid',
+    split: methodTraits(method).split,
     steps: 230,
     promptsPerStep: prompts,
     rolloutsPerPrompt: rollouts,
@@ -296,24 +341,32 @@ function paperStage(method: Method, prompts: number, rollouts: number, miniBatch
     topP: 1,
     maxResponseTokens: 16384,
     epsLow: 0.2,
-    epsHigh,
+    // The paper's value, written out so that the preset shows it ("auto" would resolve the same).
+    epsHigh: methodTraits(method).epsHigh,
     dualClip: 3,
     klCoef: 0.001,
     entropyCoef: 0,
+    lossAggregation: 'token-mean',
+    cutCorrectReward: false,
   };
 }
 
 /**
- * Stage II in the paper: 32 rollouts, batch 32, lr 1e-6, grad clip 0.3, up to 720 steps,
- * entropy 1e-4, no KL. Not given by the doc, carried over from Stage I (assumed): temperature,
- * weight decay, response length, clip range of the sparse method, one update per batch.
+ * Stage II in the paper, as PipelineRL runs it: 16 prompts × 32 rollouts (512) per optimizer
+ * step, lr 1e-6, grad clip 0.3, up to 720 steps, entropy 1e-4, no KL; PPO epsilon 4 and no dual
+ * clip; the summed token loss divided by the samples of the step; a correct answer cut at the
+ * maximum length still earns 1. Not given by the doc, carried over from Stage I (assumed):
+ * temperature, weight decay, response length, one update per batch.
  */
 export const PAPER_STAGE_II: StageConfig = {
-  ...paperStage('stage2', 32, 32, 1, 0.26),
+  ...paperStage('stage2', 16, 32, 1),
+  ...EPSILON_4,
   steps: 720,
   gradClip: 0.3,
   klCoef: 0,
   entropyCoef: 1e-4,
+  lossAggregation: 'sample-sum',
+  cutCorrectReward: true,
 };
 
 export type PresetName = 'paper' | 'small' | 'tiny';
@@ -352,6 +405,8 @@ export const SMALL_STAGE_II: Omit<StageConfig, 'lr' | 'maxResponseTokens' | 'tem
   dualClip: 3,
   klCoef: 0,
   entropyCoef: 1e-4,
+  lossAggregation: 'token-mean',
+  cutCorrectReward: false,
 };
 
 function paperPreset(): RunConfig {
@@ -368,16 +423,18 @@ function paperPreset(): RunConfig {
       parse: 'first',
       normalisation: 'linear',
       delimiter: '###',
-      maxSegments: 10,
+      maxSegments: null, // the training code has no cap
+      guard: false, // the authors' delta rule
       retries: 2,
       maxMaskedShare: 0.5,
       callCap: null,
-      maxTokens: 1024,
+      maxTokens: 2048, // the outcome judge's replies in the paper's code
       runtime: 'auto',
       dtype: 'auto',
       templates: { ...DEFAULT_TEMPLATES },
     },
     seeds: { init: 0, data: 0, sampling: 0 },
+    checkpointEvery: 1,
     eval: { n: 16, k: [1, 4, 16], temperature: 0.8, topK: 20, topP: 0.95, maxResponseTokens: 16384, everySteps: 10 },
   };
 }
@@ -410,6 +467,8 @@ function smallPreset(): RunConfig {
     dualClip: 3,
     klCoef: 0.001,
     entropyCoef: 0,
+    lossAggregation: 'token-mean',
+    cutCorrectReward: false,
   };
   return {
     policy: 'builtin-base',
@@ -425,6 +484,7 @@ function smallPreset(): RunConfig {
       normalisation: 'linear',
       delimiter: '\n',
       maxSegments: 10,
+      guard: true,
       retries: 2,
       maxMaskedShare: 0.25,
       callCap: null,
@@ -434,6 +494,7 @@ function smallPreset(): RunConfig {
       templates: { ...DEFAULT_TEMPLATES },
     },
     seeds: { init: 1, data: 1, sampling: 1 },
+    checkpointEvery: 1,
     eval: { n: 16, k: [1, 4, 16], temperature: 0.8, topK: 0, topP: 1, maxResponseTokens: 128, everySteps: 25 },
   };
 }
@@ -472,12 +533,6 @@ export function preset(name: PresetName): RunConfig {
   }
 }
 export const PRESET_NAMES: readonly PresetName[] = ['paper', 'small', 'tiny'];
-
-/** The clip ratio above actually used: resolves "auto" by method. */
-export function effectiveEpsHigh(stage: Pick<StageConfig, 'method' | 'epsHigh'>): number {
-  if (stage.epsHigh !== 'auto') return stage.epsHigh;
-  return stage.method === 'exprl-outcome' ? 0.28 : 0.26;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Validation.
@@ -523,16 +578,16 @@ function checkFields(value: unknown, fields: Record<string, Field>, path: string
   }
 }
 
-const SCORED_METHODS: readonly Method[] = ['exprl-outcome', 'exprl-process'];
-
 /** Every problem of `value` as a run config (empty when valid). */
 export function configIssues(value: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (!isObject(value)) return [{ path: '(config)', value, message: 'must be an object' }];
-  const known = new Set(['policy', 'tasks', 'pretrain', 'stages', 'judge', 'seeds', 'eval']);
+  const known = new Set(['policy', 'tasks', 'pretrain', 'stages', 'judge', 'seeds', 'eval', 'checkpointEvery']);
   for (const k of Object.keys(value)) {
     if (!known.has(k)) issues.push({ path: k, value: value[k], message: 'is not a known field' });
   }
+  const every = RUN_FIELDS.checkpointEvery.check(value.checkpointEvery);
+  if (every !== null) issues.push({ path: 'checkpointEvery', value: value.checkpointEvery, message: value.checkpointEvery === undefined ? 'is missing' : every });
   const p = RUN_FIELDS.policy.check(value.policy);
   if (p !== null) issues.push({ path: 'policy', value: value.policy, message: p });
   if (!Array.isArray(value.stages) || value.stages.length === 0) {
@@ -545,6 +600,9 @@ export function configIssues(value: unknown): ConfigIssue[] {
       const st = s as unknown as StageConfig;
       if (st.promptsPerStep % st.miniBatches !== 0) {
         issues.push({ path: `stages[${i}].miniBatches`, value: st.miniBatches, message: `must divide promptsPerStep (${st.promptsPerStep})` });
+      }
+      if (st.cutCorrectReward && !methodTraits(st.method).sparseReward) {
+        issues.push({ path: `stages[${i}].cutCorrectReward`, value: true, message: `applies to sparse-reward methods only (${sparseRewardMethods().join(', ')}), not ${st.method}` });
       }
     });
   }
@@ -577,7 +635,7 @@ export function configIssues(value: unknown): ConfigIssue[] {
   if (isObject(value.judge) && Array.isArray(value.stages)) {
     const j = value.judge;
     value.stages.forEach((s: unknown, i: number) => {
-      if (isObject(s) && SCORED_METHODS.includes(s.method as Method) && j.kind === 'none') {
+      if (isObject(s) && (METHODS as readonly unknown[]).includes(s.method) && needsJudge(s.method as Method) && j.kind === 'none') {
         issues.push({ path: 'judge.kind', value: j.kind, message: `stages[${i}] uses ${String(s.method)}, which needs a judge` });
       }
     });

@@ -1,18 +1,24 @@
 /**
  * Judge calls a run will make, for the estimate shown before a run and the optional cap. An
  * outcome judge makes one call per rollout; a process judge one per segment, so between one
- * and judge.maxSegments per rollout (a cut response is never judged). Sparse methods, SFT and
- * self-distillation make none.
+ * and judge.maxSegments per rollout (a cut response is never judged). Methods without a judge
+ * (src/rl/methods.ts) make none.
  */
 import type { JudgeConfig, RunConfig, StageConfig } from './config';
+import { judgeMode } from './methods';
 
-export function judgeCallsPerRollout(stage: Pick<StageConfig, 'method'>, judge: Pick<JudgeConfig, 'maxSegments'>): { min: number; max: number } {
-  switch (stage.method) {
-    case 'exprl-outcome':
+/**
+ * With no segment cap (judge.maxSegments null) a response has at most one segment per token: a
+ * segment holds a delimiter and a character that is not blank, so only a token spanning a whole
+ * step and the next delimiter could hold two. The bound ignores such tokens.
+ */
+export function judgeCallsPerRollout(stage: Pick<StageConfig, 'method' | 'maxResponseTokens'>, judge: Pick<JudgeConfig, 'maxSegments'>): { min: number; max: number } {
+  switch (judgeMode(stage.method)) {
+    case 'outcome':
       return { min: 0, max: 1 };
-    case 'exprl-process':
-      return { min: 0, max: judge.maxSegments };
-    default:
+    case 'process':
+      return { min: 0, max: judge.maxSegments ?? stage.maxResponseTokens };
+    case 'none':
       return { min: 0, max: 0 };
   }
 }
@@ -57,7 +63,7 @@ export function describeJudgeEstimate(config: RunConfig): string {
       ? `stage ${s.stage} ${s.method}: no judge calls`
       : s.perStepAtLeast === s.perStepAtMost
         ? `stage ${s.stage} ${s.method}: ${s.perStepAtMost} judge calls per step`
-        : `stage ${s.stage} ${s.method}: ${s.perStepAtLeast} to ${s.perStepAtMost} judge calls per step (one per segment)`,
+        : `stage ${s.stage} ${s.method}: ${s.perStepAtLeast} to ${s.perStepAtMost} judge calls per step (one per segment${config.judge.maxSegments === null ? ', no segment cap: at most one per response token' : ''})`,
   );
   const cap = config.judge.callCap === null ? 'no cap' : `cap ${config.judge.callCap}`;
   return `${parts.join('; ')}; at most ${e.totalAtMost} in all (${cap})`;

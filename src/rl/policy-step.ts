@@ -1,15 +1,17 @@
 /**
  * One policy-gradient update on the GPU from finished rollouts: the part every RL method shares
  * once its advantages are known. Rows are prompt + response, right-padded to the update's longest
- * rollout (rounded up, see model/activation-sets.ts); only response tokens of rollouts whose loss mask is on
- * count, and the loss is their token-mean over the whole batch (N counts every micro-batch), so
- * accumulating micro-batches gives the update of one batch.
+ * rollout (rounded up, see model/activation-sets.ts); only response tokens of rollouts whose loss
+ * mask is on count. The loss is their token-mean over the whole batch, or with lossAggregation
+ * "sample-sum" their sum divided by the batch's samples (PipelineRL); either divisor counts every
+ * micro-batch, so accumulating micro-batches gives the update of one batch.
  *
- * Per micro-batch: the reference model's forward (when klCoef > 0) with its logp kept aside, the
- * policy's forward, the PPO-clip + k3 KL loss and its gradient, the entropy bonus's gradient, and
- * the backward added into the gradients; then one optimizer step. The only readback is one small
- * buffer of per-token figures (loss, KL, clip flags, entropy) and the gradient norm, after the
- * step is recorded.
+ * Per micro-batch: the forwards of the frozen models with their logp kept aside (the reference,
+ * whenever there is one, so that `kl` is measured even when klCoef is 0; the base, when given and
+ * not the reference), the policy's forward, the PPO-clip + k3 KL loss and its gradient, the
+ * entropy bonus's gradient, and the backward added into the gradients; then one optimizer step.
+ * The only readback is one small buffer of per-token figures (loss, KL, clip flags, entropy, KL
+ * to the base) and the gradient norm, after the step is recorded.
  */
 import { pgLossBackward, pgLossForward, type PgLossOptions } from '../gpu/ops/losses';
 import type { Gpu } from '../gpu/runtime';
@@ -19,14 +21,18 @@ import { ActivationSets, ROW_BUCKET, rowsFor } from '../model/activation-sets';
 import { forwardTrain, setBatch } from '../model/forward';
 import { zeroGrads, type ModelParams } from '../model/params';
 import { createOptimizer, destroyOptimizer, optimizerStep, type OptimizerState } from '../model/train-step';
+import type { LossAggregation } from './config';
 import type { UpdateStats } from './metrics';
 
 /** A policy update always has every term (UpdateStats leaves them null for SFT). */
 export interface PolicyUpdate extends UpdateStats {
+  /** k3 KL to the reference, token-mean over the counted tokens; 0 when the trainer has no reference. */
   kl: number;
   entropy: number;
   clipFracLow: number;
   clipFracHigh: number;
+  /** The same k3 KL to the base (the policy the run started from); null when the trainer has none. */
+  klBase: number | null;
 }
 
 /** One sampled response to learn from. */
@@ -52,8 +58,10 @@ export interface PolicyStepSettings {
   dualClip: number;
   /** k3 KL to the reference; > 0 needs a reference model. */
   klCoef: number;
-  /** Entropy bonus: the loss subtracts entropyCoef × the token-mean entropy. */
+  /** Entropy bonus: the loss subtracts entropyCoef × the entropy, aggregated as the loss is. */
   entropyCoef: number;
+  /** "token-mean" (default): divide the summed token losses by the counted tokens; "sample-sum": by the samples (rollouts with lossMask). */
+  lossAggregation?: LossAggregation;
   lr: number;
   weightDecay: number;
   /** Global gradient-norm clip (≤ 0: none). */
@@ -115,8 +123,25 @@ export function packPolicyBatch(rollouts: readonly PolicyRollout[], batch: numbe
   return out;
 }
 
-/** Per-token figures kept per micro-batch for the step's readback, in this order. */
-const STASH_FIELDS = 4;
+/** Per-token figures kept per micro-batch for the step's readback: loss, KL, clip flag, entropy, KL to the base. */
+const STASH_FIELDS = 5;
+
+export interface PolicyTrainerOptions {
+  /** Rollouts per micro-batch. */
+  microBatch: number;
+  /** Input tokens per row at most (a rollout holds at most seqLen + 1 tokens). */
+  seqLen: number;
+  /**
+   * The stage's frozen reference policy (cloneParams): `kl` is measured against it on every
+   * update and the loss's KL term (klCoef > 0) pulls toward it. Without one, kl reads 0 and
+   * klCoef must be 0.
+   */
+  reference?: ModelParams | null;
+  /** The policy the run started from: `klBase` is measured against it, never differentiated. May be the reference itself (one forward serves both). */
+  base?: ModelParams | null;
+  /** Rows are the update's longest rollout rounded up to a multiple of this (seqLen: always full rows). */
+  rowBucket?: number;
+}
 
 /** Input tokens per row for these rollouts: the longest one's, rounded up to `bucket`, at most seqLen. */
 export function rowLength(rollouts: readonly PolicyRollout[], seqLen: number, bucket = ROW_BUCKET): number {
@@ -132,26 +157,36 @@ export class PolicyTrainer {
   private readonly opt: OptimizerState;
   private readonly logpOld: Tensor;
   private readonly logpRef: Tensor;
+  /** logp under the base; null when there is no base or it is the reference (logpRef serves). */
+  private readonly logpBase: Tensor | null;
   private readonly adv: Tensor;
   private readonly mask: Tensor;
   private readonly loss: Tensor;
   private readonly kl: Tensor;
   private readonly clip: Tensor;
   private stash: Tensor | null = null;
+  private readonly reference: ModelParams | null;
+  private readonly base: ModelParams | null;
+  readonly microBatch: number;
+  readonly seqLen: number;
+  private readonly rowBucket: number;
 
   constructor(
     private readonly gpu: Gpu,
     private readonly model: ModelParams,
-    /** The frozen reference policy (cloneParams), or null when no KL is ever taken. */
-    private readonly reference: ModelParams | null,
-    /** Rollouts per micro-batch and input tokens per row at most (a rollout holds at most seqLen + 1 tokens). */
-    readonly microBatch: number,
-    readonly seqLen: number,
-    /** Rows are the update's longest rollout rounded up to a multiple of this (seqLen: always full rows). */
-    private readonly rowBucket = ROW_BUCKET,
+    o: PolicyTrainerOptions,
   ) {
-    // One set of activations serves both models, and it is tied to one config object (cloneParams shares it).
-    if (reference !== null && reference.config !== model.config) throw new Error('PolicyTrainer: the reference model has another config');
+    const { microBatch, seqLen } = o;
+    this.reference = o.reference ?? null;
+    this.base = o.base ?? null;
+    this.microBatch = microBatch;
+    this.seqLen = seqLen;
+    this.rowBucket = o.rowBucket ?? ROW_BUCKET;
+    // One set of activations serves every model, and it is tied to one config object (cloneParams shares it).
+    for (const [what, m] of [['reference', this.reference], ['base', this.base]] as const) {
+      if (m !== null && m.config !== model.config) throw new Error(`PolicyTrainer: the ${what} model has another config`);
+      if (m === model) throw new Error(`PolicyTrainer: the ${what} model must be a frozen copy (cloneParams), not the policy itself`);
+    }
     if (seqLen > model.config.maxSeqLen) throw new Error(`PolicyTrainer: seqLen ${seqLen} exceeds the model's maxSeqLen ${model.config.maxSeqLen}`);
     this.sets = new ActivationSets(gpu, model.config, microBatch);
     this.opt = createOptimizer(gpu, model);
@@ -159,6 +194,7 @@ export class PolicyTrainer {
     const f = (label: string): Tensor => gpu.empty([microBatch * seqLen], 'f32', `policy-${label}`);
     this.logpOld = f('logp-old');
     this.logpRef = f('logp-ref');
+    this.logpBase = this.base !== null && this.base !== this.reference ? f('logp-base') : null;
     this.adv = f('adv');
     this.mask = f('mask');
     this.loss = f('loss');
@@ -169,6 +205,11 @@ export class PolicyTrainer {
   /** Optimizer steps taken so far. */
   get steps(): number {
     return this.opt.step;
+  }
+
+  /** AdamW's moments and step count (a run checkpoints and restores them). */
+  get optimizer(): OptimizerState {
+    return this.opt;
   }
 
   private stashView(micro: number, field: number, R: number): Tensor {
@@ -187,17 +228,21 @@ export class PolicyTrainer {
     for (let i = 0; i < rollouts.length; i += this.microBatch) groups.push(rollouts.slice(i, i + this.microBatch));
     const packed = groups.map((g) => packPolicyBatch(g, this.microBatch, T));
     const N = packed.reduce((a, p) => a + p.counted, 0);
+    // The loss's divisor: counted tokens (token mean), or samples with a loss (PipelineRL's sum / samples).
+    const divisor = (s.lossAggregation ?? 'token-mean') === 'sample-sum' ? rollouts.filter((r) => r.lossMask).length : N;
     const R = acts.rows;
     const rows = (t: Tensor): Tensor => new Tensor(t.buffer, [R], 'f32', 0);
     const [logpOld, logpRef, adv, mask, lossT, klT, clipT] = [this.logpOld, this.logpRef, this.adv, this.mask, this.loss, this.kl, this.clip].map(rows);
+    const { reference, base } = this;
+    const logpBase = base === null ? null : base === reference ? logpRef : rows(this.logpBase!);
     const need = groups.length * STASH_FIELDS * R;
     if (this.stash === null || this.stash.size < need) {
       this.stash?.buffer.destroy();
       this.stash = gpu.empty([need], 'f32', 'policy-stash');
     }
-    const withRef = s.klCoef > 0;
     const entropy = s.entropyCoef !== 0;
-    const lossOpts: PgLossOptions = { nTokens: N, epsLow: s.epsLow, epsHigh: s.epsHigh, dualClip: s.dualClip, klCoef: s.klCoef };
+    // nTokens is the kernels' divisor, whichever the aggregation.
+    const lossOpts: PgLossOptions = { nTokens: divisor, epsLow: s.epsLow, epsHigh: s.epsHigh, dualClip: s.dualClip, klCoef: s.klCoef };
     const fwd = { temperature: s.temperature };
     zeroGrads(gpu, model);
     packed.forEach((p, i) => {
@@ -206,15 +251,25 @@ export class PolicyTrainer {
       gpu.write(logpOld, p.logpOld);
       gpu.write(adv, p.adv);
       gpu.write(mask, p.mask);
-      if (entropy) gpu.write(acts.dentropy, p.mask.map((m) => (N > 0 ? (-s.entropyCoef * m) / N : 0)));
-      if (withRef) {
-        // The reference runs first in the same activations: the policy's forward then overwrites
-        // everything its backward reads.
-        forwardTrain(gpu, this.reference!, acts, fwd);
+      if (entropy) gpu.write(acts.dentropy, p.mask.map((m) => (divisor > 0 ? (-s.entropyCoef * m) / divisor : 0)));
+      // The frozen models run first in the same activations: the policy's forward then overwrites
+      // everything its backward reads.
+      if (reference !== null) {
+        forwardTrain(gpu, reference, acts, fwd);
         gpu.copy(acts.logp, logpRef);
       }
+      if (base !== null && base !== reference) {
+        forwardTrain(gpu, base, acts, fwd);
+        gpu.copy(acts.logp, logpBase!);
+      }
       forwardTrain(gpu, model, acts, fwd);
-      const x = { logp: acts.logp, logpOld, logpRef: withRef ? logpRef : null, adv, mask };
+      if (logpBase !== null) {
+        // The loss kernel's k3 KL against the base; only its kl output is kept (the next call
+        // overwrites the rest), so the base never reaches the gradient.
+        pgLossForward(gpu, { logp: acts.logp, logpOld, logpRef: logpBase, adv, mask }, { loss: lossT, kl: klT, clip: clipT }, R, lossOpts);
+        gpu.copy(klT, this.stashView(i, 4, R));
+      }
+      const x = { logp: acts.logp, logpOld, logpRef: reference !== null ? logpRef : null, adv, mask };
       pgLossForward(gpu, x, { loss: lossT, kl: klT, clip: clipT }, R, lossOpts);
       pgLossBackward(gpu, x, acts.dlogp, R, lossOpts);
       gpu.copy(lossT, this.stashView(i, 0, R));
@@ -227,37 +282,41 @@ export class PolicyTrainer {
     const [stash, gn] = await Promise.all([gpu.readF32(this.stash), gpu.readF32(norm)]);
     let loss = 0;
     let kl = 0;
+    let klBase = 0;
     let ent = 0;
     let low = 0;
     let high = 0;
     packed.forEach((p, i) => {
-      const base = i * STASH_FIELDS * R;
+      const at = i * STASH_FIELDS * R;
       for (let r = 0; r < R; r++) {
         if (p.mask[r] === 0) continue;
-        loss += stash[base + r];
-        kl += stash[base + R + r];
-        const c = stash[base + 2 * R + r];
+        loss += stash[at + r];
+        kl += stash[at + R + r];
+        const c = stash[at + 2 * R + r];
         if (c > 0) high++;
         else if (c < 0) low++;
-        ent += stash[base + 3 * R + r];
+        ent += stash[at + 3 * R + r];
+        klBase += stash[at + 4 * R + r];
       }
     });
+    // Figures to watch are token means whatever the aggregation.
     const mean = (x: number): number => (N > 0 ? x / N : 0);
     // The loss reported is the objective differentiated: PPO-clip + KL, minus the entropy bonus.
     return {
-      loss: loss - s.entropyCoef * mean(ent),
+      loss: loss - (divisor > 0 ? (s.entropyCoef * ent) / divisor : 0),
       kl: mean(kl),
       entropy: mean(ent),
       clipFracLow: mean(low),
       clipFracHigh: mean(high),
       gradNorm: gn[0],
+      klBase: base === null ? null : mean(klBase),
     };
   }
 
   destroy(): void {
     this.sets.destroy();
     destroyOptimizer(this.opt);
-    for (const t of [this.logpOld, this.logpRef, this.adv, this.mask, this.loss, this.kl, this.clip]) t.buffer.destroy();
+    for (const t of [this.logpOld, this.logpRef, this.logpBase, this.adv, this.mask, this.loss, this.kl, this.clip]) t?.buffer.destroy();
     this.stash?.buffer.destroy();
   }
 }

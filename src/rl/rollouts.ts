@@ -8,7 +8,8 @@
  * Rules (method doc, "Rewards and advantages" and the masking paragraph):
  * - A response is cut when it stopped at the length limit (maxTokens or the model's maxSeqLen)
  *   rather than at <eos> or a stop string. Its reward is 0 (process: every segment score 0)
- *   without asking the judge, so a cut rollout is never masked and costs no judge call.
+ *   without asking the judge, so a cut rollout is never masked and costs no judge call. With
+ *   `cutCorrectReward` a sparse method pays a cut response whose answer is correct 1 instead.
  * - A judge failure (failed call, unparseable reply, a thrown error) masks the rollout and is
  *   counted; so does a score the normalisation drops (`value: null`), which is not a failure.
  *   A masked rollout's reward and scores are `null`, never 0, and it leaves the group statistics.
@@ -19,6 +20,7 @@ import type { Judge, JudgeItem, JudgeScore, ProcessView } from '../judge/types';
 import { checkAnswer } from '../tasks/answers';
 import type { TaskItem } from '../tasks/types';
 import { groupAdvantages, type AdvantageInput, type AdvantageMethod, type ProcessValueMode } from './advantages';
+import { judgeMode } from './methods';
 import type { RolloutRecord as MetricsRollout } from './metrics';
 import type { PolicyRollout } from './policy-step';
 import { segmentTokens } from './segments';
@@ -41,8 +43,15 @@ export interface CollectOptions {
   judgeMode?: 'outcome' | 'process';
   view: ProcessView;
   delimiter: string;
-  maxSegments: number;
+  /** null: no cap. */
+  maxSegments: number | null;
   processMode?: ProcessValueMode;
+  /** Process mode: a response with no correct answer and fewer than two segments gets no positive value (the guard; default off). */
+  guard?: boolean;
+  /** Filled in with the wall time of sampling and of judging (seconds), for the step's time split. */
+  times?: { sampleS: number; judgeS: number };
+  /** A cut response with a correct answer earns 1, not 0 (PipelineRL's Stage II); sparse methods only. */
+  cutCorrectReward?: boolean;
   /** A response that contains one of these stops there, finished (not cut). */
   stopStrings?: string[];
   signal?: AbortSignal;
@@ -76,6 +85,8 @@ export interface RolloutRecord {
   reward: number | null;
   /** Sparse answer check. */
   correct: boolean;
+  /** The response declares a final answer, right or wrong. */
+  answered: boolean;
   cut: boolean;
   masked: boolean;
   judgeCalls: number;
@@ -88,37 +99,76 @@ export interface RolloutRecord {
 }
 
 
+/** A window of undecided tokens longer than this moves on anyway (a run of U+FFFD that never completes). */
+const MAX_WINDOW = 32;
+/** Tokens of context before the window on the second try (see tokenPieces). */
+const CONTEXT = 4;
+
 /**
  * Each token's share of the decoded text, so that the shares concatenate to the decoding of all
- * the ids. Decoding grows one token at a time: a multi-byte character split over tokens of a
+ * the ids (`text`, when the caller has it already). A multi-byte character split over tokens of a
  * byte-level tokenizer only appears once complete, and lands on the token that completes it.
+ *
+ * Decoding every growing prefix would cost n²/2 ids. Instead a window of recent tokens is
+ * decoded: it starts where the text last ended in a complete character, so with a byte-level
+ * tokenizer each token costs about one id. Some decoders change the text at the start of a
+ * decoding (SentencePiece's Strip drops a leading space), which a window starting there would
+ * copy into the pieces; then the pieces do not concatenate to `text`, and a second pass keeps
+ * CONTEXT tokens before each window and subtracts their decoding. Should that fail too, the
+ * growing prefixes are decoded after all: exact whatever the decoder does.
  */
-export function tokenPieces(decode: (ids: number[]) => string, ids: readonly number[]): string[] {
+export function tokenPieces(decode: (ids: number[]) => string, ids: readonly number[], text: string = decode(ids.slice())): string[] {
+  for (const context of [0, CONTEXT]) {
+    const pieces = windowPieces(decode, ids, context);
+    if (pieces.join('') === text) return pieces;
+  }
+  return windowPieces(decode, ids, Infinity);
+}
+
+/**
+ * Pieces from decodings of ids[start..t] as t grows. After a token whose text ends in a complete
+ * character the window restarts `context` tokens back (Infinity: never, the growing prefix).
+ */
+function windowPieces(decode: (ids: number[]) => string, ids: readonly number[], context: number): string[] {
   const pieces: string[] = [];
-  let acc = '';
+  // A one-token window is the commonest decode; tokens repeat, so each is decoded once.
+  const single = new Map<number, string>();
+  let start = 0;
+  let prev = ''; // decode(ids[start..t])
   for (let t = 0; t < ids.length; t++) {
-    const cur = decode(ids.slice(0, t + 1));
-    if (!cur.startsWith(acc)) {
+    let cur: string;
+    if (start === t) {
+      cur = single.get(ids[t]) ?? decode([ids[t]]);
+      single.set(ids[t], cur);
+    } else cur = decode(ids.slice(start, t + 1));
+    let from = prev.length;
+    if (!cur.startsWith(prev)) {
       // A placeholder (an incomplete character) was rewritten: drop the earlier shares back to
       // the common prefix and give the rewritten text to this token.
       let common = 0;
-      while (common < acc.length && common < cur.length && acc[common] === cur[common]) common++;
-      let total = acc.length;
-      for (let k = pieces.length - 1; k >= 0 && total > common; k--) {
-        const keep = Math.max(0, pieces[k].length - (total - common));
-        total -= pieces[k].length - keep;
-        pieces[k] = pieces[k].slice(0, keep);
+      while (common < prev.length && common < cur.length && prev[common] === cur[common]) common++;
+      let excess = prev.length - common;
+      for (let k = pieces.length - 1; k >= 0 && excess > 0; k--) {
+        const cutBy = Math.min(excess, pieces[k].length);
+        pieces[k] = pieces[k].slice(0, pieces[k].length - cutBy);
+        excess -= cutBy;
       }
-      acc = acc.slice(0, common);
+      from = common;
     }
-    pieces.push(cur.slice(acc.length));
-    acc = cur;
+    pieces.push(cur.slice(from));
+    prev = cur;
+    const settled = !cur.endsWith('\uFFFD') || t + 1 - start >= MAX_WINDOW;
+    const next = Math.max(0, t + 1 - context);
+    if (settled && next > start) {
+      start = next;
+      prev = next === t + 1 ? '' : decode(ids.slice(next, t + 1));
+    }
   }
   return pieces;
 }
 
 function judgeItem(item: TaskItem, cut: boolean): JudgeItem {
-  return { question: item.question, reference: item.reference, answer: item.answer, checkpoints: item.checkpoints, truncated: cut };
+  return { family: item.family, question: item.question, reference: item.reference, answer: item.answer, checkpoints: item.checkpoints, truncated: cut };
 }
 
 interface Judged {
@@ -170,11 +220,13 @@ async function askJudge(judge: Judge, mode: 'outcome' | 'process', item: JudgeIt
 }
 
 function modeOf(o: CollectOptions): 'outcome' | 'process' | null {
-  const need = o.method === 'exprl-outcome' ? 'outcome' : o.method === 'exprl-process' ? 'process' : null;
+  const mode = judgeMode(o.method);
+  const need = mode === 'none' ? null : mode;
   if (o.judgeMode !== undefined && need !== null && o.judgeMode !== need) {
     throw new Error(`collectRollouts: method ${o.method} needs judgeMode "${need}", got "${o.judgeMode}"`);
   }
   if (need !== null && o.judge === undefined) throw new Error(`collectRollouts: method ${o.method} needs a judge`);
+  if (o.cutCorrectReward && need !== null) throw new Error(`collectRollouts: cutCorrectReward applies to sparse methods only, not ${o.method}`);
   return need;
 }
 
@@ -197,6 +249,7 @@ export async function collectRollouts(session: PolicySession, items: readonly Ta
     }
     return ids;
   });
+  const tSample = performance.now();
   const gen = await session.generateIds(
     prompts.flatMap((p) => Array.from({ length: G }, () => p.slice())),
     { temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, maxTokens: o.maxTokens, stopStrings: o.stopStrings },
@@ -207,36 +260,45 @@ export async function collectRollouts(session: PolicySession, items: readonly Ta
     const g = Math.floor(s / G);
     const item = items[g];
     const cut = gen.finish[s] === 'length';
-    const split = segmentTokens(tokenPieces(decode, response), segOpts);
     const text = decode(response);
-    const correct = checkAnswer(item, text).correct;
+    const split = segmentTokens(tokenPieces(decode, response, text), segOpts);
+    const { correct, answered } = checkAnswer(item, text);
+    // Cut, yet correct: paid like a finished response when the option says so (sparse methods only).
+    const paidCut = cut && o.cutCorrectReward === true && correct;
     const segTexts = mode === 'process' ? split.segments.map((x) => x.text) : [text];
     let judged: Judged = { scores: null, calls: 0, failures: 0, parseFailures: 0 };
     if (mode !== null && !cut && !(mode === 'process' && segTexts.length === 0)) {
       judged = await askJudge(o.judge as Judge, mode, judgeItem(item, cut), text, segTexts, o);
     }
     let scores: number[] | null;
-    if (cut) scores = segTexts.map(() => 0);
+    if (cut && !paidCut) scores = segTexts.map(() => 0);
     else if (mode === null) scores = [correct ? 1 : 0];
     else if (mode === 'process' && segTexts.length === 0) scores = []; // nothing to judge, nothing to reward
     else scores = judged.scores;
-    return { g, response, cut, split, text, correct, scores, judged };
+    return { g, response, cut, paidCut, split, text, correct, answered, scores, judged };
   });
+  const tJudge = performance.now();
   const done = await Promise.all(pending);
+  if (o.times) {
+    o.times.sampleS = (tJudge - tSample) / 1000;
+    o.times.judgeS = (performance.now() - tJudge) / 1000;
+  }
 
   const records: RolloutRecord[] = [];
   for (let g = 0; g < items.length; g++) {
     const group = done.slice(g * G, (g + 1) * G);
     const inputs: AdvantageInput[] = group.map((r) => ({
       nTokens: r.response.length,
-      cut: r.cut,
+      // "cut" there means "reward 0"; a paid cut response keeps its reward.
+      cut: r.cut && !r.paidCut,
       masked: r.scores === null,
       reward: r.scores === null ? 0 : r.scores[0],
       segmentScores: r.scores ?? [],
       tokenSegment: mode === 'process' ? r.split.tokenSegment : new Int32Array(r.response.length),
+      correct: r.correct,
     }));
     const method: AdvantageMethod = o.method;
-    const out = groupAdvantages(method, inputs, o.processMode);
+    const out = groupAdvantages(method, inputs, o.processMode, { guard: o.guard });
     // The same call with one "token" per segment yields each segment's value, even for a segment
     // lying inside a single token (whose value then reaches no token).
     const perSegment = groupAdvantages(
@@ -246,6 +308,7 @@ export async function collectRollouts(session: PolicySession, items: readonly Ta
         return { ...x, nTokens: K, tokenSegment: Int32Array.from({ length: K }, (_, k) => k) };
       }),
       o.processMode,
+      { guard: o.guard },
     );
     group.forEach((r, i) => {
       const s = g * G + i;
@@ -267,6 +330,7 @@ export async function collectRollouts(session: PolicySession, items: readonly Ta
         tokenSegment: mode === 'process' ? r.split.tokenSegment : new Int32Array(r.response.length),
         reward,
         correct: r.correct,
+        answered: r.answered,
         cut: r.cut,
         masked,
         judgeCalls: r.judged.calls,
@@ -298,6 +362,7 @@ export function rolloutJsonLine(r: RolloutRecord, extra: Record<string, unknown>
     segments: r.segments,
     reward: r.reward,
     correct: r.correct,
+    answered: r.answered,
     cut: r.cut,
     masked: r.masked,
     tokens: r.response.length,
@@ -313,6 +378,7 @@ export function metricsRecord(r: RolloutRecord): MetricsRollout {
     promptId: r.itemId,
     reward: r.reward ?? 0,
     correct: r.correct,
+    answered: r.answered,
     advantages: r.advantages,
     length: r.response.length,
     cut: r.cut,

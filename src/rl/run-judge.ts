@@ -16,6 +16,7 @@ import type { PolicySession } from '../model/session';
 import type { TransformersChat } from '../model/transformers-chat';
 import type { TransformersDtype } from '../model/transformers-dtypes';
 import type { JudgeConfig, JudgeRuntime, RunConfig } from './config';
+import { needsJudge } from './methods';
 
 export interface RunJudge {
   judge: Judge | null;
@@ -78,7 +79,7 @@ export async function openLocalJudge(j: JudgeConfig, local: LocalJudgeOpeners): 
 
 export async function buildRunJudge(config: RunConfig, policy: PolicySession, local?: LocalJudgeOpeners): Promise<RunJudge> {
   const none: RunJudge = { judge: null, release: async () => {} };
-  if (!config.stages.some((s) => s.method === 'exprl-outcome' || s.method === 'exprl-process')) return none;
+  if (!config.stages.some((s) => needsJudge(s.method))) return none;
   const j = config.judge;
   if (j.kind === 'policy') {
     const frozen = cloneParams(policy.gpu, policy.model);

@@ -14,16 +14,16 @@ export interface Segment {
 export interface SegmentOptions {
   /** Marks the end of a step; belongs to the segment it closes. Must be non-empty. */
   delimiter: string;
-  /** At most this many segments; text past the cap joins the last one. */
-  maxSegments: number;
+  /** At most this many segments; text past the cap joins the last one. null: no cap. */
+  maxSegments: number | null;
 }
 
 function checkOptions(opts: SegmentOptions): void {
   if (typeof opts.delimiter !== 'string' || opts.delimiter.length === 0) {
     throw new Error(`segmentText: delimiter ${JSON.stringify(opts.delimiter)} must be a non-empty string`);
   }
-  if (!Number.isInteger(opts.maxSegments) || opts.maxSegments < 1) {
-    throw new Error(`segmentText: maxSegments ${opts.maxSegments} must be a positive integer`);
+  if (opts.maxSegments !== null && (!Number.isInteger(opts.maxSegments) || opts.maxSegments < 1)) {
+    throw new Error(`segmentText: maxSegments ${opts.maxSegments} must be a positive integer or null`);
   }
 }
 
@@ -38,7 +38,8 @@ function checkOptions(opts: SegmentOptions): void {
  *   empty piece joins the segment after it). In particular an empty or whitespace-only final
  *   segment is dropped as a segment of its own, while its characters stay covered.
  * - A text that is all whitespace and delimiters is one segment; the empty text has none.
- * - With more than `maxSegments` pieces, everything from the cap-th on is one last segment.
+ * - With more than `maxSegments` pieces, everything from the cap-th on is one last segment
+ *   (`maxSegments` null: no cap).
  */
 export function segmentText(text: string, opts: SegmentOptions): Segment[] {
   checkOptions(opts);
@@ -70,7 +71,7 @@ export function segmentText(text: string, opts: SegmentOptions): Segment[] {
   }
   if (merged.length === 0) merged.push([0, text.length]);
 
-  if (merged.length > opts.maxSegments) {
+  if (opts.maxSegments !== null && merged.length > opts.maxSegments) {
     const last = opts.maxSegments - 1;
     merged[last][1] = merged[merged.length - 1][1];
     merged.length = opts.maxSegments;

@@ -35,6 +35,8 @@ const PG_CONFIGS: Array<[string, Omit<PgLossOptions, 'nTokens'>, boolean]> = [
   ['DAPO clip-higher, dual clip, KL', { epsLow: 0.2, epsHigh: 0.28, dualClip: 3, klCoef: 0.1 }, false],
   ['symmetric clip, no dual clip, no KL', { epsLow: 0.2, epsHigh: 0.2, dualClip: 0, klCoef: 0 }, false],
   ['no reference policy', { epsLow: 0.1, epsHigh: 0.3, dualClip: 2, klCoef: 0.5 }, true],
+  // PipelineRL (the paper's Stage II): ratio kept in [-3, 5], so no clip below.
+  ['epsilon 4, no dual clip, KL', { epsLow: 4, epsHigh: 4, dualClip: 0, klCoef: 0.1 }, false],
 ];
 
 interface PgRun {

@@ -1,7 +1,9 @@
 // Policy-gradient updates on the GPU (src/rl/policy-step.ts): on-policy ratios are 1, one update
-// (policy gradient, KL only, self-distillation with the teacher pass) matches the float64
-// reference model's gradient of the PPO + k3 KL + entropy objective followed by the reference AdamW, advantages push log-probs the right way, the KL term pulls the policy
-// back to the reference, and micro-batching does not change the update.
+// (policy gradient, KL only, self-distillation with the teacher pass, PipelineRL's sample-sum
+// aggregation) matches the float64 reference model's gradient of the PPO + k3 KL + entropy
+// objective followed by the reference AdamW, `kl` is measured against a given reference even at
+// klCoef 0 and `klBase` against the base, advantages push log-probs the right way, the KL term
+// pulls the policy back to the reference, and micro-batching does not change the update.
 import { testGpu } from '#test-gpu';
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/runtime';
@@ -13,7 +15,7 @@ import { scoreResponses } from '../../src/model/score';
 import { ROW_BUCKET } from '../../src/model/activation-sets';
 import { packPolicyBatch, PolicyTrainer, rowLength, type PolicyRollout, type PolicyStepSettings } from '../../src/rl/policy-step';
 import { modelBackwardRef, modelForwardRef, optimizerStepRef, type Params64 } from '../reference/model';
-import { pgLossBackwardRef } from '../reference/losses';
+import { KL_CLAMP, pgLossBackwardRef, pgLossForwardRef } from '../reference/losses';
 import type { AdamWRefState } from '../reference/optimizer';
 import { concat } from '../support/joint';
 import { expectClose, freshSeed, noGpuErrors, rng } from '../support/check';
@@ -82,6 +84,24 @@ const to64 = (values: Map<string, Float32Array>): Params64 => new Map([...values
 /** Extra prompt tokens the self-distillation teacher sees before the student's prompt (its "reference"). */
 const TEACHER_PREFIX = 3;
 
+/** Token-mean k3 KL (clamped as the kernel does) of `logp` to `to` over the counted tokens. */
+function k3Mean(logp: ArrayLike<number>, to: ArrayLike<number>, mask: ArrayLike<number>, counted: number): number {
+  let sum = 0;
+  for (let r = 0; r < mask.length; r++) {
+    if (mask[r] === 0) continue;
+    const d = to[r] - logp[r];
+    sum += Math.max(-KL_CLAMP, Math.min(KL_CLAMP, Math.expm1(d) - d));
+  }
+  return sum / counted;
+}
+
+interface FrozenModels {
+  /** Give the trainer the reference (default: only when klCoef > 0). */
+  reference?: boolean;
+  /** A base for klBase: a third set of weights, or the reference object itself. */
+  base?: 'other' | 'same';
+}
+
 /**
  * One PolicyTrainer step against the float64 reference: the model's forward and backward of the
  * PPO + k3 KL + entropy objective, then AdamW with clipping. Advantages are random, zero (the
@@ -89,7 +109,7 @@ const TEACHER_PREFIX = 3;
  * scores each response after a longer prompt (scoreResponses on the GPU, checked here against
  * the float64 forward) and A = logp_teacher − logp_old.
  */
-async function checkReferenceUpdate(what: string, s: PolicyStepSettings, advantages: 'random' | 'zero' | 'teacher'): Promise<void> {
+async function checkReferenceUpdate(what: string, s: PolicyStepSettings, advantages: 'random' | 'zero' | 'teacher', frozen: FrozenModels = {}): Promise<void> {
   const gpu = await testGpu();
   const seed = freshSeed();
   const c = tinyConfig();
@@ -99,6 +119,10 @@ async function checkReferenceUpdate(what: string, s: PolicyStepSettings, advanta
   uploadParams(gpu, model, init);
   const refModel = createParams(gpu, c);
   uploadParams(gpu, refModel, refValues);
+  const withRef = frozen.reference ?? s.klCoef > 0;
+  const baseValues = frozen.base === 'other' ? perturbed(init, seed + 13, 0.05) : frozen.base === 'same' ? refValues : null;
+  const baseModel = frozen.base === 'other' ? createParams(gpu, c) : frozen.base === 'same' ? refModel : null;
+  if (frozen.base === 'other') uploadParams(gpu, baseModel!, baseValues!);
   const shape = (_: number, r: () => number): number => (advantages === 'random' ? r() * 2 - 1 : 0);
   let ros = await onPolicy(gpu, model, rollouts(c, seed + 1, 5, shape), s.temperature);
   ros[1] = { ...ros[1], lossMask: false };
@@ -116,7 +140,7 @@ async function checkReferenceUpdate(what: string, s: PolicyStepSettings, advanta
     print(`teacher pass: relL2 ${teacherErr.toExponential(2)}`);
     ros = ros.map((r, i) => ({ ...r, advantages: Float64Array.from(r.logpOld, (lp, j) => got[i][j] - lp) }));
   }
-  const trainer = new PolicyTrainer(gpu, model, s.klCoef > 0 ? refModel : null, 2, T);
+  const trainer = new PolicyTrainer(gpu, model, { reference: withRef ? refModel : null, base: baseModel, microBatch: 2, seqLen: T });
   try {
     const m = await noGpuErrors(gpu, () => trainer.step(ros, s));
     const got = await readParams(gpu, model);
@@ -124,11 +148,17 @@ async function checkReferenceUpdate(what: string, s: PolicyStepSettings, advanta
 
     const p = packPolicyBatch(ros, ros.length, T);
     const batch = { batch: ros.length, seqLen: T, tokens: p.tokens, targets: p.targets };
-    const logp = modelForwardRef(c, p64, batch, s.temperature).logp;
+    const fwd = modelForwardRef(c, p64, batch, s.temperature);
+    const logp = fwd.logp;
     const logpRef = modelForwardRef(c, to64(refValues), batch, s.temperature).logp;
     const R = ros.length * T;
-    const w = pgLossBackwardRef({ logp, logpOld: p.logpOld, logpRef, adv: p.adv, mask: p.mask }, R, { ...s, nTokens: p.counted });
-    const e = Float64Array.from(p.mask, (x) => (-s.entropyCoef * x) / p.counted);
+    // Token mean: divide by the counted tokens; PipelineRL's sample sum: by the rollouts with a loss.
+    const divisor = s.lossAggregation === 'sample-sum' ? ros.filter((r) => r.lossMask).length : p.counted;
+    const lossIn = { logp, logpOld: p.logpOld, logpRef: withRef ? logpRef : null, adv: p.adv, mask: p.mask };
+    const w = pgLossBackwardRef(lossIn, R, { ...s, nTokens: divisor });
+    const e = Float64Array.from(p.mask, (x) => (-s.entropyCoef * x) / divisor);
+    let lossRef = pgLossForwardRef(lossIn, R, { ...s, nTokens: divisor }).loss.reduce((a, x) => a + x, 0);
+    for (let r = 0; r < R; r++) lossRef += e[r] * fwd.entropy[r];
     const g = modelBackwardRef(c, p64, batch, w, e, s.temperature);
     const [normRef] = optimizerStepRef(c, p64, g, new Map<string, AdamWRefState>(), { lr: s.lr, beta1: 0.9, beta2: 0.999, eps: REF_ADAM_EPS, weightDecay: s.weightDecay, maxNorm: s.maxNorm }, 1);
     const gradErr = expectClose(
@@ -149,20 +179,25 @@ async function checkReferenceUpdate(what: string, s: PolicyStepSettings, advanta
     const normErr = Math.abs(m.gradNorm - normRef) / normRef;
     expect(normErr, `${what}, seed ${seed}: grad norm ${m.gradNorm} vs ${normRef}`).toBeLessThan(1e-4);
     expect(normRef, `${what}, seed ${seed}: the update must be real`).toBeGreaterThan(1e-6);
-    if (s.klCoef > 0) {
-      let klRef = 0;
-      for (let r = 0; r < R; r++) {
-        if (p.mask[r] === 0) continue;
-        const d = logpRef[r] - logp[r];
-        klRef += Math.expm1(d) - d;
-      }
-      klRef /= p.counted;
+    expect(Math.abs(m.loss - lossRef), `${what}, seed ${seed}: loss ${m.loss} vs ${lossRef}`).toBeLessThan(1e-4 * (1 + Math.abs(lossRef)));
+    if (withRef) {
+      // Measured whenever the reference is given, whatever klCoef (0 puts no KL in the gradient).
+      const klRef = k3Mean(logp, logpRef, p.mask, p.counted);
       expect(klRef, `seed ${seed}: the reference must differ`).toBeGreaterThan(1e-4);
       expect(Math.abs(m.kl - klRef) / klRef, `seed ${seed}: kl ${m.kl} vs ${klRef}`).toBeLessThan(1e-2);
-    }
+    } else expect(m.kl, `seed ${seed}: no reference, no kl`).toBe(0);
+    if (baseValues !== null) {
+      const logpBase = modelForwardRef(c, to64(baseValues), batch, s.temperature).logp;
+      const klBaseRef = k3Mean(logp, logpBase, p.mask, p.counted);
+      expect(klBaseRef, `seed ${seed}: the base must differ`).toBeGreaterThan(1e-4);
+      expect(Math.abs(m.klBase! - klBaseRef) / klBaseRef, `seed ${seed}: klBase ${m.klBase} vs ${klBaseRef}`).toBeLessThan(1e-2);
+      if (frozen.base === 'same') expect(m.klBase, `seed ${seed}: base = reference`).toBe(m.kl);
+      else expect(Math.abs(m.klBase! - m.kl), `seed ${seed}: klBase must be its own figure`).toBeGreaterThan(1e-6);
+    } else expect(m.klBase, `seed ${seed}: no base`).toBeNull();
     print(`${what} update: gradient relL2 ${gradErr.toExponential(2)}, displacement relL2 ${err.toExponential(2)}, grad norm ${normErr.toExponential(2)}`);
   } finally {
     trainer.destroy();
+    if (frozen.base === 'other') destroyParams(baseModel!);
     destroyParams(refModel);
     destroyParams(model);
   }
@@ -201,7 +236,7 @@ describe('PolicyTrainer', () => {
     const s = settings({ epsLow: CLIP_EPS, epsHigh: CLIP_EPS, dualClip: 0, klCoef: 0.1, entropyCoef: 0.01 });
     const ros = await onPolicy(gpu, model, rollouts(c, seed + 1, 5, (_, r) => r() * 2 - 1), s.temperature);
     ros[3] = { ...ros[3], lossMask: false };
-    const trainer = new PolicyTrainer(gpu, model, ref, 2, T);
+    const trainer = new PolicyTrainer(gpu, model, { reference: ref, microBatch: 2, seqLen: T });
     try {
       const m = await noGpuErrors(gpu, () => trainer.step(ros, s));
       let N = 0;
@@ -239,6 +274,19 @@ describe('PolicyTrainer', () => {
     await checkReferenceUpdate('self-distillation', settings({ klCoef: 0, entropyCoef: 0, maxNorm: 0.5, weightDecay: 0.1, adamEps: REF_ADAM_EPS }), 'teacher');
   });
 
+  it('measures kl against a given reference at klCoef 0, and klBase against a second model', async () => {
+    await checkReferenceUpdate('kl at klCoef 0', settings({ klCoef: 0, entropyCoef: 0.05, maxNorm: 0.5, weightDecay: 0.1, adamEps: REF_ADAM_EPS }), 'random', { reference: true, base: 'other' });
+  });
+
+  it('measures klBase against the reference itself when the base is the reference', async () => {
+    await checkReferenceUpdate('base = reference', settings({ klCoef: 0.5, entropyCoef: 0, maxNorm: 0.5, weightDecay: 0.1, adamEps: REF_ADAM_EPS }), 'random', { base: 'same' });
+  });
+
+  it('matches the float64 reference update of PipelineRL\'s Stage II (summed token loss / samples, epsilon 4, no dual clip)', async () => {
+    const s = settings({ lossAggregation: 'sample-sum', epsLow: 4, epsHigh: 4, dualClip: 0, klCoef: 0, entropyCoef: 0.05, maxNorm: 0.5, weightDecay: 0.1, adamEps: REF_ADAM_EPS });
+    await checkReferenceUpdate('sample-sum', s, 'random', { reference: true });
+  });
+
   it('raises the log-probs of positive-advantage tokens and lowers those of negative ones', async () => {
     const gpu = await testGpu();
     const seed = freshSeed();
@@ -247,7 +295,7 @@ describe('PolicyTrainer', () => {
     uploadParams(gpu, model, initParams(c, seed, 0.3));
     const s = settings({ lr: 1e-3, weightDecay: 0, maxNorm: 0, temperature: 1 });
     const ros = await onPolicy(gpu, model, rollouts(c, seed + 1, 6, (i) => (i % 2 === 0 ? 1 : -1)), s.temperature);
-    const trainer = new PolicyTrainer(gpu, model, null, 3, T);
+    const trainer = new PolicyTrainer(gpu, model, { microBatch: 3, seqLen: T });
     try {
       await noGpuErrors(gpu, () => trainer.step(ros, s));
       const after = await responseLogp(gpu, model, ros, s.temperature);
@@ -282,7 +330,7 @@ describe('PolicyTrainer', () => {
     uploadParams(gpu, model, perturbed(init, seed + 3, 0.1));
     const s = settings({ klCoef: 1, lr: 2e-4, weightDecay: 0 });
     const ros = await onPolicy(gpu, model, rollouts(c, seed + 1, 4, () => 0), s.temperature);
-    const trainer = new PolicyTrainer(gpu, model, ref, 4, T);
+    const trainer = new PolicyTrainer(gpu, model, { reference: ref, microBatch: 4, seqLen: T });
     try {
       const kls: number[] = [];
       for (let i = 0; i < 4; i++) kls.push((await noGpuErrors(gpu, () => trainer.step(ros, s))).kl);
@@ -321,7 +369,7 @@ describe('PolicyTrainer', () => {
       uploadParams(gpu, model, init);
       const ref = createParams(gpu, c);
       uploadParams(gpu, ref, perturbed(init, seed + 5, 0.05));
-      const trainer = new PolicyTrainer(gpu, model, ref, 2, 100, bucket);
+      const trainer = new PolicyTrainer(gpu, model, { reference: ref, microBatch: 2, seqLen: 100, rowBucket: bucket });
       const ms = [];
       for (const b of batches) ms.push(await noGpuErrors(gpu, () => trainer.step(b, s)));
       const params = await readParams(gpu, model);
@@ -355,7 +403,7 @@ describe('PolicyTrainer', () => {
       const ros = await onPolicy(gpu, model, rollouts(c, seed + 1, 5, (i, r) => (i === 0 ? -1 : i === 1 ? 1 : r() * 2 - 1)), s.temperature);
       // Off-policy by ±0.3 (ratio 0.74 or 1.35): rollout 0 (A < 0) is cut low, rollout 1 (A > 0) high.
       const shifted = ros.map((r, i) => ({ ...r, logpOld: Float64Array.from(r.logpOld, (x) => x + (i % 2 === 0 ? 0.3 : -0.3)) }));
-      const trainer = new PolicyTrainer(gpu, model, ref, micro, T);
+      const trainer = new PolicyTrainer(gpu, model, { reference: ref, microBatch: micro, seqLen: T });
       const m = await noGpuErrors(gpu, () => trainer.step(shifted, s));
       const params = await readParams(gpu, model);
       trainer.destroy();

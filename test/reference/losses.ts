@@ -156,6 +156,9 @@ export function pgCase(R: number, rand: () => number, o: PgCaseOptions): PgCase 
   const margin = o.margin ?? 1e-3;
   const lo = 1 - o.epsLow;
   const hi = 1 + o.epsHigh;
+  // epsLow >= 1 (PipelineRL's epsilon 4): no ratio reaches the lower bound, so "low" and the
+  // bottom of "inside" start just above 0 instead.
+  const bottom = lo > 0 ? lo : 0.05;
   const dualTop = o.dualClip > 1 ? o.dualClip : hi + 1.5;
   const c: PgCase = {
     logp: new Float32Array(R),
@@ -186,13 +189,13 @@ export function pgCase(R: number, rand: () => number, o: PgCaseOptions): PgCase 
       let r: number;
       switch (pick(o.ratioRegimes ?? RATIO_REGIMES, rand)) {
         case 'inside':
-          r = between(rand, lo, hi);
+          r = between(rand, bottom, hi);
           break;
         case 'high':
           r = between(rand, hi, dualTop);
           break;
         case 'low':
-          r = between(rand, 0.3 * lo, lo);
+          r = lo > 0 ? between(rand, 0.3 * lo, lo) : between(rand, bottom, hi);
           break;
         case 'beyondDual':
           r = between(rand, dualTop, dualTop + 3);

@@ -37,7 +37,18 @@ describe('presets', () => {
     const [s1, s2] = p.stages;
     expect([s1.lr, s1.weightDecay, s1.gradClip, s1.temperature, s1.promptsPerStep, s1.rolloutsPerPrompt]).toEqual([1e-6, 0.01, 1.0, 0.8, 36, 16]);
     expect([s1.steps, s1.maxResponseTokens, s1.epsLow, s1.epsHigh, s1.dualClip, s1.klCoef, s1.entropyCoef]).toEqual([230, 16384, 0.2, 0.26, 3, 0.001, 0]);
-    expect([s2.rolloutsPerPrompt, s2.promptsPerStep, s2.lr, s2.gradClip, s2.steps, s2.entropyCoef, s2.klCoef]).toEqual([32, 32, 1e-6, 0.3, 720, 1e-4, 0]);
+    expect([s1.lossAggregation, s1.cutCorrectReward]).toEqual(['token-mean', false]);
+    // Stage II as PipelineRL runs it: 16 prompts × 32, epsilon 4, no dual clip, sum / samples, a cut correct answer earns 1.
+    expect([s2.rolloutsPerPrompt, s2.promptsPerStep, s2.lr, s2.gradClip, s2.steps, s2.entropyCoef, s2.klCoef]).toEqual([32, 16, 1e-6, 0.3, 720, 1e-4, 0]);
+    expect([s2.epsLow, s2.epsHigh, s2.dualClip, s2.lossAggregation, s2.cutCorrectReward, s2.miniBatches]).toEqual([4, 4, 0, 'sample-sum', true, 1]);
+    // No segment cap, judge replies up to 2048 tokens.
+    expect([p.judge.maxSegments, p.judge.maxTokens]).toEqual([null, 2048]);
+    // The baselines: SFT lr 1e-6, batch 32, 600 steps; self-distillation lr 1e-7, 32 × 16, no KL, no clip.
+    const sft = PAPER_STAGE_I.sft;
+    expect([sft.method, sft.lr, sft.promptsPerStep, sft.steps, sft.klCoef]).toEqual(['sft', 1e-6, 32, 600, 0]);
+    const sd = PAPER_STAGE_I['self-distill'];
+    expect([sd.method, sd.lr, sd.promptsPerStep, sd.rolloutsPerPrompt, sd.miniBatches, sd.epochs, sd.klCoef, sd.epsLow, sd.epsHigh, sd.dualClip]).toEqual(['self-distill', 1e-7, 32, 16, 1, 1, 0, 4, 4, 0]);
+    for (const st of Object.values(PAPER_STAGE_I)) expect(configIssues({ ...p, stages: [st] }), st.method).toEqual([]);
     // Mini-batches of 18 / 36 / 16 prompts.
     expect(PAPER_STAGE_I['exprl-outcome'].promptsPerStep / PAPER_STAGE_I['exprl-outcome'].miniBatches).toBe(18);
     expect(PAPER_STAGE_I['exprl-process'].promptsPerStep / PAPER_STAGE_I['exprl-process'].miniBatches).toBe(36);
@@ -57,6 +68,11 @@ describe('presets', () => {
     expect(t.stages[0].steps).toBeLessThanOrEqual(5);
     expect(t.eval.k.every((k) => k <= t.eval.n)).toBe(true);
     expect(smallStage2(s.stages[0], 7)).toMatchObject({ method: 'stage2', split: 'rl', steps: 7, klCoef: 0, entropyCoef: 1e-4, lr: s.stages[0].lr });
+    // The small presets keep the token mean, the dual clip, reward 0 for every cut response and a segment cap.
+    for (const c of [s, t]) {
+      for (const st of c.stages) expect([st.lossAggregation, st.cutCorrectReward, st.epsLow, st.dualClip]).toEqual(['token-mean', false, 0.2, 3]);
+      expect(c.judge.maxSegments).toBe(10);
+    }
   });
 
   it('presets are fresh copies', () => {
@@ -76,7 +92,7 @@ describe('presets', () => {
     const docs = new Map(fieldDocs().map((d) => [d.path, d.doc]));
     const paths: string[] = [];
     const c = preset('paper');
-    paths.push('policy');
+    paths.push('policy', 'checkpointEvery');
     for (const k of Object.keys(c.stages[0])) paths.push(`stages[].${k}`);
     for (const g of ['tasks', 'pretrain', 'judge', 'seeds', 'eval'] as const) for (const k of Object.keys(c[g])) paths.push(`${g}.${k}`);
     expect([...docs.keys()].sort()).toEqual(paths.sort());
@@ -85,6 +101,12 @@ describe('presets', () => {
 });
 
 describe('validation', () => {
+  it('checks checkpointEvery: a count of steps, 0 for stage ends and pauses only', () => {
+    expect(issuesOf((c) => (c.checkpointEvery = 0))).toEqual([]);
+    expect(issuesOf((c) => (c.checkpointEvery = 1.5))).toEqual([{ path: 'checkpointEvery', value: 1.5, message: 'must be a finite integer >= 0' }]);
+    expect(issuesOf((c) => delete (c as Partial<RunConfig>).checkpointEvery)).toEqual([{ path: 'checkpointEvery', value: undefined, message: 'is missing' }]);
+  });
+
   it('names the field path and the bad value', () => {
     expect(issuesOf((c) => (c.stages[0].lr = -1))).toEqual([{ path: 'stages[0].lr', value: -1, message: 'must be a finite number > 0 and <= 1' }]);
     expect(issuesOf((c) => (c.stages[0].rolloutsPerPrompt = 2.5))[0]).toMatchObject({ path: 'stages[0].rolloutsPerPrompt', value: 2.5 });
@@ -103,6 +125,24 @@ describe('validation', () => {
     expect(issuesOf((c) => (c.stages[0].split = 'eval' as never))[0]).toMatchObject({ path: 'stages[0].split', value: 'eval' });
     expect(issuesOf((c) => (c.pretrain.steps = -1))[0]).toMatchObject({ path: 'pretrain.steps', value: -1 });
     expect(issuesOf((c) => (c.judge.templates.segment = 'Score {{trace}}'))[0]).toMatchObject({ path: 'judge.templates', message: expect.stringContaining('segment: missing placeholder {{question}}') });
+    expect(issuesOf((c) => (c.stages[0].epsLow = -0.1))[0]).toMatchObject({ path: 'stages[0].epsLow', value: -0.1 });
+    expect(issuesOf((c) => (c.stages[0].dualClip = 0.5))).toEqual([{ path: 'stages[0].dualClip', value: 0.5, message: 'must be 0 (off) or a finite number > 1' }]);
+    expect(issuesOf((c) => (c.stages[0].lossAggregation = 'sample-mean' as never))[0]).toMatchObject({ path: 'stages[0].lossAggregation', message: 'must be one of "token-mean", "sample-sum"' });
+    expect(issuesOf((c) => (c.stages[0].cutCorrectReward = 1 as never))[0]).toMatchObject({ path: 'stages[0].cutCorrectReward', message: 'must be true or false' });
+    expect(issuesOf((c) => (c.judge.maxSegments = 0))[0]).toMatchObject({ path: 'judge.maxSegments', message: 'must be a positive integer or null' });
+  });
+
+  it('takes PipelineRL\'s settings: epsilon 4 (no clip below), no dual clip, no segment cap', () => {
+    expect(issuesOf((c) => Object.assign(c.stages[0], { epsLow: 4, epsHigh: 4, dualClip: 0, lossAggregation: 'sample-sum' }))).toEqual([]);
+    expect(issuesOf((c) => (c.judge.maxSegments = null))).toEqual([]);
+  });
+
+  it('pays a cut correct answer only in sparse-reward methods', () => {
+    expect(issuesOf((c) => Object.assign(c.stages[0], { method: 'stage2', cutCorrectReward: true }))).toEqual([]);
+    expect(issuesOf((c) => Object.assign(c.stages[0], { method: 'sparse-grpo', cutCorrectReward: true }))).toEqual([]);
+    expect(issuesOf((c) => (c.stages[0].cutCorrectReward = true))).toEqual([
+      { path: 'stages[0].cutCorrectReward', value: true, message: 'applies to sparse-reward methods only (sparse-grpo, stage2), not exprl-process' },
+    ]);
   });
 
   it('rejects unknown and missing fields', () => {

@@ -71,6 +71,13 @@ describe('judge-call estimate', () => {
     expect(maxJudgeCallsPerStep(o.stages[0], o.judge)).toBe(40);
     expect(describeJudgeEstimate(o)).toMatch(/^stage 1 exprl-outcome: 40 judge calls per step; at most 8000 in all \(cap 100\)$/);
   });
+
+  it('with no segment cap, bounds a process rollout by its response tokens', () => {
+    const c = resolveConfig('small', { stages: [{ promptsPerStep: 2, rolloutsPerPrompt: 4, steps: 3, maxResponseTokens: 50 }], judge: { maxSegments: null } });
+    expect(judgeCallEstimate(c).stages[0]).toMatchObject({ perStepAtLeast: 8, perStepAtMost: 400, totalAtMost: 1200 });
+    expect(maxJudgeCallsPerStep(c.stages[0], c.judge)).toBe(400);
+    expect(describeJudgeEstimate(c)).toContain('8 to 400 judge calls per step (one per segment, no segment cap: at most one per response token)');
+  });
 });
 
 describe('behaviours', () => {

@@ -1,9 +1,9 @@
 // Segmentation of responses into steps (src/rl/segments.ts): delimiter ownership, the final
 // segment, empty pieces, the segment cap, and the mapping of tokens onto segments.
 import { describe, expect, it } from 'vitest';
-import { segmentText, segmentTokens, tokenSegments } from '../../src/rl/segments';
+import { segmentText, segmentTokens, tokenSegments, type SegmentOptions } from '../../src/rl/segments';
 
-const nl = { delimiter: '\n', maxSegments: 10 };
+const nl: SegmentOptions = { delimiter: '\n', maxSegments: 10 };
 const texts = (t: string, o = nl) => segmentText(t, o).map((s) => s.text);
 
 describe('segmentText', () => {
@@ -41,6 +41,11 @@ describe('segmentText', () => {
     ]);
     expect(texts('a\nb\nc', { delimiter: '\n', maxSegments: 3 })).toEqual(['a\n', 'b\n', 'c']);
     expect(texts('a\nb\nc', { delimiter: '\n', maxSegments: 1 })).toEqual(['a\nb\nc']);
+  });
+
+  it('has no cap when maxSegments is null (the paper preset)', () => {
+    const many = Array.from({ length: 50 }, (_, i) => `step ${i}\n`).join('');
+    expect(texts(many, { delimiter: '\n', maxSegments: null })).toHaveLength(50);
   });
 
   it('segments tile the text exactly', () => {

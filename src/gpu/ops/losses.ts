@@ -20,11 +20,15 @@ export const lossesKernels = {
 const TOKENS_PER_WORKGROUP = 64;
 
 export interface LossOptions extends GridOptions {
-  /** Number of counted tokens N of the whole batch (the token-mean divisor); 0 when none. */
+  /**
+   * The divisor N of the summed token losses: the whole batch's counted tokens for a token mean,
+   * or its samples for PipelineRL's sum over tokens divided by samples; 0 when nothing is counted.
+   */
   nTokens: number;
 }
 
 export interface PgLossOptions extends LossOptions {
+  /** Clip below at 1 − epsLow; from 1 up the bound is at or below 0, which no ratio reaches (no clip below). */
   epsLow: number;
   epsHigh: number;
   /** Dual-clip bound c > 1 on −A·r for negative advantages; 0 turns it off. */
@@ -61,7 +65,7 @@ function common(gpu: Gpu, op: string, R: number, o: LossOptions): { invN: number
 }
 
 function pgParams(op: string, R: number, invN: number, o: PgLossOptions): ArrayBuffer {
-  if (!(o.epsLow >= 0 && o.epsLow < 1)) throw new Error(`${op}: epsLow must be in [0, 1), got ${o.epsLow}`);
+  if (!(o.epsLow >= 0 && Number.isFinite(o.epsLow))) throw new Error(`${op}: epsLow must be finite and ≥ 0, got ${o.epsLow}`);
   if (!(o.epsHigh >= 0 && Number.isFinite(o.epsHigh))) throw new Error(`${op}: epsHigh must be finite and ≥ 0, got ${o.epsHigh}`);
   if (!(o.dualClip === 0 || (o.dualClip > 1 && Number.isFinite(o.dualClip)))) {
     throw new Error(`${op}: dualClip must be 0 (off) or > 1, got ${o.dualClip}`);
