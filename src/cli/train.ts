@@ -1,7 +1,9 @@
 /**
  * `exprl train`: one run (Stage 0 → stages → eval) from a preset or a config file, writing
- * DIR/run.json (the resolved config), DIR/metrics.jsonl, DIR/rollouts.jsonl and
+ * DIR/run.json (the resolved config), DIR/metrics.jsonl, DIR/rollouts.jsonl, the run state
+ * (DIR/state.json and DIR/state/, see run-folder.ts) after every `checkpointEvery` steps, and
  * DIR/checkpoint/ (a Hugging Face folder, also written when the run pauses).
+ * `--resume DIR` continues a run from its state, as if it had never stopped.
  */
 import { formatProbeReport, runProbes } from '../judge/probes';
 import { saveCheckpoint } from '../model/checkpoint';
@@ -16,6 +18,9 @@ import { withGpu } from './gpu';
 import { runConfigFromJson } from './judge';
 import { localJudgeOpeners, openPolicy } from './policy-source';
 import { ProgressBar } from './progress';
+import { cutLines, RunFolder, STATE_FILE } from './run-folder';
+import { testKillPoint } from './test-hooks';
+import type { LoadedRunState } from '../rl/run-state';
 
 export const TRAIN: CommandSpec = {
   name: 'train',
@@ -26,7 +31,10 @@ export const TRAIN: CommandSpec = {
     'correct, masked, ...), DIR/judge-probes.json (the judge-hacking probes, run before the first step, when\n' +
     'a stage uses a judge) and DIR/checkpoint/ (Hugging Face folder). Prints one JSON line at the end:\n' +
     '{"status": "finished"|"paused", "reason"?, "out", "steps", "judge_calls", "eval": last eval line}.\n' +
-    'A paused run (too many masked rollouts, judge call cap) exits 1 after saving.\n' +
+    'The run state is saved after every `checkpointEvery` steps (config; default 1) and when the run pauses\n' +
+    '(too many masked rollouts, judge call cap, Ctrl-C or SIGTERM); a paused run exits 1 after saving.\n' +
+    '`exprl train --resume DIR` continues it exactly: its metrics.jsonl and rollouts.jsonl end as an\n' +
+    'uninterrupted run\'s would (timings aside). --resume takes no option that would change the run\'s config.\n' +
     `Methods: ${METHODS.join(', ')}.`,
   options: {
     preset: { kind: 'string', value: 'NAME', choices: PRESET_NAMES, help: 'start from a preset (default small)' },
@@ -43,6 +51,7 @@ export const TRAIN: CommandSpec = {
     'stage2-steps': { kind: 'int', value: 'N', min: 0, help: 'Stage II steps (0 drops Stage II; with the small preset, adds it)' },
     out: { kind: 'string', value: 'DIR', help: 'run folder (default runs/<date-time>)' },
     force: { kind: 'flag', help: 'write into a folder that already holds a run' },
+    resume: { kind: 'string', value: 'DIR', help: 'continue the run in DIR from its saved state (DIR/run.json is its config)' },
     'pretrain-only': { kind: 'flag', help: 'run Stage 0 (a "builtin" policy) and one eval, then save; how public/models/builtin-base is made' },
   },
 };
@@ -81,6 +90,54 @@ export async function trainConfig(o: ParsedOptions): Promise<RunConfig> {
   return validateConfig(c);
 }
 
+/** Options that set the run's config: --resume takes none of them (the run folder holds its config). */
+const CONFIG_OPTIONS = ['preset', 'config', 'method', 'judge', 'judge-endpoint', 'judge-model', 'judge-runtime', 'judge-dtype', 'model', 'seed', 'steps', 'stage2-steps', 'pretrain-only', 'force', 'out'];
+
+interface RunSetup {
+  out: string;
+  config: RunConfig;
+  resume: LoadedRunState | null;
+}
+
+/** A new run folder: run.json written, empty metrics and rollouts. */
+async function newRun(o: ParsedOptions): Promise<RunSetup> {
+  const config = await trainConfig(o);
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { existsSync } = await import('node:fs');
+  const out = o.string('out') ?? `runs/${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  if (existsSync(`${out}/run.json`) && !o.flag('force')) throw new UsageError(`${out} already holds a run (run.json); continue it with --resume ${out}, or pass --force to start it again`);
+  await mkdir(out, { recursive: true });
+  await rmState(out);
+  await writeFile(`${out}/run.json`, JSON.stringify(config, null, 2) + '\n');
+  await writeFile(`${out}/metrics.jsonl`, '');
+  await writeFile(`${out}/rollouts.jsonl`, '');
+  return { out, config, resume: null };
+}
+
+async function rmState(out: string): Promise<void> {
+  const { rm } = await import('node:fs/promises');
+  await rm(`${out}/${STATE_FILE}`, { force: true });
+  await rm(`${out}/state`, { recursive: true, force: true });
+}
+
+/** An existing run folder: its config, its state (none yet: from the start), its files cut to the state. */
+async function resumedRun(o: ParsedOptions): Promise<RunSetup> {
+  const given = CONFIG_OPTIONS.filter((k) => o.has(k));
+  if (given.length > 0) throw new UsageError(`--resume continues the run as its run.json describes it; --${given[0]} would change it (start a new run instead)`);
+  const out = o.string('resume') as string;
+  const { readFile } = await import('node:fs/promises');
+  const file = `${out}/run.json`;
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new UsageError(`--resume ${out}: ${file} cannot be read; is ${out} a run folder?`);
+  });
+  const config = runConfigFromJson(text, file);
+  const folder = new RunFolder(out);
+  const resume = (await folder.hasState()) ? await folder.load() : null;
+  await cutLines(`${out}/metrics.jsonl`, resume?.state.lines.metrics ?? 0);
+  await cutLines(`${out}/rollouts.jsonl`, resume?.state.lines.rollouts ?? 0);
+  return { out, config, resume };
+}
+
 export async function trainCommand(argv: readonly string[]): Promise<number> {
   const parsed = parseArgs(TRAIN, argv);
   if (parsed.help) {
@@ -88,15 +145,10 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const o = parsed.options;
-  const config = await trainConfig(o);
-  const { mkdir, writeFile, appendFile } = await import('node:fs/promises');
+  const { out, config, resume } = o.has('resume') ? await resumedRun(o) : await newRun(o);
+  const { writeFile, appendFile } = await import('node:fs/promises');
   const { existsSync } = await import('node:fs');
-  const out = o.string('out') ?? `runs/${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  if (existsSync(`${out}/run.json`) && !o.flag('force')) throw new Error(`${out} already holds a run (run.json); pass --force to overwrite it`);
-  await mkdir(out, { recursive: true });
-  await writeFile(`${out}/run.json`, JSON.stringify(config, null, 2) + '\n');
-  await writeFile(`${out}/metrics.jsonl`, '');
-  await writeFile(`${out}/rollouts.jsonl`, '');
+  if (resume !== null) console.error(`exprl train: resuming ${out} at stage ${resume.state.cursor.stage}, step ${resume.state.cursor.step} (${resume.state.cursor.globalStep} optimizer steps done)`);
   if (!o.flag('pretrain-only')) console.error(`exprl train: ${describeJudgeEstimate(config)}`);
 
   const bar = new ProgressBar(process.stderr);
@@ -106,8 +158,11 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     const opened = await openPolicy(gpu, config.policy, config.seeds.init);
     let release = async (): Promise<void> => {};
     const stop = new AbortController();
-    const onSigint = (): void => stop.abort(new Error('interrupted (SIGINT); the checkpoint so far is saved'));
+    const onSignal = (name: string) => (): void => stop.abort(new Error(`interrupted (${name}); the run state is saved: exprl train --resume ${out}`));
+    const onSigint = onSignal('SIGINT');
+    const onSigterm = onSignal('SIGTERM');
     process.once('SIGINT', onSigint);
+    process.once('SIGTERM', onSigterm);
     try {
       for (const w of opened.session.warnings) console.error(`exprl train: note: ${w}`);
       if (o.flag('pretrain-only') && !opened.fresh) throw new UsageError(`--pretrain-only pre-trains a freshly initialised policy; give --model builtin (the policy is ${JSON.stringify(config.policy)})`);
@@ -115,23 +170,26 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       release = built?.release ?? release;
       if (built?.note !== undefined) console.error(`exprl train: ${built.note}`);
       const judge = built?.judge ?? null;
-      if (judge !== null) {
+      if (judge !== null && !(resume !== null && existsSync(`${out}/judge-probes.json`))) {
         // The judge-hacking probes, before any step: a judge that can be gamed is shown as such.
         const report = await runProbes(judge);
         console.error(formatProbeReport(report));
-        await writeFile(`${out}/judge-probes.json`, JSON.stringify(report.results.map((r) => ({ probe: r.probe.id, exploitable: r.exploitable, score: r.score })), null, 1) + '\n');
+        await writeFile(`${out}/judge-probes.json`, JSON.stringify(report.results.map((r) => ({ probe: r.probe.id, mode: r.mode, exploitable: r.exploitable, score: r.score })), null, 1) + '\n');
       }
       const result = await runPipeline(
-          { session: opened.session, config, judge, freshPolicy: opened.fresh, pretrainOnly: o.flag('pretrain-only') },
-          {
-            signal: stop.signal,
-            onMetrics: (line) => appendFile(`${out}/metrics.jsonl`, JSON.stringify(line) + '\n'),
-            onRollouts: (b) =>
-              appendFile(`${out}/rollouts.jsonl`, b.records.map((r) => rolloutJsonLine(r, { stage: b.stage, step: b.step, method: b.method }) + '\n').join('')),
-            onProgress: (p: RunProgress) => bar.update(p),
-            onNote: (m) => bar.note(`exprl train: note: ${m}`),
+        { session: opened.session, config, judge, freshPolicy: opened.fresh, pretrainOnly: o.flag('pretrain-only'), store: new RunFolder(out), resume },
+        {
+          signal: stop.signal,
+          onMetrics: (line) => appendFile(`${out}/metrics.jsonl`, JSON.stringify(line) + '\n'),
+          onRollouts: async (b) => {
+            await appendFile(`${out}/rollouts.jsonl`, b.records.map((r) => rolloutJsonLine(r, { stage: b.stage, step: b.step, method: b.method }) + '\n').join(''));
+            testKillPoint('rollouts');
           },
-        );
+          onCheckpoint: () => testKillPoint('checkpoint'),
+          onProgress: (p: RunProgress) => bar.update(p),
+          onNote: (m) => bar.note(`exprl train: note: ${m}`),
+        },
+      );
       bar.done();
       const s = opened.session;
       await saveCheckpoint(`${out}/checkpoint`, s.config, await readParams(s.gpu, s.model), s.tokenizer.files(s.config.maxSeqLen));
@@ -144,11 +202,12 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
         eval: result.evals[result.evals.length - 1] ?? null,
       };
       if (result.status === 'paused') {
-        console.error(`exprl train: paused: ${result.reason}`);
+        console.error(`exprl train: paused: ${result.reason}\nexprl train: the run state is saved; continue with: exprl train --resume ${out}`);
         code = 1;
       }
     } finally {
       process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigterm);
       await release();
       opened.session.destroy();
     }

@@ -81,6 +81,11 @@ export class SftTrainer {
     return this.opt.step;
   }
 
+  /** AdamW's moments and step count (a run checkpoints and restores them). */
+  get optimizer(): OptimizerState {
+    return this.opt;
+  }
+
   /** Accumulates the gradient of every micro-batch, then takes one optimizer step. */
   async step(examples: readonly SftExample[]): Promise<SftStepResult> {
     if (examples.length === 0) throw new Error('SftTrainer.step: no examples');

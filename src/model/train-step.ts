@@ -89,3 +89,21 @@ export function optimizerStep(gpu: Gpu, model: ModelParams, opt: OptimizerState,
   opt.step = step;
   return opt.gradNorm;
 }
+
+/** AdamW's moments read back (the step count is `opt.step`), for a checkpoint of the run. */
+export async function readOptimizer(gpu: Gpu, opt: OptimizerState): Promise<{ m: Float32Array[]; v: Float32Array[] }> {
+  const [m, v] = await Promise.all([Promise.all(opt.m.map((t) => gpu.readF32(t))), Promise.all(opt.v.map((t) => gpu.readF32(t)))]);
+  return { m, v };
+}
+
+/** Puts saved moments and step count back, so the next step is the one the saved run would have taken. */
+export function restoreOptimizer(gpu: Gpu, opt: OptimizerState, saved: { m: readonly Float32Array[]; v: readonly Float32Array[] }, step: number): void {
+  for (const [what, dst, src] of [['m', opt.m, saved.m], ['v', opt.v, saved.v]] as const) {
+    if (src.length !== dst.length) throw new Error(`restoreOptimizer: ${src.length} saved ${what} buffers, the model has ${dst.length}`);
+    dst.forEach((t, i) => {
+      if (src[i].length !== t.size) throw new Error(`restoreOptimizer: saved ${what}.${i} holds ${src[i].length} values, the model's buffer ${t.size}`);
+      gpu.write(t, src[i]);
+    });
+  }
+  opt.step = step;
+}

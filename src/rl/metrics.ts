@@ -15,6 +15,8 @@ export interface RolloutRecord {
   reward: number;
   /** Sparse answer check (always run, for metrics). */
   correct: boolean;
+  /** The response declares a final answer at all, right or wrong (src/tasks/answers.ts). */
+  answered: boolean;
   /** Per response token; ignored when masked. */
   advantages: ArrayLike<number>;
   /** Response length in tokens. */
@@ -34,11 +36,21 @@ export interface RolloutRecord {
 /** Scalars the GPU update reports (token-means over the step); null where the method has no such term (SFT). */
 export interface UpdateStats {
   loss: number;
+  /** KL to the stage's frozen reference policy (measured whatever its coefficient). */
   kl: number | null;
+  /** KL to the policy the run started from. */
+  klBase: number | null;
   entropy: number | null;
   clipFracLow: number | null;
   clipFracHigh: number | null;
   gradNorm: number;
+}
+
+/** Wall time of a step's parts, seconds; the update includes the reference, base and teacher passes. */
+export interface StepTimes {
+  sample: number;
+  judge: number;
+  update: number;
 }
 
 export interface StepMetrics {
@@ -54,6 +66,7 @@ export interface StepMetrics {
   adv_max: number | null;
   loss: number;
   kl: number | null;
+  kl_base: number | null;
   entropy: number | null;
   clip_frac_low: number | null;
   clip_frac_high: number | null;
@@ -69,14 +82,26 @@ export interface StepMetrics {
   unlocked: number;
   tokens_per_s: number | null;
   step_s: number;
+  correct_frac: number | null;
+  reward_correct_mean: number | null;
+  reward_incorrect_mean: number | null;
+  no_answer_frac: number | null;
+  time_sample_s: number | null;
+  time_judge_s: number | null;
+  time_update_s: number | null;
 }
 
 export const STEP_METRIC_KEYS: readonly (keyof StepMetrics)[] = [
   'step', 'stage', 'method', 'reward_mean', 'reward_std', 'frac_zero_std', 'adv_mean', 'adv_std',
-  'adv_min', 'adv_max', 'loss', 'kl', 'entropy', 'clip_frac_low', 'clip_frac_high', 'grad_norm',
+  'adv_min', 'adv_max', 'loss', 'kl', 'kl_base', 'entropy', 'clip_frac_low', 'clip_frac_high', 'grad_norm',
   'len_mean', 'len_max', 'cut_frac', 'judge_calls', 'judge_latency_ms', 'judge_failures',
   'judge_parse_failures', 'masked', 'unlocked', 'tokens_per_s', 'step_s',
+  'correct_frac', 'reward_correct_mean', 'reward_incorrect_mean', 'no_answer_frac',
+  'time_sample_s', 'time_judge_s', 'time_update_s',
 ];
+
+/** Keys that hold wall times: they differ between two runs of the same seeds, nothing else does. */
+export const TIMING_KEYS: readonly (keyof StepMetrics)[] = ['judge_latency_ms', 'tokens_per_s', 'step_s', 'time_sample_s', 'time_judge_s', 'time_update_s'];
 
 /** Mean and unbiased std (std 0 for a single value); null for no values. */
 export function meanStd(xs: readonly number[]): { mean: number | null; std: number | null } {
@@ -140,6 +165,8 @@ export interface StepInput {
   update: UpdateStats;
   /** Wall time of the whole step, seconds. */
   stepSeconds: number;
+  /** Wall time of its parts (null for steps without them, e.g. SFT has no sampling). */
+  times?: StepTimes;
   /** Prompts unlocked before this step (ids); this step's correct rollouts are added. */
   unlockedBefore: ReadonlySet<string>;
   /** Tokens processed, when not the rollouts' response tokens (SFT: the trained reference tokens). */
@@ -160,6 +187,9 @@ export function stepMetrics(input: StepInput): StepMetrics {
   const latencies = rs.flatMap((r) => [...r.judgeLatenciesMs]);
   const unlocked = new Set(input.unlockedBefore);
   for (const r of rs) if (r.correct) unlocked.add(r.promptId);
+  const scored = rs.filter((r) => !r.masked);
+  const rewardOf = (correct: boolean): number | null => meanStd(scored.filter((r) => r.correct === correct).map((r) => r.reward)).mean;
+  const share = (f: (r: RolloutRecord) => boolean): number | null => (rs.length ? rs.filter(f).length / rs.length : null);
   return {
     step: input.step,
     stage: input.stage,
@@ -173,6 +203,7 @@ export function stepMetrics(input: StepInput): StepMetrics {
     adv_max: adv.max,
     loss: input.update.loss,
     kl: input.update.kl,
+    kl_base: input.update.klBase,
     entropy: input.update.entropy,
     clip_frac_low: input.update.clipFracLow,
     clip_frac_high: input.update.clipFracHigh,
@@ -188,6 +219,13 @@ export function stepMetrics(input: StepInput): StepMetrics {
     unlocked: unlocked.size,
     tokens_per_s: input.stepSeconds > 0 ? (input.tokens ?? totalTokens) / input.stepSeconds : null,
     step_s: input.stepSeconds,
+    correct_frac: share((r) => r.correct),
+    reward_correct_mean: rewardOf(true),
+    reward_incorrect_mean: rewardOf(false),
+    no_answer_frac: share((r) => !r.answered),
+    time_sample_s: input.times?.sample ?? null,
+    time_judge_s: input.times?.judge ?? null,
+    time_update_s: input.times?.update ?? null,
   };
 }
 

@@ -6,11 +6,16 @@
  * One step of an RL method: the step's prompts → G samples each with their sampling log-probs
  * (`collectRollouts`, which judges, checks answers and computes advantages) → for
  * self-distillation the teacher pass replaces the advantages → `miniBatches` × `epochs` policy
- * updates (`PolicyTrainer`) → one metrics line. SFT steps train on references (`SftTrainer`).
+ * updates (`PolicyTrainer`, which also measures the KL to the stage's frozen reference and to the
+ * base) → one metrics line. SFT steps train on references (`SftTrainer`).
  *
- * The run pauses, with its reason, when more than judge.maxMaskedShare of a step's rollouts are
- * masked (that step makes no update), or before a step whose judge calls could pass
- * judge.callCap. The shell (CLI, worker) owns the GPU, the judge, the output files and saving.
+ * The run is a cursor over (stage, step) and checkpoints its state (src/rl/run-state.ts) to the
+ * store every `checkpointEvery` steps, at the end of every stage and evaluation, and when it
+ * pauses; given a saved state it continues from there and writes exactly the lines the
+ * uninterrupted run would have written. It pauses, with its reason, when more than
+ * judge.maxMaskedShare of a step's rollouts are masked (that step makes no update), before a step
+ * whose judge calls could pass judge.callCap, or when stopped. The shell (CLI, worker) owns the
+ * GPU, the judge and the output files.
  */
 import type { Judge } from '../judge/types';
 import type { ModelParams } from '../model/params';
@@ -18,13 +23,16 @@ import { cloneParams, destroyParams } from '../model/params';
 import { scoreResponses } from '../model/score';
 import type { PolicySession } from '../model/session';
 import { SftTrainer } from '../model/sft-trainer';
+import { readOptimizer, restoreOptimizer, type OptimizerState } from '../model/train-step';
 import type { TaskItem } from '../tasks/types';
-import { effectiveEpsHigh, type Method, type RunConfig, type StageConfig } from './config';
+import type { Method, RunConfig, StageConfig } from './config';
 import { evaluatePolicy, type EvalLine } from './evaluate';
 import { maxJudgeCallsPerStep } from './judge-budget';
+import { collectMethod, effectiveEpsHigh, methodTraits, needsJudge } from './methods';
 import { stepMetrics, type StepMetrics, type UpdateStats } from './metrics';
 import { PolicyTrainer, type PolicyRollout, type PolicyUpdate } from './policy-step';
 import { collectRollouts, metricsRecord, toPolicyRollout, type RolloutRecord } from './rollouts';
+import { RUN_STATE_FORMAT, RUN_STATE_VERSION, type FlatWeights, type FrozenSource, type LoadedRunState, type RunCursor, type RunStore } from './run-state';
 import { mixSeed, rolloutPrompt, sftPair, stagePool, stepItems, teacherPrompt } from './stage-data';
 
 /** Rollouts per micro-batch of the policy update (bounds the activations). */
@@ -58,6 +66,8 @@ export interface RunHooks {
   onProgress?(p: RunProgress): void;
   /** Notes the user should see (truncated references, masked teacher passes, ...). */
   onNote?(message: string): void;
+  /** A checkpoint is durable in the store (after every save). */
+  onCheckpoint?(cursor: RunCursor): void | Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -65,7 +75,7 @@ export interface RunResult {
   status: 'finished' | 'paused';
   /** Why the run paused. */
   reason?: string;
-  /** Optimizer steps of stages I, II, ... taken. */
+  /** Optimizer steps of stages I, II, ... taken (in all, resumed parts included). */
   steps: number;
   judgeCalls: number;
   evals: EvalLine[];
@@ -80,6 +90,10 @@ export interface RunInputs {
   freshPolicy: boolean;
   /** Stop after Stage 0 and one evaluation (how the shipped base policy is made). */
   pretrainOnly?: boolean;
+  /** Where checkpoints go; none: the run keeps no state. */
+  store?: RunStore | null;
+  /** A saved state to continue from; the session holds the run's starting policy as `config.policy` gives it. */
+  resume?: LoadedRunState | null;
 }
 
 class Paused extends Error {}
@@ -95,14 +109,31 @@ export async function runPipeline(inputs: RunInputs, hooks: RunHooks = {}): Prom
 
 const seconds = (t0: number): number => (performance.now() - t0) / 1000;
 
+/** A trainer of the stage being run, with what a checkpoint needs of it. */
+interface LiveTrainer {
+  optimizer: OptimizerState;
+}
+
 class Run {
   private readonly cfg: RunConfig;
   private readonly session: PolicySession;
+  /** The policy Stage I started from (kl_base); frozen. */
+  private base: ModelParams | null = null;
+  private baseSource: FrozenSource | null = null;
+  /** The current stage's frozen reference (KL, self-distillation teacher); may be `base` itself. */
   private reference: ModelParams | null = null;
-  private readonly unlocked = new Set<string>();
+  private referenceSource: FrozenSource | null = null;
+  /** Frozen weights not yet handed to the store. */
+  private readonly unsaved = new Map<string, FlatWeights>();
+  private unlocked = new Set<string>();
   private judgeCalls = 0;
-  private globalStep = 0;
-  private readonly evals: EvalLine[] = [];
+  private cursor: RunCursor = { stage: 0, step: 0, globalStep: 0, baseEval: false, finished: false };
+  private evals: EvalLine[] = [];
+  /** Lines handed to onMetrics / rollout records to onRollouts, and those a checkpoint may count. */
+  private readonly lines = { metrics: 0, rollouts: 0 };
+  private committedLines = { metrics: 0, rollouts: 0 };
+  private trainer: LiveTrainer | null = null;
+  private pauseSaved = false;
   private readonly evalItems: TaskItem[];
 
   constructor(
@@ -114,39 +145,171 @@ class Run {
     // The same held-out prompts at every evaluation, so evaluations compare.
     this.evalItems = stagePool(this.cfg.tasks, 'eval', this.cfg.tasks.evalPrompts, this.cfg.seeds.data, 0).slice(0, this.cfg.tasks.evalPrompts);
     this.cfg.stages.forEach((s, i) => {
-      if (!inputs.pretrainOnly && (s.method === 'exprl-outcome' || s.method === 'exprl-process') && inputs.judge === null) {
+      if (!inputs.pretrainOnly && needsJudge(s.method) && inputs.judge === null) {
         throw new Error(`stages[${i}] uses ${s.method}, which needs a judge; judge.kind is "${this.cfg.judge.kind}"`);
       }
     });
   }
 
   destroy(): void {
-    if (this.reference !== null) destroyParams(this.reference);
-    this.reference = null;
+    if (this.reference !== null && this.reference !== this.base) destroyParams(this.reference);
+    if (this.base !== null) destroyParams(this.base);
+    this.reference = this.base = null;
   }
 
   async all(): Promise<RunResult> {
+    const result = (status: RunResult['status'], reason?: string): RunResult => ({
+      status,
+      ...(reason !== undefined ? { reason } : {}),
+      steps: this.cursor.globalStep,
+      judgeCalls: this.judgeCalls,
+      evals: this.evals,
+    });
     try {
-      if (this.inputs.freshPolicy && this.cfg.pretrain.steps > 0) await this.pretrain();
-      const firstMethod = this.inputs.pretrainOnly ? 'sft' : this.cfg.stages[0].method;
-      await this.evaluate(0, firstMethod);
-      if (this.inputs.pretrainOnly) return { status: 'finished', steps: 0, judgeCalls: 0, evals: this.evals };
-      for (const [i, stage] of this.cfg.stages.entries()) await this.stage(i + 1, stage);
+      if (this.inputs.resume) this.restore(this.inputs.resume);
+      if (this.cursor.finished) return result('finished');
+      if (this.cursor.stage === 0 && !this.cursor.baseEval) {
+        if (this.inputs.freshPolicy && this.cfg.pretrain.steps > 0) await this.pretrain();
+        await this.evaluate(0, this.inputs.pretrainOnly ? 'sft' : this.cfg.stages[0].method);
+        this.cursor.baseEval = true;
+        if (this.inputs.pretrainOnly) return await this.finish(result);
+        this.cursor.stage = 1;
+        this.cursor.step = 0;
+        await this.checkpoint();
+      }
+      for (let i = this.cursor.stage - 1; i < this.cfg.stages.length; i++) await this.stage(i + 1, this.cfg.stages[i]);
       const last = this.cfg.stages[this.cfg.stages.length - 1];
-      if (this.cfg.eval.everySteps === 0 || this.globalStep % this.cfg.eval.everySteps !== 0) await this.evaluate(this.cfg.stages.length, last.method);
-      return { status: 'finished', steps: this.globalStep, judgeCalls: this.judgeCalls, evals: this.evals };
+      if (!this.evaluatedNow(this.cfg.stages.length)) await this.evaluate(this.cfg.stages.length, last.method);
+      return await this.finish(result);
     } catch (e) {
-      const paused = (reason: string): RunResult => ({ status: 'paused', reason, steps: this.globalStep, judgeCalls: this.judgeCalls, evals: this.evals });
-      if (e instanceof Paused) return paused(e.message);
-      const signal = this.hooks.signal;
-      if (signal?.aborted) return paused(`stopped: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason)}`);
-      throw e;
+      const reason = this.pauseReason(e);
+      if (reason === null) throw e;
+      if (!this.pauseSaved) await this.checkpoint();
+      return result('paused', reason);
     }
+  }
+
+  /** Why the run pauses when `e` ends it (null: `e` is an error, not a pause). */
+  private pauseReason(e: unknown): string | null {
+    if (e instanceof Paused) return e.message;
+    const signal = this.hooks.signal;
+    return signal?.aborted ? `stopped: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason)}` : null;
+  }
+
+  /**
+   * Inside a stage, a pause is checkpointed before its trainer goes: the state of the last finished
+   * step (a pause comes before a step's update), with the optimizer's moments.
+   */
+  private async onStageError(e: unknown): Promise<never> {
+    if (this.pauseReason(e) !== null && !this.pauseSaved) {
+      await this.checkpoint();
+      this.pauseSaved = true;
+    }
+    throw e;
+  }
+
+  private async finish(result: (status: RunResult['status']) => RunResult): Promise<RunResult> {
+    this.cursor.finished = true;
+    this.commitLines();
+    await this.checkpoint();
+    return result('finished');
   }
 
   private progress(p: RunProgress): void {
     this.hooks.onProgress?.(p);
   }
+
+  private async emitMetrics(line: StepMetrics | EvalLine): Promise<void> {
+    this.lines.metrics++;
+    await this.hooks.onMetrics?.(line);
+  }
+
+  /** The lines written so far belong to the state from now on (a step or an evaluation is complete). */
+  private commitLines(): void {
+    this.committedLines = { ...this.lines };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // State: restore, snapshot.
+
+  private restore(saved: LoadedRunState): void {
+    const { gpu, model } = this.session;
+    const s = saved.state;
+    // The session holds the starting policy: a base rebuilt "from the policy" is copied first.
+    if (s.base !== null) this.base = this.frozen(s.base, saved, 'base');
+    if (s.reference !== null) this.reference = this.frozen(s.reference, saved, 'reference');
+    this.baseSource = s.base;
+    this.referenceSource = s.reference;
+    writeFlat(gpu, model.flat, saved.policy, 'policy');
+    this.cursor = { ...s.cursor };
+    this.judgeCalls = s.judgeCalls;
+    this.unlocked = new Set(s.unlocked);
+    this.evals = [...s.evals];
+    this.lines.metrics = s.lines.metrics;
+    this.lines.rollouts = s.lines.rollouts;
+    this.commitLines();
+  }
+
+  private frozen(src: FrozenSource, saved: LoadedRunState, what: string): ModelParams {
+    const { gpu, model } = this.session;
+    if (src.kind === 'base') {
+      if (this.base === null) throw new Error(`saved run state: the ${what} is the base, which is not set`);
+      return this.base;
+    }
+    const copy = cloneParams(gpu, model);
+    if (src.kind === 'stored') {
+      const w = saved.frozen.get(src.key);
+      if (w === undefined) throw new Error(`saved run state: no stored weights "${src.key}" for the ${what}`);
+      writeFlat(gpu, copy.flat, w, `${what} (${src.key})`);
+    }
+    return copy;
+  }
+
+  /** A checkpoint is due after this step (Stage 0 counts its own steps). */
+  private due(stage: number): boolean {
+    const every = this.cfg.checkpointEvery;
+    return every > 0 && (stage === 0 ? this.cursor.step : this.cursor.globalStep) % every === 0;
+  }
+
+  /** Hands the state as of the last committed lines to the store. */
+  private async checkpoint(): Promise<void> {
+    const store = this.inputs.store;
+    if (!store) return;
+    const { gpu, model } = this.session;
+    const policy = await Promise.all(model.flat.map((t) => gpu.readF32(t)));
+    const opt = this.trainer?.optimizer ?? null;
+    await store.save({
+      state: {
+        format: RUN_STATE_FORMAT,
+        version: RUN_STATE_VERSION,
+        cursor: { ...this.cursor },
+        judgeCalls: this.judgeCalls,
+        unlocked: [...this.unlocked],
+        evals: this.evals,
+        lines: { ...this.committedLines },
+        optimizerStep: opt === null ? null : opt.step,
+        base: this.baseSource,
+        reference: this.referenceSource,
+      },
+      policy,
+      optimizer: opt === null ? null : await readOptimizer(gpu, opt),
+      frozen: new Map(this.unsaved),
+    });
+    this.unsaved.clear();
+    await this.hooks.onCheckpoint?.({ ...this.cursor });
+  }
+
+  /** Freezes a copy of the policy as it is now, stored under `key` (or rebuilt from config.policy). */
+  private async freeze(key: string, fromPolicy: boolean): Promise<{ params: ModelParams; source: FrozenSource }> {
+    const { gpu, model } = this.session;
+    const params = cloneParams(gpu, model);
+    if (fromPolicy) return { params, source: { kind: 'policy' } };
+    this.unsaved.set(key, await Promise.all(params.flat.map((t) => gpu.readF32(t))));
+    return { params, source: { kind: 'stored', key } };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Stages.
 
   /** Stage 0: SFT on the easy split's references. */
   private async pretrain(): Promise<void> {
@@ -169,82 +332,145 @@ class Run {
     const maxTokens = session.config.maxSeqLen + 1;
     const pairs = new Map(pool.map((it) => [it.id, sftPair(session.tokenizer, it, maxTokens)]));
     const cut = [...pairs.values()].filter((x) => x.truncated).length;
-    if (cut > 0) this.hooks.onNote?.(`stage ${stage}: ${cut} of ${pairs.size} references were cut to the model's ${maxTokens} tokens`);
+    if (cut > 0 && this.cursor.step === 0) this.hooks.onNote?.(`stage ${stage}: ${cut} of ${pairs.size} references were cut to the model's ${maxTokens} tokens`);
     const seqLen = Math.max(...[...pairs.values()].map((x) => x.tokens.length)) - 1;
     const trainer = new SftTrainer(session.gpu, session.model, hyper, Math.min(perStep, UPDATE_MICRO_BATCH), seqLen);
     try {
-      for (let step = 0; step < steps; step++) {
+      this.resumeTrainer(trainer);
+      for (let step = this.cursor.step; step < steps; step++) {
         this.hooks.signal?.throwIfAborted();
         const t0 = performance.now();
         const examples = stepItems(pool, step, perStep).map((it) => pairs.get(it.id)!);
         const r = await trainer.step(examples);
-        const update: UpdateStats = { loss: r.loss, kl: null, entropy: null, clipFracLow: null, clipFracHigh: null, gradNorm: r.gradNorm };
-        const stepNo = stage === 0 ? step + 1 : ++this.globalStep;
+        const update: UpdateStats = { loss: r.loss, kl: null, klBase: null, entropy: null, clipFracLow: null, clipFracHigh: null, gradNorm: r.gradNorm };
+        const stepNo = stage === 0 ? step + 1 : ++this.cursor.globalStep;
+        this.cursor.step = step + 1;
         const line = stepMetrics({ step: stepNo, stage, method, rollouts: [], update, stepSeconds: seconds(t0), unlockedBefore: this.unlocked, tokens: r.tokens });
-        await this.hooks.onMetrics?.(line);
+        await this.emitMetrics(line);
         this.progress({ phase, stage, done: step + 1, total: steps, method });
-        if (stage > 0) await this.maybeEvaluate(stage, method);
+        await this.afterStep(stage, method, step + 1 === steps);
       }
+    } catch (e) {
+      await this.onStageError(e);
     } finally {
+      this.trainer = null;
       trainer.destroy();
     }
   }
 
-  private async maybeEvaluate(stage: number, method: Method): Promise<void> {
+  /** A trainer of the stage being run takes back the saved optimizer state, when the run resumes mid-stage. */
+  private resumeTrainer(trainer: LiveTrainer): void {
+    this.trainer = trainer;
+    const saved = this.inputs.resume;
+    if (saved === null || saved === undefined || this.cursor.step === 0) return;
+    if (saved.optimizer === null || saved.state.optimizerStep === null) throw new Error('saved run state: a stage is under way but no optimizer state was saved');
+    restoreOptimizer(this.session.gpu, trainer.optimizer, saved.optimizer, saved.state.optimizerStep);
+  }
+
+  /** After a step: checkpoint when due (or the stage ends), then the evaluation when due, and a checkpoint of it. */
+  private async afterStep(stage: number, method: Method, stageEnd: boolean): Promise<void> {
+    this.commitLines();
     const every = this.cfg.eval.everySteps;
-    if (every > 0 && this.globalStep % every === 0) await this.evaluate(stage, method);
+    const evalDue = stage > 0 && every > 0 && this.cursor.globalStep % every === 0;
+    if (this.due(stage) || (stageEnd && !evalDue)) await this.checkpoint();
+    if (evalDue && !this.evaluatedNow(stage)) {
+      await this.evaluate(stage, method);
+      await this.checkpoint();
+    }
+  }
+
+  /** An evaluation was made at the current step of this stage (a resumed run does not repeat it). */
+  private evaluatedNow(stage: number): boolean {
+    return this.evals.some((e) => e.stage === stage && e.step === this.cursor.globalStep);
   }
 
   private async evaluate(stage: number, method: Method): Promise<void> {
     this.progress({ phase: 'eval', stage, done: 0, total: this.evalItems.length, method });
     const { line } = await evaluatePolicy(this.session, this.evalItems, this.cfg.eval, {
-      step: this.globalStep,
+      step: this.cursor.globalStep,
       stage,
       method,
       seed: mixSeed(this.cfg.seeds.sampling, 0xe7a1),
       signal: this.hooks.signal,
     });
     this.evals.push(line);
-    await this.hooks.onMetrics?.(line);
+    await this.emitMetrics(line);
+    this.commitLines();
     this.progress({ phase: 'eval', stage, done: this.evalItems.length, total: this.evalItems.length, method });
   }
 
-  /** The frozen reference policy: the policy as it entered the first stage that needs one. */
-  private referenceModel(): ModelParams {
-    this.reference ??= cloneParams(this.session.gpu, this.session.model);
-    return this.reference;
+  /** The base (first stage) and this stage's reference, frozen when the stage starts. */
+  private async freezeForStage(stageNo: number): Promise<void> {
+    if (this.base === null) {
+      // Nothing trained the policy before Stage I unless Stage 0 ran: then it is rebuilt from config.policy.
+      const pretrained = this.inputs.freshPolicy && this.cfg.pretrain.steps > 0;
+      const f = await this.freeze('base', !pretrained);
+      this.base = f.params;
+      this.baseSource = f.source;
+    }
+    if (this.reference !== null && this.reference !== this.base) destroyParams(this.reference);
+    if (stageNo === 1) {
+      this.reference = this.base;
+      this.referenceSource = { kind: 'base' };
+    } else {
+      const f = await this.freeze(`reference-stage-${stageNo}`, false);
+      this.reference = f.params;
+      this.referenceSource = f.source;
+    }
   }
 
   private async stage(stageNo: number, s: StageConfig): Promise<void> {
     const pool = stagePool(this.cfg.tasks, s.split, s.steps * s.promptsPerStep, this.cfg.seeds.data, stageNo);
-    if (s.method === 'sft') {
-      await this.sftSteps(stageNo, 'sft', pool, s.steps, s.promptsPerStep, { lr: s.lr, weightDecay: s.weightDecay, maxNorm: s.gradClip }, 'train');
-      return;
+    if (methodTraits(s.method).trainsOnReferences) {
+      this.releaseReference();
+      await this.sftSteps(stageNo, s.method, pool, s.steps, s.promptsPerStep, { lr: s.lr, weightDecay: s.weightDecay, maxNorm: s.gradClip }, 'train');
+    } else {
+      if (this.cursor.step === 0) await this.freezeForStage(stageNo);
+      await this.rlSteps(stageNo, s, pool);
     }
-    const needsReference = s.klCoef > 0 || s.method === 'self-distill';
-    const reference = needsReference ? this.referenceModel() : null;
+    this.cursor.stage = stageNo + 1;
+    this.cursor.step = 0;
+  }
+
+  private releaseReference(): void {
+    if (this.reference !== null && this.reference !== this.base) destroyParams(this.reference);
+    this.reference = null;
+    this.referenceSource = null;
+  }
+
+  private async rlSteps(stageNo: number, s: StageConfig, pool: readonly TaskItem[]): Promise<void> {
     const { session } = this;
     const promptLen = Math.max(...pool.map((it) => session.tokenizer.encode(rolloutPrompt(it.question)).length));
     // Longest prompt + response as rows of the update (a row predicts the next token: one fewer).
     const seqLen = Math.min(session.config.maxSeqLen, promptLen + s.maxResponseTokens - 1);
     const rolloutsPerUpdate = (s.promptsPerStep / s.miniBatches) * s.rolloutsPerPrompt;
-    const trainer = new PolicyTrainer(session.gpu, session.model, reference, Math.min(rolloutsPerUpdate, UPDATE_MICRO_BATCH), seqLen);
+    const trainer = new PolicyTrainer(session.gpu, session.model, {
+      microBatch: Math.min(rolloutsPerUpdate, UPDATE_MICRO_BATCH),
+      seqLen,
+      reference: this.reference,
+      base: this.base,
+    });
     try {
-      for (let step = 0; step < s.steps; step++) {
+      this.resumeTrainer(trainer);
+      for (let step = this.cursor.step; step < s.steps; step++) {
         this.hooks.signal?.throwIfAborted();
-        await this.rlStep(stageNo, s, step, stepItems(pool, step, s.promptsPerStep), trainer, reference);
+        await this.rlStep(stageNo, s, step, stepItems(pool, step, s.promptsPerStep), trainer);
+        this.cursor.step = step + 1;
         this.progress({ phase: 'train', stage: stageNo, done: step + 1, total: s.steps, method: s.method });
-        await this.maybeEvaluate(stageNo, s.method);
+        await this.afterStep(stageNo, s.method, step + 1 === s.steps);
       }
+    } catch (e) {
+      await this.onStageError(e);
     } finally {
+      this.trainer = null;
       trainer.destroy();
     }
   }
 
-  private async rlStep(stageNo: number, s: StageConfig, step: number, items: TaskItem[], trainer: PolicyTrainer, reference: ModelParams | null): Promise<void> {
+  private async rlStep(stageNo: number, s: StageConfig, step: number, items: TaskItem[], trainer: PolicyTrainer): Promise<void> {
     const t0 = performance.now();
     const j = this.cfg.judge;
-    const judged = s.method === 'exprl-outcome' || s.method === 'exprl-process';
+    const judged = needsJudge(s.method);
     if (judged && j.callCap !== null) {
       const worst = maxJudgeCallsPerStep(s, j);
       if (this.judgeCalls + worst > j.callCap) {
@@ -252,6 +478,7 @@ class Run {
       }
     }
     const { session } = this;
+    const times = { sampleS: 0, judgeS: 0 };
     const records = await collectRollouts(session, items, {
       rolloutsPerPrompt: s.rolloutsPerPrompt,
       temperature: s.temperature,
@@ -259,38 +486,46 @@ class Run {
       topP: s.topP,
       seed: mixSeed(this.cfg.seeds.sampling, stageNo, step),
       maxTokens: s.maxResponseTokens,
-      method: s.method === 'self-distill' || s.method === 'sft' ? 'sparse-grpo' : s.method,
+      method: collectMethod(s.method)!,
       judge: judged ? (this.inputs.judge ?? undefined) : undefined,
       view: j.processView,
       delimiter: j.delimiter,
       maxSegments: j.maxSegments,
+      guard: j.guard,
+      cutCorrectReward: s.cutCorrectReward,
+      times,
       signal: this.hooks.signal,
     });
-    if (s.method === 'self-distill') await this.teacherAdvantages(records, items, s, reference!);
+    const tUpdate = performance.now();
+    if (methodTraits(s.method).advantage === 'teacher') await this.teacherAdvantages(records, items, s, this.reference!);
     const calls = records.reduce((a, r) => a + r.judgeCalls, 0);
     this.judgeCalls += calls;
-    await this.hooks.onRollouts?.({ stage: stageNo, step: this.globalStep + 1, method: s.method, items, records });
+    this.lines.rollouts += records.length;
+    await this.hooks.onRollouts?.({ stage: stageNo, step: this.cursor.globalStep + 1, method: s.method, items, records });
 
     const masked = records.filter((r) => r.masked && r.judgeCalls > 0).length;
     if (judged && masked / records.length > j.maxMaskedShare) {
+      this.judgeCalls -= calls; // the step is made again on resume, with its calls
       const why = records.find((r) => r.judgeError !== undefined)?.judgeError ?? 'no usable score';
       throw new Paused(
         `stage ${stageNo} step ${step + 1}: ${masked} of ${records.length} rollouts masked by judge failures (${pct(masked / records.length)}), more than judge.maxMaskedShare ${pct(j.maxMaskedShare)}; first failure: ${why}. No update was made for this step.`,
       );
     }
     const update = await this.updates(records, s, trainer);
-    this.globalStep++;
+    const updateS = seconds(tUpdate);
+    this.cursor.globalStep++;
     const line = stepMetrics({
-      step: this.globalStep,
+      step: this.cursor.globalStep,
       stage: stageNo,
       method: s.method,
       rollouts: records.map(metricsRecord),
       update,
       stepSeconds: seconds(t0),
+      times: { sample: times.sampleS, judge: times.judgeS, update: updateS },
       unlockedBefore: this.unlocked,
     });
     for (const r of records) if (r.correct) this.unlocked.add(r.itemId);
-    await this.hooks.onMetrics?.(line);
+    await this.emitMetrics(line);
   }
 
   /** miniBatches × epochs updates over the step's prompt groups; the figures are their means (the grad norm is the last one's). */
@@ -305,6 +540,7 @@ class Run {
       lr: s.lr,
       weightDecay: s.weightDecay,
       maxNorm: s.gradClip,
+      lossAggregation: s.lossAggregation,
     };
     const perUpdate = (s.promptsPerStep / s.miniBatches) * s.rolloutsPerPrompt;
     const results: PolicyUpdate[] = [];
@@ -315,11 +551,13 @@ class Run {
         results.push(await trainer.step(batch, settings));
       }
     }
-    if (results.length === 0) return { loss: 0, kl: null, entropy: null, clipFracLow: null, clipFracHigh: null, gradNorm: 0 };
+    if (results.length === 0) return { loss: 0, kl: null, klBase: null, entropy: null, clipFracLow: null, clipFracHigh: null, gradNorm: 0 };
     const avg = (f: (u: PolicyUpdate) => number): number => results.reduce((a, u) => a + f(u), 0) / results.length;
+    const klBase = results[0].klBase === null ? null : avg((u) => u.klBase ?? 0);
     return {
       loss: avg((u) => u.loss),
       kl: avg((u) => u.kl),
+      klBase,
       entropy: avg((u) => u.entropy),
       clipFracLow: avg((u) => u.clipFracLow),
       clipFracHigh: avg((u) => u.clipFracHigh),
@@ -365,6 +603,16 @@ class Run {
       if (!fits[i]) r.masked = true;
     });
   }
+}
+
+/** Uploads saved flat buffers after checking they fit the model's layout. */
+function writeFlat(gpu: PolicySession['gpu'], dst: ModelParams['flat'], src: FlatWeights, what: string): void {
+  if (src.length !== dst.length) throw new Error(`saved run state: the ${what} has ${src.length} buffers, the model ${dst.length}`);
+  dst.forEach((t, i) => {
+    if (src[i].length !== t.size) throw new Error(`saved run state: the ${what}'s buffer ${i} holds ${src[i].length} values, the model's ${t.size}`);
+    if (!src[i].every(Number.isFinite)) throw new Error(`saved run state: the ${what}'s buffer ${i} holds a value that is not finite`);
+    gpu.write(t, src[i]);
+  });
 }
 
 function pct(x: number): string {

@@ -1,0 +1,129 @@
+/**
+ * A run folder's state on disk (src/rl/run-state.ts says what the state is):
+ *
+ *   DIR/state.json                       {"folder": "state/c-000012", "state": RunStateJson}
+ *   DIR/state/c-000012/policy.safetensors    flat.0 ... : the policy's flat parameter buffers
+ *   DIR/state/c-000012/optimizer.safetensors m.0 ..., v.0 ...: AdamW's moments (when a trainer is live)
+ *   DIR/state/frozen-KEY.safetensors         a frozen policy (base, a stage's reference), written once
+ *
+ * A save writes a new c-* folder and any new frozen file, then replaces state.json by rename,
+ * then removes what the new state no longer refers to. state.json is replaced atomically, so a
+ * kill at any point leaves the previous complete checkpoint in force; a resume removes leftovers.
+ */
+import { mkdir, open, readdir, readFile, rename, rm, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseSafetensors, writeSafetensors } from '../model/safetensors';
+import { frozenKeys, parseRunState, RunStateError, type FlatWeights, type LoadedRunState, type RunSnapshot, type RunStateJson, type RunStore } from '../rl/run-state';
+import { testKillPoint } from './test-hooks';
+
+export const STATE_FILE = 'state.json';
+const STATE_DIR = 'state';
+
+async function writeDurable(path: string, bytes: Uint8Array | string): Promise<void> {
+  const f = await open(path, 'w');
+  try {
+    await f.writeFile(bytes);
+    await f.sync();
+  } finally {
+    await f.close();
+  }
+}
+
+function weightsFile(groups: Record<string, FlatWeights>): Uint8Array {
+  return writeSafetensors(Object.entries(groups).flatMap(([prefix, bufs]) => bufs.map((data, i) => ({ name: `${prefix}.${i}`, shape: [data.length], data }))));
+}
+
+function readWeights(bytes: Uint8Array, file: string, prefix: string): FlatWeights {
+  const st = parseSafetensors(bytes, file);
+  const out: FlatWeights = [];
+  for (let i = 0; st.header.byName.has(`${prefix}.${i}`); i++) out.push(st.float32(`${prefix}.${i}`));
+  if (out.length === 0) throw new RunStateError(file, `holds no ${prefix}.0 tensor`);
+  return out;
+}
+
+export class RunFolder implements RunStore {
+  private seq = 0;
+
+  constructor(readonly dir: string) {}
+
+  /** True when the folder holds a saved state. */
+  async hasState(): Promise<boolean> {
+    try {
+      await readFile(join(this.dir, STATE_FILE));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async save(snap: RunSnapshot): Promise<void> {
+    const folder = `${STATE_DIR}/c-${String(++this.seq).padStart(6, '0')}`;
+    const at = join(this.dir, folder);
+    await rm(at, { recursive: true, force: true });
+    await mkdir(at, { recursive: true });
+    await writeDurable(join(at, 'policy.safetensors'), weightsFile({ flat: snap.policy }));
+    testKillPoint('checkpoint-write');
+    if (snap.optimizer !== null) await writeDurable(join(at, 'optimizer.safetensors'), weightsFile({ m: snap.optimizer.m, v: snap.optimizer.v }));
+    for (const [key, weights] of snap.frozen) {
+      const file = join(this.dir, STATE_DIR, `frozen-${key}.safetensors`);
+      await writeDurable(`${file}.tmp`, weightsFile({ flat: weights }));
+      await rename(`${file}.tmp`, file);
+    }
+    const stateFile = join(this.dir, STATE_FILE);
+    await writeDurable(`${stateFile}.tmp`, JSON.stringify({ folder, state: snap.state }) + '\n');
+    await rename(`${stateFile}.tmp`, stateFile);
+    await this.removeUnused(folder, snap.state);
+  }
+
+  /** Deletes checkpoint folders and frozen files the state in force does not use (and half-written ones). */
+  private async removeUnused(folder: string, state: RunStateJson): Promise<void> {
+    const keep = new Set([folder.slice(STATE_DIR.length + 1), ...frozenKeys(state).map((k) => `frozen-${k}.safetensors`)]);
+    const names = await readdir(join(this.dir, STATE_DIR)).catch(() => [] as string[]);
+    await Promise.all(names.filter((n) => !keep.has(n)).map((n) => rm(join(this.dir, STATE_DIR, n), { recursive: true, force: true })));
+  }
+
+  /** The state in force, with its weights; errors name the file. */
+  async load(): Promise<LoadedRunState> {
+    const stateFile = join(this.dir, STATE_FILE);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(stateFile, 'utf8'));
+    } catch (e) {
+      throw new RunStateError(stateFile, `cannot be read as JSON (${e instanceof Error ? e.message : String(e)})`);
+    }
+    const wrap = parsed as { folder?: unknown; state?: unknown };
+    if (typeof wrap !== 'object' || wrap === null || typeof wrap.folder !== 'string' || !/^state\/c-\d{6}$/.test(wrap.folder)) {
+      throw new RunStateError(stateFile, 'must hold {"folder": "state/c-NNNNNN", "state": {...}}');
+    }
+    const state = parseRunState(wrap.state, `${stateFile}: state`);
+    this.seq = Number(wrap.folder.slice(-6));
+    const at = join(this.dir, wrap.folder);
+    const policyFile = join(at, 'policy.safetensors');
+    const policy = readWeights(await readFile(policyFile), policyFile, 'flat');
+    let optimizer: LoadedRunState['optimizer'] = null;
+    if (state.optimizerStep !== null) {
+      const f = join(at, 'optimizer.safetensors');
+      const bytes = await readFile(f);
+      optimizer = { m: readWeights(bytes, f, 'm'), v: readWeights(bytes, f, 'v') };
+    }
+    const frozen = new Map<string, FlatWeights>();
+    for (const key of frozenKeys(state)) {
+      const f = join(this.dir, STATE_DIR, `frozen-${key}.safetensors`);
+      frozen.set(key, readWeights(await readFile(f), f, 'flat'));
+    }
+    await this.removeUnused(wrap.folder, state);
+    return { state, policy, optimizer, frozen };
+  }
+}
+
+/** Cuts a JSONL file to its first `lines` lines (what a state counts); a missing file counts as empty. */
+export async function cutLines(file: string, lines: number): Promise<void> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  let at = 0;
+  for (let i = 0; i < lines; i++) {
+    const nl = text.indexOf('\n', at);
+    if (nl < 0) throw new RunStateError(file, `has ${i} complete lines; the saved state counts ${lines}`);
+    at = nl + 1;
+  }
+  await truncate(file, Buffer.byteLength(text.slice(0, at), 'utf8'));
+}
