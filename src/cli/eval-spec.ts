@@ -5,7 +5,7 @@
  * SPEC grammar (built-in tasks):
  *   SPEC     := FAMILIES [":" SPLIT] [":" "d=" DIFFS]
  *   FAMILIES := "all" | NAME ("+" NAME)*          e.g. arith-chain, gcd+long-addition
- *   SPLIT    := "easy" | "mid" | "rl" | "eval"    default eval
+ *   SPLIT    := "easy" | "mid" | "rl" | "eval" | "dev" | "test"   default eval (dev, test: its halves)
  *   DIFFS    := N | N "-" M | N ("," N)*          difficulties 1..10; default the split's own
  * Examples: `all`, `arith-chain:eval:d=3`, `gcd+linear-equation:eval:d=2-5`, `all:rl:d=1,4`.
  * A SPEC ending in .jsonl, .json, .csv or .parquet is a dataset file instead (src/tasks/load.ts),

@@ -16,7 +16,7 @@ export const EVAL: CommandSpec = {
   summary: 'Samples N responses per task prompt, checks their "Answer: N" lines and prints pass@k (one JSON line).',
   details:
     'SPEC: FAMILY[+FAMILY...]|all[:SPLIT][:d=N|d=N-M|d=N,M,...], e.g. arith-chain:eval:d=3 or all:eval:d=1-4\n' +
-    '(SPLIT easy, mid, rl or eval, default eval; difficulties 1..10, default the split\'s own), or a dataset file\n' +
+    '(SPLIT easy, mid, rl, eval, or dev or test (the halves of eval), default eval; difficulties 1..10, default the split\'s own), or a dataset file\n' +
     'ending in .jsonl, .json or .csv (question/reference/answer columns, or verl rows; bad rows are reported and skipped).\n' +
     'The prompt is the question, a blank line, and \'End with a line "Answer: N".\' Prompt i is sampled with seed S + i*N.\n' +
     'Prints {"eval": true, "prompts", "n", "pass@1", "pass@K"..., "mean@n", "families": {NAME: {the same}}}:\n' +

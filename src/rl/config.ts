@@ -80,7 +80,14 @@ export interface SeedConfig {
   sampling: number;
 }
 
+export const EVAL_SPLITS = ['eval', 'dev', 'test'] as const;
+export type EvalSplit = (typeof EVAL_SPLITS)[number];
+
 export interface EvalConfig {
+  /** Evaluate before the first stage. */
+  before: boolean;
+  /** Evaluate at the end of every stage. */
+  stageEnds: boolean;
   n: number;
   k: number[];
   temperature: number;
@@ -105,6 +112,8 @@ export interface TasksConfig {
   /** Difficulties each split cycles through. */
   difficulties: { easy: number[]; mid: number[]; rl: number[]; eval: number[] };
   evalPrompts: number;
+  /** The split evaluations draw from: eval, or one of its halves (dev for choosing settings, test for reporting). */
+  evalSplit: EvalSplit;
 }
 
 export interface RunConfig {
@@ -236,6 +245,8 @@ export const SEED_FIELDS: Record<keyof SeedConfig, Field> = {
 };
 
 export const EVAL_FIELDS: Record<keyof EvalConfig, Field> = {
+  before: { doc: 'Evaluate the policy before the first stage (the base; an experiment evaluates it once per seed and skips it in the other arms).', check: (v) => (typeof v === 'boolean' ? null : 'must be true or false') },
+  stageEnds: { doc: 'Evaluate at the end of every stage (after Stage I and after Stage II), besides every everySteps steps and after the last stage.', check: (v) => (typeof v === 'boolean' ? null : 'must be true or false') },
   n: { doc: 'Samples per eval prompt.', check: num({ int: true, min: 1 }) },
   k: { doc: 'The k of the unbiased pass@k reported on eval lines; each in [1, n].', check: (v) => (Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && x >= 1) ? null : 'must be a non-empty list of positive integers') },
   temperature: { doc: 'Eval sampling temperature.', check: num({ gt: 0, max: 10 }) },
@@ -270,7 +281,8 @@ export const TASKS_FIELDS: Record<keyof TasksConfig, Field> = {
       return extra.length ? `has unknown split ${JSON.stringify(extra[0])}` : null;
     },
   },
-  evalPrompts: { doc: 'Held-out eval prompts (eval split) per evaluation.', check: num({ int: true, min: 1 }) },
+  evalPrompts: { doc: 'Held-out eval prompts per evaluation (from tasks.evalSplit, at the eval difficulties).', check: num({ int: true, min: 1 }) },
+  evalSplit: { doc: 'Split evaluations draw from: "eval" (held out), or one of its two disjoint halves, "dev" (for choosing settings) and "test" (for reporting, never looked at while choosing).', check: oneOf(EVAL_SPLITS) },
 };
 
 export const RUN_FIELDS: { policy: Field; checkpointEvery: Field } = {
@@ -376,6 +388,7 @@ function defaultTasks(evalPrompts: number): TasksConfig {
     families: ['arith-chain', 'long-addition', 'gcd', 'linear-equation'],
     difficulties: { easy: [1, 2], mid: [2, 3, 4, 5, 6, 7, 8], rl: [2, 3, 4, 5, 6, 7, 8], eval: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] },
     evalPrompts,
+    evalSplit: 'eval',
   };
 }
 
@@ -435,7 +448,7 @@ function paperPreset(): RunConfig {
     },
     seeds: { init: 0, data: 0, sampling: 0 },
     checkpointEvery: 1,
-    eval: { n: 16, k: [1, 4, 16], temperature: 0.8, topK: 20, topP: 0.95, maxResponseTokens: 16384, everySteps: 10 },
+    eval: { before: true, stageEnds: false, n: 16, k: [1, 4, 16], temperature: 0.8, topK: 20, topP: 0.95, maxResponseTokens: 16384, everySteps: 10 },
   };
 }
 
@@ -495,7 +508,7 @@ function smallPreset(): RunConfig {
     },
     seeds: { init: 1, data: 1, sampling: 1 },
     checkpointEvery: 1,
-    eval: { n: 16, k: [1, 4, 16], temperature: 0.8, topK: 0, topP: 1, maxResponseTokens: 128, everySteps: 25 },
+    eval: { before: true, stageEnds: false, n: 16, k: [1, 4, 16], temperature: 0.8, topK: 0, topP: 1, maxResponseTokens: 128, everySteps: 25 },
   };
 }
 

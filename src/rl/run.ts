@@ -143,7 +143,7 @@ class Run {
     this.cfg = inputs.config;
     this.session = inputs.session;
     // The same held-out prompts at every evaluation, so evaluations compare.
-    this.evalItems = stagePool(this.cfg.tasks, 'eval', this.cfg.tasks.evalPrompts, this.cfg.seeds.data, 0).slice(0, this.cfg.tasks.evalPrompts);
+    this.evalItems = stagePool(this.cfg.tasks, this.cfg.tasks.evalSplit, this.cfg.tasks.evalPrompts, this.cfg.seeds.data, 0).slice(0, this.cfg.tasks.evalPrompts);
     this.cfg.stages.forEach((s, i) => {
       if (!inputs.pretrainOnly && needsJudge(s.method) && inputs.judge === null) {
         throw new Error(`stages[${i}] uses ${s.method}, which needs a judge; judge.kind is "${this.cfg.judge.kind}"`);
@@ -170,7 +170,7 @@ class Run {
       if (this.cursor.finished) return result('finished');
       if (this.cursor.stage === 0 && !this.cursor.baseEval) {
         if (this.inputs.freshPolicy && this.cfg.pretrain.steps > 0) await this.pretrain();
-        await this.evaluate(0, this.inputs.pretrainOnly ? 'sft' : this.cfg.stages[0].method);
+        if (this.cfg.eval.before || this.inputs.pretrainOnly) await this.evaluate(0, this.inputs.pretrainOnly ? 'sft' : this.cfg.stages[0].method);
         this.cursor.baseEval = true;
         if (this.inputs.pretrainOnly) return await this.finish(result);
         this.cursor.stage = 1;
@@ -371,7 +371,7 @@ class Run {
   private async afterStep(stage: number, method: Method, stageEnd: boolean): Promise<void> {
     this.commitLines();
     const every = this.cfg.eval.everySteps;
-    const evalDue = stage > 0 && every > 0 && this.cursor.globalStep % every === 0;
+    const evalDue = stage > 0 && ((every > 0 && this.cursor.globalStep % every === 0) || (stageEnd && this.cfg.eval.stageEnds));
     if (this.due(stage) || (stageEnd && !evalDue)) await this.checkpoint();
     if (evalDue && !this.evaluatedNow(stage)) {
       await this.evaluate(stage, method);

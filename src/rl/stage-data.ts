@@ -19,7 +19,8 @@ export function stagePool(tasks: TasksConfig, split: SplitName, count: number, d
     count: Math.max(1, Math.min(count, MAX_POOL)),
     seed: mixSeed(dataSeed, stage),
     families: tasks.families,
-    difficulties: tasks.difficulties[split],
+    // dev and test are halves of eval, at its difficulties.
+    difficulties: tasks.difficulties[split === 'dev' || split === 'test' ? 'eval' : split],
   });
 }
 

@@ -13,14 +13,17 @@ import { canonicalQuestion } from './item';
 import { hash53 } from './random';
 import { MAX_DIFFICULTY, type TaskItem } from './types';
 
-export const SPLIT_NAMES = ['easy', 'mid', 'rl', 'eval'] as const;
+/** The four disjoint splits, and `dev` and `test`: the two disjoint halves of `eval` (experiments choose on dev and report on test). */
+export const SPLIT_NAMES = ['easy', 'mid', 'rl', 'eval', 'dev', 'test'] as const;
 export type SplitName = (typeof SPLIT_NAMES)[number];
+type BaseSplit = 'easy' | 'mid' | 'rl' | 'eval';
+const BASE_SPLITS: readonly BaseSplit[] = ['easy', 'mid', 'rl', 'eval'];
 
 /**
  * Share of the question space per split, in 1/1000 (they sum to 1000). Easy gets the most because
  * its low-difficulty question spaces are small; fixed so that the assignment never changes.
  */
-export const SPLIT_SHARES: Readonly<Record<SplitName, number>> = Object.freeze({ easy: 400, mid: 250, rl: 200, eval: 150 });
+export const SPLIT_SHARES: Readonly<Record<BaseSplit, number>> = Object.freeze({ easy: 400, mid: 250, rl: 200, eval: 150 });
 
 /** Default difficulties per split: easy is for pre-training, eval spans the whole range. */
 export const DEFAULT_SPLIT_DIFFICULTIES: Readonly<Record<SplitName, readonly number[]>> = Object.freeze({
@@ -28,17 +31,28 @@ export const DEFAULT_SPLIT_DIFFICULTIES: Readonly<Record<SplitName, readonly num
   mid: [2, 3, 4, 5, 6, 7, 8],
   rl: [2, 3, 4, 5, 6, 7, 8],
   eval: Array.from({ length: MAX_DIFFICULTY }, (_, i) => i + 1),
+  dev: Array.from({ length: MAX_DIFFICULTY }, (_, i) => i + 1),
+  test: Array.from({ length: MAX_DIFFICULTY }, (_, i) => i + 1),
 });
 
-/** The split a question belongs to. */
-export function splitOf(family: string, question: string): SplitName {
+/** The one of the four disjoint splits a question belongs to (easy, mid, rl or eval). */
+export function splitOf(family: string, question: string): BaseSplit {
   const bucket = hash53(canonicalQuestion(family, question)) % 1000;
   let edge = 0;
-  for (const name of SPLIT_NAMES) {
+  for (const name of BASE_SPLITS) {
     edge += SPLIT_SHARES[name];
     if (bucket < edge) return name;
   }
   return 'eval';
+}
+
+/** Whether a question is in `split`; dev and test halve eval by a second, independent hash. */
+export function inSplit(family: string, question: string, split: SplitName): boolean {
+  const base = splitOf(family, question);
+  if (split !== 'dev' && split !== 'test') return base === split;
+  if (base !== 'eval') return false;
+  const half = hash53(`dev/test:${canonicalQuestion(family, question)}`) % 2 === 0 ? 'dev' : 'test';
+  return half === split;
 }
 
 export interface SplitOptions {
@@ -79,7 +93,7 @@ export function makeSplit(opts: SplitOptions): TaskItem[] {
     for (let t = 0; t < maxTries && !found; t++, cursor++) {
       // The stream index folds in the difficulty: each (seed, difficulty) pair has its own stream.
       const item = family.generate(difficulty, opts.seed, cursor * 16 + difficulty);
-      if (splitOf(item.family, item.question) !== opts.split) continue;
+      if (!inSplit(item.family, item.question, opts.split)) continue;
       const canon = canonicalQuestion(item.family, item.question);
       if (seen.has(canon)) continue;
       seen.add(canon);

@@ -10,7 +10,7 @@ import { HttpJudge } from '../../src/judge/http';
 import { RubricJudge } from '../../src/judge/rubric';
 import { preset } from '../../src/rl/config';
 import { FAMILY_NAMES } from '../../src/tasks/families/index';
-import { splitOf } from '../../src/tasks/splits';
+import { inSplit, splitOf } from '../../src/tasks/splits';
 import { ANSWER_INSTRUCTION } from '../../src/tasks/types';
 
 describe('task SPEC', () => {
@@ -32,7 +32,7 @@ describe('task SPEC', () => {
     ['', 'empty'],
     ['nosuch', 'unknown family "nosuch"'],
     ['gcd+gcd', 'a family is named twice'],
-    ['gcd:test', '"test" is neither a split'],
+    ['gcd:hard', '"hard" is neither a split'],
     ['gcd:eval:d=0', 'difficulty 0 is outside 1..10'],
     ['gcd:d=11', 'difficulty 11 is outside 1..10'],
     ['gcd:d=5-2', 'difficulty range 5-2 is empty'],
@@ -56,6 +56,13 @@ describe('task SPEC', () => {
       expect(splitOf(it.family, it.question)).toBe('eval');
     }
     expect(builtinTasks(spec, 6, 3)).toEqual(items);
+  });
+
+  it('takes the dev and test halves of eval', () => {
+    const spec = parseTaskSpec('gcd:test:d=2');
+    if (spec.kind !== 'builtin') throw new Error('expected built-in');
+    expect(spec.split).toBe('test');
+    for (const it of builtinTasks(spec, 4, 3)) expect([splitOf(it.family, it.question), inSplit(it.family, it.question, 'test')]).toEqual(['eval', true]);
   });
 });
 

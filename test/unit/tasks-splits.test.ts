@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalQuestion } from '../../src/tasks/item';
-import { DEFAULT_SPLIT_DIFFICULTIES, makeSplit, SPLIT_NAMES, SPLIT_SHARES, splitOf } from '../../src/tasks/splits';
+import { DEFAULT_SPLIT_DIFFICULTIES, inSplit, makeSplit, SPLIT_NAMES, SPLIT_SHARES, splitOf } from '../../src/tasks/splits';
+
+const BASE = ['easy', 'mid', 'rl', 'eval'] as const;
 
 describe('task splits', () => {
   it('shares sum to 1000 and the assignment is a function of the canonical question', () => {
@@ -12,7 +14,7 @@ describe('task splits', () => {
   it('four splits of thousands of items are pairwise disjoint, even across seeds and difficulties', () => {
     const seen = new Map<string, string>();
     const sizes: Record<string, number> = {};
-    for (const split of SPLIT_NAMES) {
+    for (const split of BASE) {
       for (const seed of [1, 2]) {
         const items = makeSplit({ split, count: 600, seed, difficulties: split === 'easy' ? [1, 2] : [2, 3, 4, 5, 6] });
         sizes[split] = (sizes[split] ?? 0) + items.length;
@@ -48,7 +50,22 @@ describe('task splits', () => {
     const counts: Record<string, number> = { easy: 0, mid: 0, rl: 0, eval: 0 };
     for (let i = 0; i < 4000; i++) counts[splitOf('x', `question ${i}`)]++;
     // Roughly the configured shares (binomial noise well inside ±25%).
-    for (const s of SPLIT_NAMES) expect(Math.abs(counts[s] - 4 * SPLIT_SHARES[s])).toBeLessThan(SPLIT_SHARES[s]);
+    for (const s of BASE) expect(Math.abs(counts[s] - 4 * SPLIT_SHARES[s])).toBeLessThan(SPLIT_SHARES[s]);
+  });
+
+  it('dev and test are disjoint halves of eval, whatever the seed and difficulty', () => {
+    expect(SPLIT_NAMES).toContain('dev');
+    const dev = [1, 2].flatMap((seed) => makeSplit({ split: 'dev', count: 300, seed, difficulties: [1, 2, 3] }));
+    const test = [1, 2].flatMap((seed) => makeSplit({ split: 'test', count: 300, seed, difficulties: [1, 2, 3] }));
+    const key = (it: { family: string; question: string }): string => canonicalQuestion(it.family, it.question);
+    const devKeys = new Set(dev.map(key));
+    for (const it of test) expect(devKeys.has(key(it)), it.question).toBe(false);
+    for (const it of [...dev, ...test]) expect(splitOf(it.family, it.question)).toBe('eval');
+    for (const it of dev) expect([inSplit(it.family, it.question, 'dev'), inSplit(it.family, it.question, 'test')]).toEqual([true, false]);
+    // Roughly half of eval each.
+    const evalItems = makeSplit({ split: 'eval', count: 400, seed: 5, difficulties: [2, 3, 4] });
+    const inDev = evalItems.filter((it) => inSplit(it.family, it.question, 'dev')).length;
+    expect(Math.abs(inDev - 200)).toBeLessThan(50);
   });
 
   it('a question space that is too small is an error, not a silent short split', () => {
