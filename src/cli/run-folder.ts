@@ -6,9 +6,10 @@
  *   DIR/state/c-000012/optimizer.safetensors m.0 ..., v.0 ...: AdamW's moments (when a trainer is live)
  *   DIR/state/frozen-KEY.safetensors         a frozen policy (base, a stage's reference), written once
  *
- * A save writes a new c-* folder and any new frozen file, then replaces state.json by rename,
- * then removes what the new state no longer refers to. state.json is replaced atomically, so a
- * kill at any point leaves the previous complete checkpoint in force; a resume removes leftovers.
+ * A save writes a new c-* folder (numbered above any there, so never the one in force) and any
+ * new frozen file, then replaces state.json by rename, then removes what the new state no longer
+ * refers to. state.json is replaced atomically, so a kill at any point leaves the previous
+ * complete checkpoint in force; a resume removes leftovers.
  */
 import { mkdir, open, readdir, readFile, rename, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -57,9 +58,8 @@ export class RunFolder implements RunStore {
   }
 
   async save(snap: RunSnapshot): Promise<void> {
-    const folder = `${STATE_DIR}/c-${String(++this.seq).padStart(6, '0')}`;
+    const folder = await this.nextFolder();
     const at = join(this.dir, folder);
-    await rm(at, { recursive: true, force: true });
     await mkdir(at, { recursive: true });
     await writeDurable(join(at, 'policy.safetensors'), weightsFile({ flat: snap.policy }));
     testKillPoint('checkpoint-write');
@@ -75,6 +75,19 @@ export class RunFolder implements RunStore {
     await this.removeUnused(folder, snap.state);
   }
 
+  /**
+   * A checkpoint folder name above every c-* folder there: never the one in force (a RunFolder that
+   * did not load the state, or a resume's first save, would otherwise write over it).
+   */
+  private async nextFolder(): Promise<string> {
+    const names = await readdir(join(this.dir, STATE_DIR)).catch(() => [] as string[]);
+    for (const n of names) {
+      const m = /^c-(\d{6})$/.exec(n);
+      if (m !== null) this.seq = Math.max(this.seq, Number(m[1]));
+    }
+    return `${STATE_DIR}/c-${String(++this.seq).padStart(6, '0')}`;
+  }
+
   /** Deletes checkpoint folders and frozen files the state in force does not use (and half-written ones). */
   private async removeUnused(folder: string, state: RunStateJson): Promise<void> {
     const keep = new Set([folder.slice(STATE_DIR.length + 1), ...frozenKeys(state).map((k) => `frozen-${k}.safetensors`)]);
@@ -82,8 +95,8 @@ export class RunFolder implements RunStore {
     await Promise.all(names.filter((n) => !keep.has(n)).map((n) => rm(join(this.dir, STATE_DIR, n), { recursive: true, force: true })));
   }
 
-  /** The state in force, with its weights; errors name the file. */
-  async load(): Promise<LoadedRunState> {
+  /** state.json, checked: the folder of the checkpoint in force and its state. */
+  private async readStateFile(): Promise<{ folder: string; state: RunStateJson }> {
     const stateFile = join(this.dir, STATE_FILE);
     let parsed: unknown;
     try {
@@ -95,7 +108,18 @@ export class RunFolder implements RunStore {
     if (typeof wrap !== 'object' || wrap === null || typeof wrap.folder !== 'string' || !/^state\/c-\d{6}$/.test(wrap.folder)) {
       throw new RunStateError(stateFile, 'must hold {"folder": "state/c-NNNNNN", "state": {...}}');
     }
-    const state = parseRunState(wrap.state, `${stateFile}: state`);
+    return { folder: wrap.folder, state: parseRunState(wrap.state, `${stateFile}: state`) };
+  }
+
+  /** The state in force without its weights (where a run is: cursor, evals, line counts); nothing is changed. */
+  async peek(): Promise<RunStateJson> {
+    return (await this.readStateFile()).state;
+  }
+
+  /** The state in force, with its weights; errors name the file. */
+  async load(): Promise<LoadedRunState> {
+    const wrap = await this.readStateFile();
+    const state = wrap.state;
     this.seq = Number(wrap.folder.slice(-6));
     const at = join(this.dir, wrap.folder);
     const policyFile = join(at, 'policy.safetensors');
@@ -118,7 +142,14 @@ export class RunFolder implements RunStore {
 
 /** Cuts a JSONL file to its first `lines` lines (what a state counts); a missing file counts as empty. */
 export async function cutLines(file: string, lines: number): Promise<void> {
-  const text = await readFile(file, 'utf8').catch(() => '');
+  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    throw e;
+  });
+  if (text === null) {
+    if (lines === 0) return; // nothing to cut: the run appends to it
+    throw new RunStateError(file, `is missing; the saved state counts ${lines} lines`);
+  }
   let at = 0;
   for (let i = 0; i < lines; i++) {
     const nl = text.indexOf('\n', at);

@@ -47,14 +47,14 @@ describe.skipIf(platform !== 'node')('exprl train', () => {
       if (l.stage === 1 && !l.masked) expect(l.segments.map((s: { text: string }) => s.text).join('')).toBe(l.text);
     }
 
-    expect((await readdir(out)).sort()).toEqual(['checkpoint', 'judge-probes.json', 'metrics.jsonl', 'rollouts.jsonl', 'run.json']);
+    expect((await readdir(out)).sort()).toEqual(['checkpoint', 'judge-probes.json', 'metrics.jsonl', 'rollouts.jsonl', 'run.json', 'state', 'state.json']);
     expect((await readdir(`${out}/checkpoint`)).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
     const again = await cli.run('logprobs', '--model', `${out}/checkpoint`, '--text', 'Answer: 4');
     expect(again.code, again.stderr).toBe(0);
 
     const clash = await cli.run('train', '--preset', 'tiny', '--out', out);
-    expect(clash.code).toBe(1);
-    expect(clash.stderr).toContain('already holds a run (run.json); pass --force');
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain(`already holds a run (run.json); continue it with --resume ${out}, or pass --force`);
   }, 900_000);
 
   it('refuses usage mistakes with exit code 2', async () => {

@@ -5,9 +5,19 @@
 import { afterAll, beforeAll } from 'vitest';
 
 export interface Run {
+  /** Exit code; -1 when a signal ended the process. */
   code: number;
+  /** The signal that ended the process, or null. */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+}
+
+export interface RunOptions {
+  /** Time limit (default two minutes). */
+  ms?: number;
+  /** Variables added to the command's environment. */
+  env?: Record<string, string>;
 }
 
 export interface ExprlHarness {
@@ -16,6 +26,8 @@ export interface ExprlHarness {
   run(...args: string[]): Promise<Run>;
   /** The same with a time limit other than two minutes. */
   runWithin(ms: number, ...args: string[]): Promise<Run>;
+  /** The same with a time limit and extra environment variables. */
+  runWith(options: RunOptions, ...args: string[]): Promise<Run>;
 }
 
 /** Call at the top of a describe block that only runs in Node. */
@@ -34,14 +46,15 @@ export function useExprl(prefix: string): ExprlHarness {
     const { rm } = await import('node:fs/promises');
     if (root !== '') await rm(root, { recursive: true, force: true });
   });
-  const runWithin = async (ms: number, ...args: string[]): Promise<Run> => {
+  const runWith = async (options: RunOptions, ...args: string[]): Promise<Run> => {
     const { execFile } = await import('node:child_process');
     return new Promise((resolve) => {
-      execFile('node', ['bin/exprl.js', ...args], { env, timeout: ms }, (err, stdout, stderr) => {
+      execFile('node', ['bin/exprl.js', ...args], { env: { ...env, ...options.env }, timeout: options.ms ?? 120_000 }, (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-        resolve({ code, stdout, stderr });
+        resolve({ code, signal: err?.signal ?? null, stdout, stderr });
       });
     });
   };
-  return { root: () => root, run: (...args) => runWithin(120_000, ...args), runWithin };
+  const runWithin = (ms: number, ...args: string[]): Promise<Run> => runWith({ ms }, ...args);
+  return { root: () => root, run: (...args) => runWith({}, ...args), runWithin, runWith };
 }

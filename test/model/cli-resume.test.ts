@@ -1,0 +1,182 @@
+// `exprl train --resume` end to end (gpu-node project only: spawns `node bin/exprl.js` after
+// `npm run build:cli`). A run killed with SIGKILL at several points (EXPRL_TEST_KILL, see
+// src/cli/test-hooks.ts), mid-checkpoint-write included, and resumed until it finishes writes the
+// same metrics.jsonl and rollouts.jsonl as an uninterrupted run (timing keys aside) and the same
+// final weights, bit for bit.
+//
+// The run is small on purpose (each one is a child process on a software GPU): a fresh built-in
+// policy, 2 Stage 0 steps, 3 Stage I steps (exprl-process, rubric judge), 1 Stage II step, an
+// evaluation before, every 2 steps and at the end, and a checkpoint after every step. Its
+// checkpoints, in the order a run from scratch saves them:
+//   1, 2: Stage 0 steps 1, 2          3: after the base eval (Stage I, step 0)
+//   4, 5: Stage I steps 1, 2          6: after the eval at step 2
+//   7: Stage I step 3 (stage end)     8: Stage II step 1    9: after the eval at step 4
+//   10: finished
+// "rollouts" passes: 1-3 the Stage I steps, 4 the Stage II step.
+import { testPlatform } from '#test-gpu';
+import { describe, expect, it } from 'vitest';
+import { TIMING_KEYS } from '../../src/rl/metrics';
+import { parseRunState, type RunStateJson } from '../../src/rl/run-state';
+import { useExprl, type Run } from '../support/exprl-cli';
+
+const platform: string = testPlatform;
+
+const CONFIG = {
+  policy: 'builtin',
+  pretrain: { steps: 2, examplesPerStep: 2 },
+  stages: [
+    // An entropy bonus makes every update move the weights, so a lost optimizer state shows.
+    { method: 'exprl-process', split: 'mid', steps: 3, promptsPerStep: 1, rolloutsPerPrompt: 2, maxResponseTokens: 16, entropyCoef: 1e-3 },
+    {
+      method: 'stage2', split: 'rl', steps: 1, promptsPerStep: 1, rolloutsPerPrompt: 2, miniBatches: 1, epochs: 1, lr: 3e-4, weightDecay: 0.01,
+      gradClip: 0.3, temperature: 0.8, topK: 0, topP: 1, maxResponseTokens: 16, epsLow: 0.2, epsHigh: 'auto', dualClip: 3, klCoef: 0,
+      entropyCoef: 1e-4, lossAggregation: 'token-mean', cutCorrectReward: false,
+    },
+  ],
+  tasks: { evalPrompts: 1 },
+  eval: { n: 2, k: [1, 2], maxResponseTokens: 16, everySteps: 2 },
+  checkpointEvery: 1,
+};
+/** rollouts.jsonl lines per RL step. */
+const R = 2;
+
+/** One child process may take this long (a whole run takes ~30 s alone on SwiftShader). */
+const RUN_MS = 300_000;
+
+/** The JSONL file's lines, timing keys dropped, as canonical JSON. */
+async function untimedLines(file: string): Promise<string[]> {
+  const { readFile } = await import('node:fs/promises');
+  const text = await readFile(file, 'utf8');
+  expect(text.endsWith('\n'), `${file} ends with a newline`).toBe(true);
+  return text
+    .slice(0, -1)
+    .split('\n')
+    .map((l) => {
+      const o = JSON.parse(l) as Record<string, unknown>;
+      for (const k of TIMING_KEYS) delete o[k];
+      return JSON.stringify(o);
+    });
+}
+
+async function lineCount(file: string): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  return (await readFile(file, 'utf8')).split('\n').length - 1;
+}
+
+/** state.json as a kill left it: it parses, and the checkpoint folder it names is there. */
+async function stateAfterKill(out: string, what: string): Promise<{ folder: string; state: RunStateJson }> {
+  const { readFile, readdir } = await import('node:fs/promises');
+  const wrap = JSON.parse(await readFile(`${out}/state.json`, 'utf8')) as { folder: string; state: unknown };
+  const state = parseRunState(wrap.state, `${what}: state.json`);
+  const files = await readdir(`${out}/${wrap.folder}`);
+  expect(files, what).toContain('policy.safetensors');
+  if (state.optimizerStep !== null) expect(files, what).toContain('optimizer.safetensors');
+  return { folder: wrap.folder, state };
+}
+
+function summary(r: Run): Record<string, unknown> {
+  const lines = r.stdout.trimEnd().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  const s = JSON.parse(lines[0]) as Record<string, unknown>;
+  delete s.out;
+  return s;
+}
+
+describe.skipIf(platform !== 'node')('exprl train --resume', () => {
+  const cli = useExprl('exprl-cli-resume');
+  const config = (): string => `${cli.root()}/run-config.json`;
+  const ref = (): string => `${cli.root()}/reference`;
+  let refSummary: Record<string, unknown> | null = null;
+
+  /** Compares a finished run folder with the uninterrupted reference run. */
+  async function expectSameAsReference(out: string): Promise<void> {
+    const { readFile } = await import('node:fs/promises');
+    for (const f of ['metrics.jsonl', 'rollouts.jsonl']) expect(await untimedLines(`${out}/${f}`), f).toEqual(await untimedLines(`${ref()}/${f}`));
+    const a = await readFile(`${out}/checkpoint/model.safetensors`);
+    const b = await readFile(`${ref()}/checkpoint/model.safetensors`);
+    expect(a.equals(b), 'checkpoint/model.safetensors equals the reference run\'s, byte for byte').toBe(true);
+  }
+
+  it('an uninterrupted run; resumed once finished, it does nothing and exits 0', async () => {
+    const { readFile, writeFile } = await import('node:fs/promises');
+    await writeFile(config(), JSON.stringify(CONFIG, null, 2));
+    const r = await cli.runWithin(RUN_MS, 'train', '--config', config(), '--out', ref());
+    expect(r.code, r.stderr).toBe(0);
+    refSummary = summary(r);
+    expect(refSummary).toMatchObject({ status: 'finished', steps: 4 });
+    const metrics = (await untimedLines(`${ref()}/metrics.jsonl`)).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(metrics.map((m) => [m.stage, m.step, m.eval === true])).toEqual([
+      [0, 1, false], [0, 2, false], [0, 0, true], [1, 1, false], [1, 2, false], [1, 2, true], [1, 3, false], [2, 4, false], [2, 4, true],
+    ]);
+    expect(await lineCount(`${ref()}/rollouts.jsonl`)).toBe(4 * R);
+    const { state } = await stateAfterKill(ref(), 'reference');
+    expect(state.cursor.finished).toBe(true);
+
+    const files = ['metrics.jsonl', 'rollouts.jsonl', 'checkpoint/model.safetensors', 'state.json'];
+    const before = await Promise.all(files.map((f) => readFile(`${ref()}/${f}`)));
+    const again = await cli.runWithin(RUN_MS, 'train', '--resume', ref());
+    expect(again.code, again.stderr).toBe(0);
+    expect(summary(again)).toEqual(refSummary);
+    const after = await Promise.all(files.map((f) => readFile(`${ref()}/${f}`)));
+    files.forEach((f, i) => expect(after[i].equals(before[i]), `${f} unchanged`).toBe(true));
+  }, 900_000);
+
+  it('refuses flags that change the config, and a folder that holds no run, with exit code 2', async () => {
+    const steps = await cli.run('train', '--resume', ref(), '--steps', '5');
+    expect(steps.code, steps.stderr).toBe(2);
+    expect(steps.stderr).toContain('--steps would change it');
+    const seed = await cli.run('train', '--resume', ref(), '--seed', '3');
+    expect(seed.code, seed.stderr).toBe(2);
+    expect(seed.stderr).toContain('--seed would change it');
+    const { mkdir } = await import('node:fs/promises');
+    const empty = `${cli.root()}/not-a-run`;
+    await mkdir(empty, { recursive: true });
+    const none = await cli.run('train', '--resume', empty);
+    expect(none.code, none.stderr).toBe(2);
+    expect(none.stderr).toContain(`${empty}/run.json cannot be read`);
+  });
+
+  // One run killed again and again, each resume counting its passes from 1, so that its kills
+  // land in Stage 0, at the base eval, inside Stage I and Stage II and in the last checkpoint:
+  // `at` is the cursor of the checkpoint a kill leaves in force, `ahead` the lines the files
+  // hold past it (made again, identically, on resume). One chain of processes costs one run's
+  // work plus a process start per kill; a chain per kill point would cost a whole run each.
+  const kills: { kill: string; at: [number, number]; ahead: { metrics: number; rollouts: number }; why: string }[] = [
+    { kill: 'checkpoint:1', at: [0, 1], ahead: { metrics: 0, rollouts: 0 }, why: 'Stage 0 step 1 checkpointed' },
+    { kill: 'checkpoint-write:1', at: [0, 1], ahead: { metrics: 1, rollouts: 0 }, why: "a resume's first checkpoint (Stage 0 step 2) half-written: the one in force must survive" },
+    { kill: 'checkpoint-write:2', at: [0, 2], ahead: { metrics: 1, rollouts: 0 }, why: 'the checkpoint after the base eval half-written' },
+    { kill: 'rollouts:2', at: [1, 1], ahead: { metrics: 0, rollouts: R }, why: 'Stage I step 2: rollouts written, no update' },
+    { kill: 'checkpoint-write:3', at: [1, 2], ahead: { metrics: 1, rollouts: R }, why: "Stage I's last step (3) half-checkpointed, after the eval at step 2" },
+    { kill: 'rollouts:2', at: [1, 3], ahead: { metrics: 0, rollouts: R }, why: "Stage II's step: rollouts written, no update" },
+    { kill: 'checkpoint-write:3', at: [2, 1], ahead: { metrics: 0, rollouts: 0 }, why: 'the last checkpoint (finished) half-written' },
+  ];
+  it(`killed ${kills.length} times with SIGKILL and resumed each time: the same files as the uninterrupted run`, async () => {
+    expect(refSummary, 'the reference run finished').not.toBeNull();
+    const { readdir } = await import('node:fs/promises');
+    const out = `${cli.root()}/killed`;
+    for (const [i, k] of kills.entries()) {
+      const what = `run ${i + 1} killed at ${k.kill} (${k.why})`;
+      const args = i === 0 ? ['train', '--config', config(), '--out', out] : ['train', '--resume', out];
+      const r = await cli.runWith({ ms: RUN_MS, env: { EXPRL_TEST_KILL: k.kill } }, ...args);
+      expect(r.signal, `${what}: exit code ${r.code}, ${r.stderr}`).toBe('SIGKILL');
+      expect(r.stdout, what).toBe('');
+      if (i > 0) expect(r.stderr, what).toContain(`exprl train: resuming ${out} at stage `);
+      const { folder, state } = await stateAfterKill(out, what);
+      expect([state.cursor.stage, state.cursor.step], what).toEqual(k.at);
+      expect(state.cursor.finished, what).toBe(false);
+      const ahead = { metrics: (await lineCount(`${out}/metrics.jsonl`)) - state.lines.metrics, rollouts: (await lineCount(`${out}/rollouts.jsonl`)) - state.lines.rollouts };
+      expect(ahead, `${what}: lines past the state in force`).toEqual(k.ahead);
+      if (k.kill.startsWith('checkpoint-write:')) {
+        // The half-written checkpoint: a policy and nothing else, next to the one in force.
+        const folders = (await readdir(`${out}/state`)).filter((n) => n.startsWith('c-'));
+        expect(folders.length, `${what}: ${folders.join(', ')}`).toBe(2);
+        const partial = folders.find((n) => `state/${n}` !== folder)!;
+        expect(await readdir(`${out}/state/${partial}`), what).toEqual(['policy.safetensors']);
+      }
+    }
+    const last = await cli.runWithin(RUN_MS, 'train', '--resume', out);
+    expect(last.code, last.stderr).toBe(0);
+    expect(summary(last)).toEqual(refSummary);
+    await expectSameAsReference(out);
+  }, 900_000);
+});
