@@ -5,6 +5,7 @@
  */
 import { UsageError } from './args';
 import { evalCommand } from './eval';
+import { experimentCommand } from './experiment';
 import { exportTasksCommand } from './export-tasks';
 import { generateCommand } from './generate';
 import { info } from './info';
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   judge: { run: judgeCommand, summary: "score a response with a run config's judge (one JSON line)" },
   'export-tasks': { run: exportTasksCommand, summary: "write a task set as verl rows (.parquet or .jsonl)" },
   train: { run: trainCommand, summary: 'run Stage 0 → Stage I → Stage II → eval and write the run folder' },
+  experiment: { run: experimentCommand, summary: 'every arm × seed of a plan (quick, replication), then results.json, results.md and plots' },
 };
 
 function usage(): string {

@@ -5,22 +5,16 @@
  * DIR/checkpoint/ (a Hugging Face folder, also written when the run pauses).
  * `--resume DIR` continues a run from its state, as if it had never stopped.
  */
-import { formatProbeReport, runProbes } from '../judge/probes';
-import { saveCheckpoint } from '../model/checkpoint';
-import { readParams } from '../model/params';
+import { existsSync } from 'node:fs';
+import { formatProbeReport } from '../judge/probes';
 import { JUDGE_KINDS, JUDGE_RUNTIMES, METHODS, preset, PRESET_NAMES, smallStage2, TRANSFORMERS_DTYPES, validateConfig, type JudgeRuntime, type Method, type PresetName, type RunConfig, type TransformersDtype } from '../rl/config';
 import { describeJudgeEstimate } from '../rl/judge-budget';
-import { runPipeline, type RunProgress } from '../rl/run';
-import { buildRunJudge } from '../rl/run-judge';
-import { rolloutJsonLine } from '../rl/rollouts';
+import type { RunProgress } from '../rl/run';
 import { commandHelp, parseArgs, UsageError, type CommandSpec, type ParsedOptions } from './args';
 import { withGpu } from './gpu';
 import { runConfigFromJson } from './judge';
-import { localJudgeOpeners, openPolicy } from './policy-source';
 import { ProgressBar } from './progress';
-import { cutLines, RunFolder, STATE_FILE } from './run-folder';
-import { testKillPoint } from './test-hooks';
-import type { LoadedRunState } from '../rl/run-state';
+import { createRunFolder, executeRun, reopenRunFolder, RunFolderError, type RunSetup } from './run-exec';
 
 export const TRAIN: CommandSpec = {
   name: 'train',
@@ -93,31 +87,12 @@ export async function trainConfig(o: ParsedOptions): Promise<RunConfig> {
 /** Options that set the run's config: --resume takes none of them (the run folder holds its config). */
 const CONFIG_OPTIONS = ['preset', 'config', 'method', 'judge', 'judge-endpoint', 'judge-model', 'judge-runtime', 'judge-dtype', 'model', 'seed', 'steps', 'stage2-steps', 'pretrain-only', 'force', 'out'];
 
-interface RunSetup {
-  out: string;
-  config: RunConfig;
-  resume: LoadedRunState | null;
-}
-
-/** A new run folder: run.json written, empty metrics and rollouts. */
+/** A new run folder for the options: run.json written, empty metrics and rollouts. */
 async function newRun(o: ParsedOptions): Promise<RunSetup> {
   const config = await trainConfig(o);
-  const { mkdir, writeFile } = await import('node:fs/promises');
-  const { existsSync } = await import('node:fs');
   const out = o.string('out') ?? `runs/${new Date().toISOString().replace(/[:.]/g, '-')}`;
   if (existsSync(`${out}/run.json`) && !o.flag('force')) throw new UsageError(`${out} already holds a run (run.json); continue it with --resume ${out}, or pass --force to start it again`);
-  await mkdir(out, { recursive: true });
-  await rmState(out);
-  await writeFile(`${out}/run.json`, JSON.stringify(config, null, 2) + '\n');
-  await writeFile(`${out}/metrics.jsonl`, '');
-  await writeFile(`${out}/rollouts.jsonl`, '');
-  return { out, config, resume: null };
-}
-
-async function rmState(out: string): Promise<void> {
-  const { rm } = await import('node:fs/promises');
-  await rm(`${out}/${STATE_FILE}`, { force: true });
-  await rm(`${out}/state`, { recursive: true, force: true });
+  return createRunFolder(out, config);
 }
 
 /** An existing run folder: its config, its state (none yet: from the start), its files cut to the state. */
@@ -125,17 +100,12 @@ async function resumedRun(o: ParsedOptions): Promise<RunSetup> {
   const given = CONFIG_OPTIONS.filter((k) => o.has(k));
   if (given.length > 0) throw new UsageError(`--resume continues the run as its run.json describes it; --${given[0]} would change it (start a new run instead)`);
   const out = o.string('resume') as string;
-  const { readFile } = await import('node:fs/promises');
-  const file = `${out}/run.json`;
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw new UsageError(`--resume ${out}: ${file} cannot be read; is ${out} a run folder?`);
-  });
-  const config = runConfigFromJson(text, file);
-  const folder = new RunFolder(out);
-  const resume = (await folder.hasState()) ? await folder.load() : null;
-  await cutLines(`${out}/metrics.jsonl`, resume?.state.lines.metrics ?? 0);
-  await cutLines(`${out}/rollouts.jsonl`, resume?.state.lines.rollouts ?? 0);
-  return { out, config, resume };
+  try {
+    return await reopenRunFolder(out);
+  } catch (e) {
+    if (e instanceof RunFolderError) throw new UsageError(`--resume ${out}: ${e.message}`);
+    throw e;
+  }
 }
 
 export async function trainCommand(argv: readonly string[]): Promise<number> {
@@ -146,8 +116,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   }
   const o = parsed.options;
   const { out, config, resume } = o.has('resume') ? await resumedRun(o) : await newRun(o);
-  const { writeFile, appendFile } = await import('node:fs/promises');
-  const { existsSync } = await import('node:fs');
+  if (o.flag('pretrain-only') && config.policy !== 'builtin') throw new UsageError(`--pretrain-only pre-trains a freshly initialised policy; give --model builtin (the policy is ${JSON.stringify(config.policy)})`);
   if (resume !== null) console.error(`exprl train: resuming ${out} at stage ${resume.state.cursor.stage}, step ${resume.state.cursor.step} (${resume.state.cursor.globalStep} optimizer steps done)`);
   if (!o.flag('pretrain-only')) console.error(`exprl train: ${describeJudgeEstimate(config)}`);
 
@@ -155,8 +124,6 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   let summary: Record<string, unknown> = {};
   let code = 0;
   await withGpu(async ({ gpu }) => {
-    const opened = await openPolicy(gpu, config.policy, config.seeds.init);
-    let release = async (): Promise<void> => {};
     const stop = new AbortController();
     const onSignal = (name: string) => (): void => stop.abort(new Error(`interrupted (${name}); the run state is saved: exprl train --resume ${out}`));
     const onSigint = onSignal('SIGINT');
@@ -164,35 +131,18 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     process.once('SIGINT', onSigint);
     process.once('SIGTERM', onSigterm);
     try {
-      for (const w of opened.session.warnings) console.error(`exprl train: note: ${w}`);
-      if (o.flag('pretrain-only') && !opened.fresh) throw new UsageError(`--pretrain-only pre-trains a freshly initialised policy; give --model builtin (the policy is ${JSON.stringify(config.policy)})`);
-      const built = o.flag('pretrain-only') ? null : await buildRunJudge(config, opened.session, localJudgeOpeners(async () => gpu, (line) => console.error(`exprl train: ${line}`)));
-      release = built?.release ?? release;
-      if (built?.note !== undefined) console.error(`exprl train: ${built.note}`);
-      const judge = built?.judge ?? null;
-      if (judge !== null && !(resume !== null && existsSync(`${out}/judge-probes.json`))) {
-        // The judge-hacking probes, before any step: a judge that can be gamed is shown as such.
-        const report = await runProbes(judge);
-        console.error(formatProbeReport(report));
-        await writeFile(`${out}/judge-probes.json`, JSON.stringify(report.results.map((r) => ({ probe: r.probe.id, mode: r.mode, exploitable: r.exploitable, score: r.score })), null, 1) + '\n');
-      }
-      const result = await runPipeline(
-        { session: opened.session, config, judge, freshPolicy: opened.fresh, pretrainOnly: o.flag('pretrain-only'), store: new RunFolder(out), resume },
-        {
-          signal: stop.signal,
-          onMetrics: (line) => appendFile(`${out}/metrics.jsonl`, JSON.stringify(line) + '\n'),
-          onRollouts: async (b) => {
-            await appendFile(`${out}/rollouts.jsonl`, b.records.map((r) => rolloutJsonLine(r, { stage: b.stage, step: b.step, method: b.method }) + '\n').join(''));
-            testKillPoint('rollouts');
-          },
-          onCheckpoint: () => testKillPoint('checkpoint'),
-          onProgress: (p: RunProgress) => bar.update(p),
-          onNote: (m) => bar.note(`exprl train: note: ${m}`),
-        },
-      );
+      const result = await executeRun({
+        out,
+        config,
+        resume,
+        gpu,
+        pretrainOnly: o.flag('pretrain-only'),
+        signal: stop.signal,
+        log: (line) => bar.note(`exprl train: ${line}`),
+        onProbes: (report) => console.error(formatProbeReport(report)),
+        onProgress: (p: RunProgress) => bar.update(p),
+      });
       bar.done();
-      const s = opened.session;
-      await saveCheckpoint(`${out}/checkpoint`, s.config, await readParams(s.gpu, s.model), s.tokenizer.files(s.config.maxSeqLen));
       summary = {
         status: result.status,
         ...(result.reason !== undefined ? { reason: result.reason } : {}),
@@ -208,8 +158,6 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     } finally {
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigterm);
-      await release();
-      opened.session.destroy();
     }
   });
   console.log(JSON.stringify(summary));

@@ -27,6 +27,8 @@ export type StageSplit = (typeof STAGE_SPLITS)[number];
 export interface StageConfig {
   method: Method;
   split: StageSplit;
+  /** Distinct prompts the stage cycles through; null: steps × promptsPerStep (at most 512). */
+  poolSize: number | null;
   steps: number;
   promptsPerStep: number;
   rolloutsPerPrompt: number;
@@ -114,6 +116,8 @@ export interface TasksConfig {
   evalPrompts: number;
   /** The split evaluations draw from: eval, or one of its halves (dev for choosing settings, test for reporting). */
   evalSplit: EvalSplit;
+  /** Seed of the eval prompts; null = seeds.data. A fixed number keeps one test set while seeds.data varies. */
+  evalSeed: number | null;
 }
 
 export interface RunConfig {
@@ -174,6 +178,10 @@ const U32 = num({ int: true, min: 0, max: 0xffffffff });
 export const STAGE_FIELDS: Record<keyof StageConfig, Field> = {
   method: { doc: 'Training method of this stage: sparse-grpo (0/1 answer reward, GRPO), exprl-outcome (judge scores the whole trace, GRPO), exprl-process (judge scores each segment, delta values), sft (cross-entropy on the reference), self-distill (reverse KL to the reference-conditioned teacher), stage2 (sparse reward, advantage r - group mean).', check: oneOf(METHODS) },
   split: { doc: 'Task split the stage draws its prompts from: "mid" (Stage I mid-training), "rl" (Stage II), "easy" (the pre-training split).', check: oneOf(STAGE_SPLITS) },
+  poolSize: {
+    doc: 'Distinct prompts the stage draws and cycles through (null: steps × promptsPerStep, at most 512). A small pool repeats its prompts, so learning on them shows within a few steps (the learning tests use one).',
+    check: or(num({ int: true, min: 1, max: 512 }), (v) => (v === null ? null : 'x'), 'must be an integer in 1..512 or null'),
+  },
   steps: { doc: 'Optimizer steps (batches of prompts) in this stage.', check: num({ int: true, min: 1 }) },
   promptsPerStep: { doc: 'Prompts sampled per step (the batch).', check: num({ int: true, min: 1 }) },
   rolloutsPerPrompt: { doc: 'Rollouts sampled per prompt: the GRPO group size G (ignored by sft).', check: num({ int: true, min: 1 }) },
@@ -283,6 +291,10 @@ export const TASKS_FIELDS: Record<keyof TasksConfig, Field> = {
   },
   evalPrompts: { doc: 'Held-out eval prompts per evaluation (from tasks.evalSplit, at the eval difficulties).', check: num({ int: true, min: 1 }) },
   evalSplit: { doc: 'Split evaluations draw from: "eval" (held out), or one of its two disjoint halves, "dev" (for choosing settings) and "test" (for reporting, never looked at while choosing).', check: oneOf(EVAL_SPLITS) },
+  evalSeed: {
+    doc: 'Seed the eval prompts are drawn with; null = seeds.data (the presets). A number keeps the same eval prompts whatever seeds.data is: `exprl experiment` varies seeds.data by seed and evaluates every seed on one fixed test set.',
+    check: or(U32, (v) => (v === null ? null : 'x'), 'must be null or an integer in 0..4294967295'),
+  },
 };
 
 export const RUN_FIELDS: { policy: Field; checkpointEvery: Field } = {
@@ -340,6 +352,7 @@ function paperStage(method: Method, prompts: number, rollouts: number, miniBatch
   return {
     method,
     split: methodTraits(method).split,
+    poolSize: null,
     steps: 230,
     promptsPerStep: prompts,
     rolloutsPerPrompt: rollouts,
@@ -389,6 +402,7 @@ function defaultTasks(evalPrompts: number): TasksConfig {
     difficulties: { easy: [1, 2], mid: [2, 3, 4, 5, 6, 7, 8], rl: [2, 3, 4, 5, 6, 7, 8], eval: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] },
     evalPrompts,
     evalSplit: 'eval',
+    evalSeed: null,
   };
 }
 
@@ -404,6 +418,7 @@ export const SMALL_PRETRAIN: PretrainConfig = { steps: 300, examplesPerStep: 8, 
 export const SMALL_STAGE_II: Omit<StageConfig, 'lr' | 'maxResponseTokens' | 'temperature'> = {
   method: 'stage2',
   split: 'rl',
+  poolSize: null,
   steps: 100,
   promptsPerStep: 8,
   rolloutsPerPrompt: 8,
@@ -463,6 +478,7 @@ function smallPreset(): RunConfig {
   const stage: StageConfig = {
     method: 'exprl-process',
     split: 'mid',
+    poolSize: null,
     steps: 200,
     promptsPerStep: 4,
     rolloutsPerPrompt: 8,

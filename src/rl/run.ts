@@ -143,7 +143,7 @@ class Run {
     this.cfg = inputs.config;
     this.session = inputs.session;
     // The same held-out prompts at every evaluation, so evaluations compare.
-    this.evalItems = stagePool(this.cfg.tasks, this.cfg.tasks.evalSplit, this.cfg.tasks.evalPrompts, this.cfg.seeds.data, 0).slice(0, this.cfg.tasks.evalPrompts);
+    this.evalItems = stagePool(this.cfg.tasks, this.cfg.tasks.evalSplit, this.cfg.tasks.evalPrompts, this.cfg.tasks.evalSeed ?? this.cfg.seeds.data, 0).slice(0, this.cfg.tasks.evalPrompts);
     this.cfg.stages.forEach((s, i) => {
       if (!inputs.pretrainOnly && needsJudge(s.method) && inputs.judge === null) {
         throw new Error(`stages[${i}] uses ${s.method}, which needs a judge; judge.kind is "${this.cfg.judge.kind}"`);
@@ -420,7 +420,7 @@ class Run {
   }
 
   private async stage(stageNo: number, s: StageConfig): Promise<void> {
-    const pool = stagePool(this.cfg.tasks, s.split, s.steps * s.promptsPerStep, this.cfg.seeds.data, stageNo);
+    const pool = stagePool(this.cfg.tasks, s.split, s.poolSize ?? s.steps * s.promptsPerStep, this.cfg.seeds.data, stageNo);
     if (methodTraits(s.method).trainsOnReferences) {
       this.releaseReference();
       await this.sftSteps(stageNo, s.method, pool, s.steps, s.promptsPerStep, { lr: s.lr, weightDecay: s.weightDecay, maxNorm: s.gradClip }, 'train');

@@ -1,0 +1,124 @@
+/**
+ * results.md of an experiment: the table in the form of the paper's Table 1 (rows = arms, columns
+ * = pass@k after Stage I and after Stage II, mean ± sd over seeds), the differences between arms
+ * paired by seed with the orderings that exceed their standard error, the share of reward that
+ * went to wrong rollouts, what was held equal, and where and when it ran. Pure text from
+ * ExperimentResults.
+ */
+import { ARM_LABELS } from './plans';
+import { ordering, TRAINED_STAGES, type ExperimentResults, type PairedDifference, type Spread } from './results';
+
+/** The plot files the CLI draws (OUT/plots/NAME.svg), with their captions. */
+export const PLOT_FILES: readonly { name: string; caption: string }[] = [
+  { name: 'pass1', caption: 'pass@1 on the test prompts after Stage I and after Stage II (mean ± sd over seeds)' },
+  { name: 'reward_mean', caption: 'mean reward per step (mean over seeds)' },
+  { name: 'correct_frac', caption: 'share of correct rollouts per step' },
+  { name: 'unlocked', caption: 'prompts solved at least once so far (the run\'s unlocked set)' },
+  { name: 'kl', caption: 'KL to the stage\'s frozen reference' },
+];
+
+export function fmt(x: number | null | undefined, digits = 3): string {
+  return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '—';
+}
+
+/** "mean ± sd", "mean" for a single seed, "—" for none; "(n=…)" when fewer seeds than planned. */
+export function fmtSpread(s: Spread | undefined, seeds: number): string {
+  if (s === undefined || s.mean === null) return '—';
+  const core = s.sd === null ? fmt(s.mean) : `${fmt(s.mean)} ± ${fmt(s.sd)}`;
+  return s.n < seeds ? `${core} (n=${s.n})` : core;
+}
+
+function fmtDiff(d: PairedDifference): string {
+  if (d.mean === null) return '—';
+  const sign = d.mean > 0 ? '+' : '';
+  return d.se === null ? `${sign}${fmt(d.mean)}` : `${sign}${fmt(d.mean)} ± ${fmt(d.se)}`;
+}
+
+export function fmtDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '—';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h} h ${String(m).padStart(2, '0')} min` : m > 0 ? `${m} min ${String(s % 60).padStart(2, '0')} s` : `${s} s`;
+}
+
+function table(head: string[], rows: string[][]): string[] {
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+}
+
+/** The Table 1 rows: arm, then pass@k after Stage I, then after Stage II. */
+export function mainTable(r: ExperimentResults): string[] {
+  const keys = r.metrics.filter((m) => m.startsWith('pass@'));
+  const head = ['Arm', ...TRAINED_STAGES.flatMap((st) => keys.map((k) => `${k} after Stage ${st}`))];
+  const rows = r.table.map((row) => [ARM_LABELS[row.arm] + (row.arm === 'base' ? ' †' : ''), ...TRAINED_STAGES.flatMap((st) => keys.map((k) => fmtSpread(row.cells[st][k], r.seeds.length)))]);
+  return table(head, rows);
+}
+
+/** The paired differences of one metric at one stage, and the orderings that exceed 1 and 2 standard errors. */
+function pairedSection(r: ExperimentResults, metric: string): string[] {
+  const out: string[] = [];
+  for (const st of TRAINED_STAGES) {
+    const ds = r.paired.filter((d) => d.stage === st && d.metric === metric);
+    if (ds.length === 0) continue;
+    out.push('', `**After Stage ${st}, ${metric}** (A − B, mean ± SE over ${r.seeds.length} paired seeds)`, '');
+    out.push(...table(['A', 'B', 'A − B', 'seeds', '> 1 SE', '> 2 SE'], ds.map((d) => [d.a, d.b, fmtDiff(d), String(d.seeds.length), d.exceeds1se ? 'yes' : 'no', d.exceeds2se ? 'yes' : 'no'])));
+    const beyond1 = ds.filter((d) => d.exceeds1se && !d.exceeds2se).map(ordering).filter((x) => x !== null);
+    const beyond2 = ds.filter((d) => d.exceeds2se).map(ordering).filter((x) => x !== null);
+    out.push('', `Orderings beyond 2 SE: ${beyond2.length > 0 ? beyond2.join('; ') : 'none'}.`, `Orderings beyond 1 SE (but not 2): ${beyond1.length > 0 ? beyond1.join('; ') : 'none'}.`);
+  }
+  return out;
+}
+
+export function renderReport(r: ExperimentResults): string {
+  const h = r.held_equal;
+  const passKeys = r.metrics.filter((m) => m.startsWith('pass@'));
+  const unfinished = r.runs.filter((x) => x.status !== 'finished');
+  const lines: string[] = [
+    `# Experiment \`${r.plan}\`: ${r.arms.length} arms × ${r.seeds.length} seeds`,
+    '',
+    `Unbiased pass@k on ${h.eval.prompts} test prompts × ${h.eval.n} samples (split \`test\`, the same prompts for every seed), mean ± sd over seeds ${r.seeds.join(', ')}.`,
+    '',
+    ...mainTable(r),
+    '',
+    '† The base arm has no Stage I: its "after Stage I" cells are the base policy\'s evaluation, one per seed, which every arm of that seed shares; it then runs the same Stage II as the others.',
+  ];
+  if (unfinished.length > 0) {
+    lines.push('', `Not finished: ${unfinished.map((x) => `${x.id} (${x.status})`).join(', ')}. Their cells are left out; re-run the same command to continue.`);
+  }
+  lines.push('', '## Differences between arms, paired by seed');
+  lines.push('', 'For each seed the difference A − B; its mean, and the standard error of that mean (sd of the differences / √seeds). An ordering "exceeds" its standard error when |mean| > SE (and > 2 SE).');
+  for (const m of [...new Set([passKeys[0], passKeys[passKeys.length - 1]])]) lines.push(...pairedSection(r, m));
+  lines.push('', 'results.json holds the same for every pass@k and mean@n.');
+
+  lines.push('', '## Reward that went to wrong rollouts', '', 'Per arm, the reward given to rollouts whose answer was wrong over all reward given (unmasked rollouts, from rollouts.jsonl), mean ± sd over seeds. Stage II rewards only correct answers, so its share is 0 unless a rule pays a wrong one.', '');
+  lines.push(...table(['Arm', 'Stage I', 'Stage II'], r.arms.map((a) => [ARM_LABELS[a], fmtSpread(r.wrong_reward_share[a]?.I, r.seeds.length), fmtSpread(r.wrong_reward_share[a]?.II, r.seeds.length)])));
+
+  lines.push('', '## Curves (mean over seeds)', '');
+  for (const p of PLOT_FILES) lines.push(`![${p.caption}](plots/${p.name}.svg)`, '');
+
+  const fams = h.tasks.families.join(', ');
+  const d = h.tasks.difficulties;
+  lines.push(
+    '## What was held equal',
+    '',
+    `- Policy: \`${h.policy}\` (the shipped base) for every arm; seeds ${h.seeds.join(', ')}: seed s sets seeds.init, seeds.data and seeds.sampling of every arm's run to s.`,
+    `- Tasks: ${fams}; difficulties easy ${d.easy.join(',')} · mid ${d.mid.join(',')} · rl ${d.rl.join(',')} · eval ${d.eval.join(',')}. Stage I draws from \`mid\`, Stage II from \`rl\`.`,
+    `- Stage I: ${h.stageI.steps} steps for every arm. RL arms: ${h.stageI.promptsPerStep} prompts × ${h.stageI.rolloutsPerPrompt} rollouts per step (${h.stageI.samplesPerStep} samples), temperature ${h.stageI.temperature}, at most ${h.stageI.maxResponseTokens} response tokens, KL coefficient ${h.stageI.klCoef}; epsHigh as each method's default. SFT: ${h.stageI.sftExamplesPerStep} reference examples per step. Every arm draws from the same ${h.stageI.distinctPrompts} Stage I prompts per seed.`,
+    `- Judge: \`${h.judge}\` (ExpRL-Outcome and both ExpRL-Process arms; the guard is on except in the unguarded arm).`,
+    `- Stage II (every arm, the same): ${h.stageII.method}, ${h.stageII.steps} steps of ${h.stageII.promptsPerStep} prompts × ${h.stageII.rolloutsPerPrompt} rollouts on \`${h.stageII.split}\`, lr ${h.stageII.lr}, KL coefficient ${h.stageII.klCoef}, at most ${h.stageII.maxResponseTokens} response tokens. (The base arm runs it as its first stage, the others as their second: a run draws a stage's prompts and sampling seeds by its stage number, so the base arm's Stage II sees other prompts of the same split.)`,
+    `- Evaluation: ${h.eval.prompts} prompts of split \`${h.eval.split}\` drawn with eval seed ${h.eval.seed} (the same for every seed), ${h.eval.n} samples each at temperature ${h.eval.temperature}, at most ${h.eval.maxResponseTokens} tokens, pass@${h.eval.k.join(', pass@')}.`,
+    '',
+    'Learning rates (the one setting that differs; set on the dev split, never on test):',
+    '',
+    ...table(['Stage', 'lr'], Object.entries(r.learning_rates).map(([k, v]) => [k === 'stage2' ? 'Stage II (all arms)' : `Stage I, ${k}`, String(v)])),
+    '',
+    '## Run',
+    '',
+    `- Commit: ${r.commit ?? 'unknown'}; exprl-lab ${r.package_version}.`,
+    `- Adapter: ${r.adapters.length > 0 ? r.adapters.join('; ') : 'unknown'}.`,
+    `- Wall time: ${fmtDuration(r.wall_s)} in all (${r.runs.map((x) => `${x.id} ${fmtDuration(x.wall_s ?? NaN)}`).join(', ')}).`,
+    `- Written ${r.generated_at}.`,
+    '',
+  );
+  return lines.join('\n');
+}
