@@ -288,3 +288,20 @@ describe('RubricJudge', () => {
     expect(r).toMatchObject({ ok: true, score: 2, value: null });
   });
 });
+
+describe('linear equations: a line with x must hold at the solution', () => {
+  // Found in training (ExpRL-Process, lr 1e-3, six steps): "3x = 12 - 14" stated the checkpoint 14
+  // of "2x + 13 = 27" inside an equation the rubric could not evaluate, and scored 5.
+  const lin = { question: 'Solve for x: 2x + 13 = 27', reference: '2x = 27 - 13 = 14\nx = 14 / 2 = 7\nAnswer: 7', answer: '7', checkpoints: [14, 7, 7], family: 'linear-equation' };
+  it('scores equations with x by their value at x = answer', () => {
+    expect(rubricSegmentScore(lin, '', '3x = 12 - 14\n').score).toBe(1);
+    expect(rubricSegmentScore(lin, '', '7x = 15 - 18\n').score).toBe(1);
+    expect(rubricSegmentScore(lin, '', '2x = 27 - 13 = 14\n').score).toBe(5);
+    expect(rubricSegmentScore(lin, '2x = 27 - 13 = 14\n', 'x = 14 / 2 = 7\n').score).toBe(5);
+    expect(rubricSegmentScore(lin, '', '2x + 13 = 27\n').score).toBe(2); // the question restated: true, states no checkpoint
+    expect(equationTrue('-4x = 122 - 26', -24)).toBe(true);
+    expect(equationTrue('-x = 5', -5)).toBe(true);
+    expect(equationTrue('x + 3 = 2x', 3)).toBe(true);
+    expect(equationTrue('x * x = 9', 3)).toBe(false); // not a form the check reads: unverifiable, so not a step
+  });
+});
