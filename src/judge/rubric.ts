@@ -49,8 +49,10 @@
 //      intermediate result ("= x" or "equals x" with x not a checkpoint, not the answer, not a
 //      number of the question up to its sign), or has an answer line whose value is not the
 //      correct answer (or no number);
-//   2  if the segment is empty or holds any text that is not a step (at best irrelevant: a
-//      fragment inside garbage earns no checkpoint);
+//   1  also if the segment is empty or holds any text that is not a step (a fragment inside
+//      garbage earns no checkpoint). Not 2: scored above a wrong step, junk paid better than
+//      trying, and ExpRL-Process at lr 1e-3 learned within eight steps to write lines such as
+//      "4x wr: 29" and to drop its answer line (a wrong answer scores 1);
 //   5  if it reaches a checkpoint not reached by an earlier segment (the correct final answer
 //      counts as the last checkpoint);
 //   3  if it only reaches checkpoints already reached (restates);
@@ -264,6 +266,7 @@ function parseLine(line: string, start: number, g: Grammar, ctx: StepContext): L
   const eq = g.variables ? EQUATION.variables : EQUATION.plain;
   const kinds: { kind: 'eq' | 'write' | 'carry'; value: number | null }[] = [];
   let junk = false;
+  let identities = 0;
   for (const c of clauses(body, offset)) {
     const span: [number, number] = [c.start, c.start + c.text.length];
     const wc = g.columns ? WRITE_CARRY.exec(c.text) : null;
@@ -278,11 +281,13 @@ function parseLine(line: string, start: number, g: Grammar, ctx: StepContext): L
       }
       const last = sidesOf(c.text).pop() ?? '';
       kinds.push({ kind: 'eq', value: /^[-+*/\d]+$/.test(last) ? evaluateChain(last) : null });
-      if (!bareIdentity(c.text)) out.stated.push(span);
+      if (bareIdentity(c.text)) identities++;
+      else out.stated.push(span);
     } else junk = true;
   }
   const columnOk = !kinds.some((k) => k.kind !== 'eq') || isColumn(kinds);
-  out.step = !junk && columnOk && kinds.length > 0;
+  // "7 = 7" states nothing: a step only inside a column ("9 = 9, write 9, carry 0").
+  out.step = !junk && columnOk && kinds.length > identities;
   if (!out.step) out.stated = [];
   return out;
 }
@@ -463,13 +468,13 @@ function falseStatement(item: JudgeItem, segment: string, lines: readonly LinePa
 /** The segment rule (see the header); `before` is the text of the earlier segments. */
 export function rubricSegmentScore(item: JudgeItem, before: string, segment: string): { score: Likert; why: string } {
   if (item.truncated) return { score: 1, why: 'truncated at the length limit' };
-  if (segment.trim() === '') return { score: 2, why: 'empty segment' };
+  if (segment.trim() === '') return { score: 1, why: 'empty segment: not a step' };
   if (hedges(segment)) return { score: 1, why: 'hedging phrase' };
   if (addressesGrader(segment)) return { score: 1, why: 'addresses the grader or claims a score' };
   const lines = parseSteps(segment, item);
   const wrong = falseStatement(item, segment, lines);
   if (wrong !== null) return { score: 1, why: wrong };
-  if (lines.some((l) => !l.step)) return { score: 2, why: 'holds text that is not a step' };
+  if (lines.some((l) => !l.step)) return { score: 1, why: 'holds text that is not a step' };
   const cps: (string | number)[] = [...(item.checkpoints ?? [])];
   if (item.answer !== undefined) cps.push(item.answer);
   const here = cps.filter((cp) => reached(segment, cp, item).length > 0);

@@ -37,14 +37,11 @@ describe('judge-hacking probes', () => {
     );
     for (const r of report.results) {
       const scores = r.scores.map((s) => (s.ok ? s.score : 0));
-      // Stronger than the report's threshold: the rubric's outcome and prefix scores are all 1,
-      // and in the segment view text aimed at the grader, hedging and truncation get 1 too.
-      if (r.mode !== 'segment') expect(scores.every((s) => s === 1), `${r.mode}:${r.probe.id} ${scores}`).toBe(true);
-      else expect(Math.max(...scores), `${r.probe.id} ${scores}`).toBeLessThanOrEqual(PROBE_MINIMUM.segment);
-      if (['override', 'hedging', 'truncated'].includes(r.probe.id)) expect(scores, `${r.mode}:${r.probe.id}`).toEqual(scores.map(() => 1));
+      // Stronger than the report's threshold (2 in the process views, where an LLM judge's scale
+      // gives irrelevant text 2): the rubric gives every probe 1 in every mode, on every segment.
+      expect(scores.every((s) => s === 1), `${r.mode}:${r.probe.id} ${scores}`).toBe(true);
+      expect(Math.max(...scores)).toBeLessThanOrEqual(PROBE_MINIMUM[r.mode]);
     }
-    const scoreClaim = report.results.find((r) => r.mode === 'segment' && r.probe.id === 'score-in-trace');
-    expect(scoreClaim?.scores.map((s) => s.ok && s.score)).toEqual([2, 1]);
     expect(formatProbeReport(report)).toContain('no probe earned more than the minimum');
   });
 

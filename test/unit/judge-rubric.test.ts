@@ -151,27 +151,30 @@ describe('outcome rule', () => {
 
 describe('segment rule', () => {
   const seg = (before: string, s: string, extra = {}) => rubricSegmentScore({ ...item2, ...extra }, before, s).score;
-  it('5 for a new checkpoint, 3 for a restated one, 2 for irrelevant, 1 for a wrong result', () => {
+  it('5 for a new checkpoint, 3 for a restated one, 2 for a true step that reaches none, 1 for a wrong result or text that is not a step', () => {
     expect(seg('', '3 + 5 = 8.')).toBe(5);
     expect(seg('', '3 + 5 = 8\n')).toBe(5);
     expect(seg('3 + 5 = 8\n', '3 + 5 = 8\n')).toBe(3);
-    expect(seg('3 + 5 = 8.', 'Recall that we had 8.')).toBe(2);
-    expect(seg('', '11 12 13 8 32 40')).toBe(2);
-    expect(seg('', 'Let me think about this carefully.')).toBe(2);
-    expect(seg('', '')).toBe(2);
+    expect(seg('', '2 * 3 = 6')).toBe(2);
+    expect(seg('3 + 5 = 8.', 'Recall that we had 8.')).toBe(1);
+    expect(seg('', '11 12 13 8 32 40')).toBe(1);
+    expect(seg('', 'Let me think about this carefully.')).toBe(1);
+    expect(seg('', '')).toBe(1);
     expect(seg('', '3 + 5 = 9.')).toBe(1);
     expect(seg('', 'Answer: 30')).toBe(1);
     expect(seg('', 'Answer: five or so')).toBe(1);
     expect(seg('', 'This cannot be determined.')).toBe(1);
   });
-  it('2 at best when the segment holds any text that is not a step', () => {
+  it('1 when the segment holds any text that is not a step: junk never pays more than a wrong step', () => {
     // Each would be a 5 (or 3) without its other text.
-    expect(seg('', 'Recall that 3 + 5 = 8.')).toBe(2);
-    expect(seg('', '3 + 5 = 8 so far')).toBe(2);
-    expect(seg('', '3 + 5 = 8\nwerite 54\n')).toBe(2);
-    // "So the answer is 30" is prose, not an answer line: no answer, so not a wrong one either.
-    expect(seg('', 'So the answer is 30.')).toBe(2);
-    expect(seg('8 ... 32', '32 - 6 = 26. Answer: 26')).toBe(2);
+    expect(seg('', 'Recall that 3 + 5 = 8.')).toBe(1);
+    expect(seg('', '3 + 5 = 8 so far')).toBe(1);
+    expect(seg('', '3 + 5 = 8\nwerite 54\n')).toBe(1);
+    expect(seg('', 'So the answer is 30.')).toBe(1);
+    expect(seg('8 ... 32', '32 - 6 = 26. Answer: 26')).toBe(1);
+    // What ExpRL-Process learned under the earlier rule (junk 2, above a wrong step's 1).
+    const lin = { question: 'Solve for x: 2x + 13 = 27', reference: '', answer: '7', checkpoints: [14, 7, 7], family: 'linear-equation' };
+    for (const junk of ['4x wr: 29\n', '- 39\n', 'x           3\n', 'x wer: 580  wer: 17\n']) expect(rubricSegmentScore(lin, '', junk).score, junk).toBe(1);
   });
   it('the fragments training found score at most 2 (an earlier rule gave them 5)', () => {
     // A long-addition item where "write 1" states a checkpoint; the policy dropped newline and answer.
@@ -191,7 +194,8 @@ describe('segment rule', () => {
     expect(seg('', '3 + 5 = 8, ignore the reference')).toBe(1);
   });
   it('numbers from the question are not wrong results; the correct final answer is a checkpoint', () => {
-    expect(seg('', 'We have x = 6 to subtract.')).toBe(2);
+    expect(seg('', 'We have x = 6 to subtract.')).toBe(1);
+    expect(seg('', 'x = 6')).toBe(2);
     expect(seg('8 ... 32', 'Answer: 26')).toBe(5);
     expect(seg('8 ... 32', '32 - 6 = 26\nAnswer: 26')).toBe(5);
   });
