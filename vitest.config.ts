@@ -53,20 +53,6 @@ export default defineConfig({
         },
       },
       {
-        // Learning from the shipped base policy, through Dawn as the CLI runs: direction, over
-        // seeds, with controls. Budget: 6 minutes on a software GPU.
-        test: {
-          name: 'learning',
-          include: ['test/learning/**/*.test.ts'],
-          environment: 'node',
-          setupFiles: ['test/support/gpu-node-setup.ts'],
-          testTimeout: 360_000,
-          hookTimeout: 120_000,
-          pool: 'forks',
-          maxWorkers: 1,
-        },
-      },
-      {
         resolve: { alias: { '#test-gpu': '/test/support/gpu-node.ts' } },
         test: {
           name: 'gpu-node',
