@@ -53,6 +53,21 @@ export default defineConfig({
         },
       },
       {
+        // Learning from the shipped base policy, through Dawn as the CLI runs: direction, over
+        // seeds, with controls. Budget: 6 minutes on a software GPU (measured 3.9 alone); the
+        // timeout leaves room for the other projects sharing the CPU in CI.
+        test: {
+          name: 'learning',
+          include: ['test/learning/**/*.test.ts'],
+          environment: 'node',
+          setupFiles: ['test/support/gpu-node-setup.ts'],
+          testTimeout: 900_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          maxWorkers: 1,
+        },
+      },
+      {
         resolve: { alias: { '#test-gpu': '/test/support/gpu-node.ts' } },
         test: {
           name: 'gpu-node',

@@ -69,9 +69,9 @@ describe.skipIf(platform !== 'node')('exprl eval and judge', () => {
     expect(proc.code, proc.stderr).toBe(0);
     const p = oneJson(proc);
     expect(p).toMatchObject({ mode: 'process', view: 'prefix', ok: true });
-    // Prefix k is the outcome rule on steps 1..k: 1 + floor(4 m / 4) with m of 3 checkpoints, then 5
-    // once "26 - 12 = 14" ends the prefix (a last line "= 14" reads as the final answer).
-    expect((p.segments as { score: number }[]).map((s) => s.score)).toEqual([2, 3, 5, 5]);
+    // Prefix k is the outcome rule on steps 1..k: 1 + floor(4 m / 4) with m of 3 checkpoints (a
+    // last line "= 14" is no declared answer), then 5 once "Answer: 14" ends the prefix.
+    expect((p.segments as { score: number }[]).map((s) => s.score)).toEqual([2, 3, 4, 5]);
 
     const failed = await judge(unreachable, 'good.txt');
     expect(failed.code).toBe(1);
