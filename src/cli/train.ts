@@ -90,6 +90,8 @@ const CONFIG_OPTIONS = ['preset', 'config', 'method', 'judge', 'judge-endpoint',
 /** A new run folder for the options: run.json written, empty metrics and rollouts. */
 async function newRun(o: ParsedOptions): Promise<RunSetup> {
   const config = await trainConfig(o);
+  // Checked before the run folder is written.
+  if (o.flag('pretrain-only') && config.policy !== 'builtin') throw new UsageError(`--pretrain-only pre-trains a freshly initialised policy; give --model builtin (the policy is ${JSON.stringify(config.policy)})`);
   const out = o.string('out') ?? `runs/${new Date().toISOString().replace(/[:.]/g, '-')}`;
   if (existsSync(`${out}/run.json`) && !o.flag('force')) throw new UsageError(`${out} already holds a run (run.json); continue it with --resume ${out}, or pass --force to start it again`);
   return createRunFolder(out, config);
@@ -116,7 +118,6 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   }
   const o = parsed.options;
   const { out, config, resume } = o.has('resume') ? await resumedRun(o) : await newRun(o);
-  if (o.flag('pretrain-only') && config.policy !== 'builtin') throw new UsageError(`--pretrain-only pre-trains a freshly initialised policy; give --model builtin (the policy is ${JSON.stringify(config.policy)})`);
   if (resume !== null) console.error(`exprl train: resuming ${out} at stage ${resume.state.cursor.stage}, step ${resume.state.cursor.step} (${resume.state.cursor.globalStep} optimizer steps done)`);
   if (!o.flag('pretrain-only')) console.error(`exprl train: ${describeJudgeEstimate(config)}`);
 
