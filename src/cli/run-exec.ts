@@ -78,7 +78,7 @@ export interface ExecuteRunOptions extends RunSetup {
   /** Lines for the user (notes; the judge runtime chosen). */
   log(line: string): void;
   signal?: AbortSignal;
-  /** Stage 0 and one evaluation only (a "builtin" policy; how the shipped base is made). */
+  /** Stage 0 and one evaluation only (how the shipped base is made); the caller checks that the policy is "builtin". */
   pretrainOnly?: boolean;
   onProgress?(p: RunProgress): void;
   /** Each metrics line, after it is appended to metrics.jsonl. */
@@ -98,7 +98,6 @@ export async function executeRun(o: ExecuteRunOptions): Promise<RunResult> {
   let release = async (): Promise<void> => {};
   try {
     for (const w of opened.session.warnings) o.log(`note: ${w}`);
-    if (o.pretrainOnly && !opened.fresh) throw new RunFolderError(`--pretrain-only pre-trains a freshly initialised policy; give --model builtin (the policy is ${JSON.stringify(config.policy)})`);
     const built = o.pretrainOnly ? null : await buildRunJudge(config, opened.session, localJudgeOpeners(async () => gpu, o.log));
     release = built?.release ?? release;
     if (built?.note !== undefined) o.log(built.note);

@@ -140,18 +140,20 @@ interface Grammar {
   variables: boolean;
   /** Column statements with write/carry are allowed (long-addition). */
   columns: boolean;
+  /** The answer is the value of x (linear-equation): equations with x are checked at it. */
+  answerIsX: boolean;
 }
 
 const COLUMN_LABEL = /^col\s+\d+\s*:\s*/i;
 const BOTH_SIDES_LABEL = /^(?:add|subtract)\s+\d*x\s+(?:to|from)\s+both\s+sides\s*:\s*/i;
-const PLAIN: Grammar = { labels: [], variables: false, columns: false };
+const PLAIN: Grammar = { labels: [], variables: false, columns: false, answerIsX: false };
 const GRAMMARS: Record<string, Grammar> = {
   'arith-chain': PLAIN,
   gcd: PLAIN,
-  'long-addition': { labels: [COLUMN_LABEL], variables: false, columns: true },
-  'linear-equation': { labels: [BOTH_SIDES_LABEL], variables: true, columns: false },
+  'long-addition': { labels: [COLUMN_LABEL], variables: false, columns: true, answerIsX: false },
+  'linear-equation': { labels: [BOTH_SIDES_LABEL], variables: true, columns: false, answerIsX: true },
 };
-const ANY_FAMILY: Grammar = { labels: [COLUMN_LABEL, BOTH_SIDES_LABEL], variables: true, columns: true };
+const ANY_FAMILY: Grammar = { labels: [COLUMN_LABEL, BOTH_SIDES_LABEL], variables: true, columns: true, answerIsX: false };
 
 function grammarOf(family: string | undefined): Grammar {
   return (family !== undefined ? GRAMMARS[family] : undefined) ?? ANY_FAMILY;
@@ -274,7 +276,7 @@ function parseLine(line: string, start: number, g: Grammar, ctx: StepContext): L
       kinds.push({ kind: wc[1].toLowerCase() as 'write' | 'carry', value: Number(wc[2]) });
       out.stated.push(span);
     } else if (eq.test(c.text)) {
-      if (!equationTrue(c.text, unknownOf(ctx))) {
+      if (!equationTrue(c.text, g.answerIsX ? integerAnswer(ctx) : undefined)) {
         out.falseEquation ??= c.text;
         junk = true;
         continue;
@@ -292,9 +294,9 @@ function parseLine(line: string, start: number, g: Grammar, ctx: StepContext): L
   return out;
 }
 
-/** The unknown's value, for a linear equation (its answer is x): equations with x are checked there. */
-function unknownOf(ctx: StepContext): number | undefined {
-  const a = ctx.family !== 'linear-equation' || ctx.answer === undefined ? null : asNumber(ctx.answer);
+/** The item's answer when it is an integer (the value of x, for a grammar whose answer is x). */
+function integerAnswer(ctx: StepContext): number | undefined {
+  const a = ctx.answer === undefined ? null : asNumber(ctx.answer);
   return a !== null && Number.isInteger(a) ? a : undefined;
 }
 

@@ -87,6 +87,19 @@ export function uploadParams(gpu: Gpu, m: ModelParams, values: ReadonlyMap<strin
   for (const name of values.keys()) if (!m.layout.byName.has(name)) throw new Error(`uploadParams: the model has no parameter ${name}`);
 }
 
+/**
+ * Uploads saved flat buffers (a checkpoint of weights or optimizer moments) after checking that
+ * they fit `dst` buffer by buffer and hold only finite values; errors start with `what`.
+ */
+export function writeFlatBuffers(gpu: Gpu, dst: readonly Tensor[], src: readonly Float32Array[], what: string): void {
+  if (src.length !== dst.length) throw new Error(`${what}: ${src.length} saved buffers, the model has ${dst.length}`);
+  dst.forEach((t, i) => {
+    if (src[i].length !== t.size) throw new Error(`${what}: saved buffer ${i} holds ${src[i].length} values, the model's ${t.size}`);
+    if (!src[i].every(Number.isFinite)) throw new Error(`${what}: saved buffer ${i} holds a value that is not finite`);
+    gpu.write(t, src[i]);
+  });
+}
+
 /** Records gradient buffers := 0 (before the first micro-batch of a step). */
 export function zeroGrads(gpu: Gpu, m: ModelParams): void {
   for (const g of m.flatGrads) fill(gpu, g, 0);

@@ -8,7 +8,7 @@ import { adamwStep } from '../gpu/ops/optimizer';
 import { globalGradNorm } from '../gpu/ops/reduce';
 import type { Gpu } from '../gpu/runtime';
 import type { Tensor } from '../gpu/tensor';
-import type { ModelParams } from './params';
+import { writeFlatBuffers, type ModelParams } from './params';
 
 export interface OptimizerHyper {
   lr: number;
@@ -98,12 +98,7 @@ export async function readOptimizer(gpu: Gpu, opt: OptimizerState): Promise<{ m:
 
 /** Puts saved moments and step count back, so the next step is the one the saved run would have taken. */
 export function restoreOptimizer(gpu: Gpu, opt: OptimizerState, saved: { m: readonly Float32Array[]; v: readonly Float32Array[] }, step: number): void {
-  for (const [what, dst, src] of [['m', opt.m, saved.m], ['v', opt.v, saved.v]] as const) {
-    if (src.length !== dst.length) throw new Error(`restoreOptimizer: ${src.length} saved ${what} buffers, the model has ${dst.length}`);
-    dst.forEach((t, i) => {
-      if (src[i].length !== t.size) throw new Error(`restoreOptimizer: saved ${what}.${i} holds ${src[i].length} values, the model's buffer ${t.size}`);
-      gpu.write(t, src[i]);
-    });
-  }
+  writeFlatBuffers(gpu, opt.m, saved.m, 'restoreOptimizer: m');
+  writeFlatBuffers(gpu, opt.v, saved.v, 'restoreOptimizer: v');
   opt.step = step;
 }

@@ -18,8 +18,7 @@
  * GPU, the judge and the output files.
  */
 import type { Judge } from '../judge/types';
-import type { ModelParams } from '../model/params';
-import { cloneParams, destroyParams } from '../model/params';
+import { cloneParams, destroyParams, writeFlatBuffers, type ModelParams } from '../model/params';
 import { scoreResponses } from '../model/score';
 import type { PolicySession } from '../model/session';
 import { SftTrainer } from '../model/sft-trainer';
@@ -240,7 +239,7 @@ class Run {
     if (s.reference !== null) this.reference = this.frozen(s.reference, saved, 'reference');
     this.baseSource = s.base;
     this.referenceSource = s.reference;
-    writeFlat(gpu, model.flat, saved.policy, 'policy');
+    writeFlatBuffers(gpu, model.flat, saved.policy, 'saved run state: the policy');
     this.cursor = { ...s.cursor };
     this.judgeCalls = s.judgeCalls;
     this.unlocked = new Set(s.unlocked);
@@ -260,7 +259,7 @@ class Run {
     if (src.kind === 'stored') {
       const w = saved.frozen.get(src.key);
       if (w === undefined) throw new Error(`saved run state: no stored weights "${src.key}" for the ${what}`);
-      writeFlat(gpu, copy.flat, w, `${what} (${src.key})`);
+      writeFlatBuffers(gpu, copy.flat, w, `saved run state: the ${what} (${src.key})`);
     }
     return copy;
   }
@@ -276,8 +275,9 @@ class Run {
     const store = this.inputs.store;
     if (!store) return;
     const { gpu, model } = this.session;
-    const policy = await Promise.all(model.flat.map((t) => gpu.readF32(t)));
     const opt = this.trainer?.optimizer ?? null;
+    // One wait for every readback of the checkpoint.
+    const [policy, optimizer] = await Promise.all([Promise.all(model.flat.map((t) => gpu.readF32(t))), opt === null ? null : readOptimizer(gpu, opt)]);
     await store.save({
       state: {
         format: RUN_STATE_FORMAT,
@@ -292,7 +292,7 @@ class Run {
         reference: this.referenceSource,
       },
       policy,
-      optimizer: opt === null ? null : await readOptimizer(gpu, opt),
+      optimizer,
       frozen: new Map(this.unsaved),
     });
     this.unsaved.clear();
@@ -498,19 +498,18 @@ class Run {
     });
     const tUpdate = performance.now();
     if (methodTraits(s.method).advantage === 'teacher') await this.teacherAdvantages(records, items, s, this.reference!);
-    const calls = records.reduce((a, r) => a + r.judgeCalls, 0);
-    this.judgeCalls += calls;
     this.lines.rollouts += records.length;
     await this.hooks.onRollouts?.({ stage: stageNo, step: this.cursor.globalStep + 1, method: s.method, items, records });
 
     const masked = records.filter((r) => r.masked && r.judgeCalls > 0).length;
     if (judged && masked / records.length > j.maxMaskedShare) {
-      this.judgeCalls -= calls; // the step is made again on resume, with its calls
       const why = records.find((r) => r.judgeError !== undefined)?.judgeError ?? 'no usable score';
       throw new Paused(
         `stage ${stageNo} step ${step + 1}: ${masked} of ${records.length} rollouts masked by judge failures (${pct(masked / records.length)}), more than judge.maxMaskedShare ${pct(j.maxMaskedShare)}; first failure: ${why}. No update was made for this step.`,
       );
     }
+    // Counted once the step stands: a paused step is made again on resume, with its calls.
+    this.judgeCalls += records.reduce((a, r) => a + r.judgeCalls, 0);
     const update = await this.updates(records, s, trainer);
     const updateS = seconds(tUpdate);
     this.cursor.globalStep++;
@@ -603,16 +602,6 @@ class Run {
       if (!fits[i]) r.masked = true;
     });
   }
-}
-
-/** Uploads saved flat buffers after checking they fit the model's layout. */
-function writeFlat(gpu: PolicySession['gpu'], dst: ModelParams['flat'], src: FlatWeights, what: string): void {
-  if (src.length !== dst.length) throw new Error(`saved run state: the ${what} has ${src.length} buffers, the model ${dst.length}`);
-  dst.forEach((t, i) => {
-    if (src[i].length !== t.size) throw new Error(`saved run state: the ${what}'s buffer ${i} holds ${src[i].length} values, the model's ${t.size}`);
-    if (!src[i].every(Number.isFinite)) throw new Error(`saved run state: the ${what}'s buffer ${i} holds a value that is not finite`);
-    gpu.write(t, src[i]);
-  });
 }
 
 function pct(x: number): string {

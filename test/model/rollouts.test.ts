@@ -12,7 +12,7 @@ import { initParams } from '../../src/model/params';
 import { PolicySession } from '../../src/model/session';
 import { grpoAdvantages, processDeltaValues } from '../../src/rl/advantages';
 import { packPolicyBatch } from '../../src/rl/policy-step';
-import { collectRollouts, rolloutJsonLine, tokenPieces, toPolicyRollout, type CollectOptions, type RolloutRecord } from '../../src/rl/rollouts';
+import { collectRollouts, rolloutJsonLine, toPolicyRollout, type CollectOptions, type RolloutRecord } from '../../src/rl/rollouts';
 import { arithChain } from '../../src/tasks/families';
 import type { TaskItem } from '../../src/tasks/types';
 
@@ -210,24 +210,5 @@ describe('collectRollouts', () => {
     } finally {
       s.destroy();
     }
-  });
-});
-
-describe('tokenPieces', () => {
-  it('splits a decoding across tokens, also when a later token rewrites a placeholder', () => {
-    const chars = ['a', 'b', 'c'];
-    expect(tokenPieces((ids) => ids.map((i) => chars[i]).join(''), [0, 1, 2])).toEqual(['a', 'b', 'c']);
-    // Byte-level style: token 1 alone shows "\uFFFD", tokens 1 + 2 make "é".
-    const dec = (ids: number[]): string => {
-      let s = '';
-      for (let k = 0; k < ids.length; k++) {
-        if (ids[k] === 1) s += ids[k + 1] === 2 ? 'é' : '\uFFFD';
-        else if (ids[k] === 0) s += 'x';
-      }
-      return s;
-    };
-    const p = tokenPieces(dec, [0, 1, 2, 0]);
-    expect(p.join('')).toBe(dec([0, 1, 2, 0]));
-    expect(p).toEqual(['x', '', 'é', 'x']);
   });
 });

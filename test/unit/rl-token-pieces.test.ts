@@ -93,6 +93,7 @@ describe('tokenPieces', () => {
       return s;
     };
     expect(tokenPieces(dec, [0, 1, 2, 0])).toEqual(['x', '', 'é', 'x']);
+    expect(tokenPieces(dec, [0, 1, 2, 0]).join('')).toBe(dec([0, 1, 2, 0]));
     expect(tokenPieces(dec, [])).toEqual([]);
   });
 
