@@ -14,7 +14,7 @@
  * - how many metrics.jsonl and rollouts.jsonl lines belong to this state: a resume cuts the
  *   files there, so lines of a step that was cut short are made again, identically.
  * There is no RNG state to keep: every draw is a pure function of the seeds and the cursor (a
- * step's prompts are `stepItems(pool, step)`, its sampling seed `mixSeed(seed, stage, step)`).
+ * step's prompts are `stepItems(pool, step)`, its sampling seed `mixSeed(seed, stageSalt(stage), step)`).
  */
 import type { EvalLine } from './evaluate';
 

@@ -32,7 +32,7 @@ import { stepMetrics, type StepMetrics, type UpdateStats } from './metrics';
 import { PolicyTrainer, type PolicyRollout, type PolicyUpdate } from './policy-step';
 import { collectRollouts, metricsRecord, toPolicyRollout, type RolloutRecord } from './rollouts';
 import { RUN_STATE_FORMAT, RUN_STATE_VERSION, type FlatWeights, type FrozenSource, type LoadedRunState, type RunCursor, type RunStore } from './run-state';
-import { mixSeed, rolloutPrompt, sftPair, stagePool, stepItems, teacherPrompt } from './stage-data';
+import { mixSeed, rolloutPrompt, sftPair, stagePool, stageSalt, stepItems, teacherPrompt } from './stage-data';
 
 /** Rollouts per micro-batch of the policy update (bounds the activations). */
 export const UPDATE_MICRO_BATCH = 16;
@@ -420,7 +420,7 @@ class Run {
   }
 
   private async stage(stageNo: number, s: StageConfig): Promise<void> {
-    const pool = stagePool(this.cfg.tasks, s.split, s.poolSize ?? s.steps * s.promptsPerStep, this.cfg.seeds.data, stageNo);
+    const pool = stagePool(this.cfg.tasks, s.split, s.poolSize ?? s.steps * s.promptsPerStep, this.cfg.seeds.data, this.salt(stageNo));
     if (methodTraits(s.method).trainsOnReferences) {
       this.releaseReference();
       await this.sftSteps(stageNo, s.method, pool, s.steps, s.promptsPerStep, { lr: s.lr, weightDecay: s.weightDecay, maxNorm: s.gradClip }, 'train');
@@ -430,6 +430,11 @@ class Run {
     }
     this.cursor.stage = stageNo + 1;
     this.cursor.step = 0;
+  }
+
+  /** Stage `stageNo`'s salt for its prompt pool and sampling seeds (stage-data.ts, stageSalt). */
+  private salt(stageNo: number): number {
+    return stageSalt(this.cfg.stages.map((st) => st.method), stageNo);
   }
 
   private releaseReference(): void {
@@ -484,7 +489,7 @@ class Run {
       temperature: s.temperature,
       topK: s.topK,
       topP: s.topP,
-      seed: mixSeed(this.cfg.seeds.sampling, stageNo, step),
+      seed: mixSeed(this.cfg.seeds.sampling, this.salt(stageNo), step),
       maxTokens: s.maxResponseTokens,
       method: collectMethod(s.method)!,
       judge: judged ? (this.inputs.judge ?? undefined) : undefined,

@@ -12,16 +12,33 @@ import type { TasksConfig } from './config';
 /** Distinct items drawn per stage at most; a longer stage cycles through them. */
 export const MAX_POOL = 512;
 
-/** A stage's prompt pool: `count` distinct items of `split` (at most MAX_POOL), salted by stage. */
-export function stagePool(tasks: TasksConfig, split: SplitName, count: number, dataSeed: number, stage: number): TaskItem[] {
+/** A stage's prompt pool: `count` distinct items of `split` (at most MAX_POOL), salted by `salt` (`stageSalt`; 0 for Stage 0 and eval). */
+export function stagePool(tasks: TasksConfig, split: SplitName, count: number, dataSeed: number, salt: number): TaskItem[] {
   return makeSplit({
     split,
     count: Math.max(1, Math.min(count, MAX_POOL)),
-    seed: mixSeed(dataSeed, stage),
+    seed: mixSeed(dataSeed, salt),
     families: tasks.families,
     // dev and test are halves of eval, at its difficulties.
     difficulties: tasks.difficulties[split === 'dev' || split === 'test' ? 'eval' : split],
   });
+}
+
+/**
+ * The salt of stage `stageNo` (1-based) of `methods` (each stage's method), for its prompt pool and
+ * its sampling seeds: Stage I stages (every method but stage2) are numbered 1, 2, ... among
+ * themselves and Stage II stages 2, 3, ... among theirs. In the usual Stage I → Stage II run that
+ * is the stage number; a run that is Stage II alone (the experiment's `base` arm) then draws the
+ * same Stage II prompts and sampling seeds as the runs that had a Stage I before it, so the
+ * arms' Stage II are compared on equal terms. (A second Stage I and a first Stage II share salt 2;
+ * they draw from their own splits, so their pools still differ.)
+ */
+export function stageSalt(methods: readonly string[], stageNo: number): number {
+  if (!Number.isInteger(stageNo) || stageNo < 1 || stageNo > methods.length) throw new Error(`stageSalt: no stage ${stageNo} of ${methods.length}`);
+  const isII = (m: string): boolean => m === 'stage2';
+  const role = isII(methods[stageNo - 1]);
+  const ordinal = methods.slice(0, stageNo).filter((m) => isII(m) === role).length;
+  return role ? ordinal + 1 : ordinal;
 }
 
 /** The items of step `step` (0-based) of `perStep` prompts, cycling through the pool. */

@@ -17,7 +17,7 @@ import {
   type ExperimentPlan,
 } from '../../src/rl/experiment/plans';
 import { ExperimentClock, shortDuration } from '../../src/rl/experiment/progress';
-import { stagePool } from '../../src/rl/stage-data';
+import { stagePool, stageSalt } from '../../src/rl/stage-data';
 
 const evalIds = (plan: ExperimentPlan, seed: number): string[] => {
   const c = armConfig(plan, 'sparse-grpo', seed);
@@ -103,12 +103,26 @@ describe('experiment plans', () => {
     expect(pool(c1)).not.toEqual(pool(c2));
   });
 
+  it("gives every arm's Stage II the same prompts and sampling salt, the base arm's (Stage II alone) included", () => {
+    const plan = resolvePlan('replication');
+    const stageII = (arm: (typeof ARMS)[number]) => {
+      const c = armConfig(plan, arm, 2);
+      const no = c.stages.length;
+      const s = c.stages[no - 1];
+      const salt = stageSalt(c.stages.map((x) => x.method), no);
+      return { salt, pool: stagePool(c.tasks, s.split, s.poolSize ?? s.steps * s.promptsPerStep, c.seeds.data, salt).map((x) => x.id) };
+    };
+    const base = stageII('base');
+    expect(armConfig(plan, 'base', 2).stages).toHaveLength(1);
+    for (const arm of ARMS) expect(stageII(arm), arm).toEqual(base);
+  });
+
   it('can draw every prompt pool the replication asks for (the question space of its regime is large enough)', () => {
     const plan = resolvePlan('replication');
     for (const arm of ARMS) {
       const c = armConfig(plan, arm, 3);
       c.stages.forEach((s, i) => {
-        const pool = stagePool(c.tasks, s.split, s.poolSize ?? s.steps * s.promptsPerStep, c.seeds.data, i + 1);
+        const pool = stagePool(c.tasks, s.split, s.poolSize ?? s.steps * s.promptsPerStep, c.seeds.data, stageSalt(c.stages.map((x) => x.method), i + 1));
         expect(pool.length, `${arm} stage ${i + 1}`).toBeGreaterThan(0);
       });
     }

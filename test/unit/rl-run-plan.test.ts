@@ -5,7 +5,7 @@ import { builtinTokenizer } from '../../src/model/builtin';
 import { BEHAVIOUR_PATTERNS, countBehaviours, detectBehaviours } from '../../src/rl/behaviours';
 import { preset, resolveConfig } from '../../src/rl/config';
 import { describeJudgeEstimate, judgeCallEstimate, maxJudgeCallsPerStep } from '../../src/rl/judge-budget';
-import { mixSeed, MAX_POOL, rolloutPrompt, sftPair, stagePool, stepItems, teacherPrompt } from '../../src/rl/stage-data';
+import { mixSeed, MAX_POOL, rolloutPrompt, sftPair, stagePool, stageSalt, stepItems, teacherPrompt } from '../../src/rl/stage-data';
 import { splitOf } from '../../src/tasks/splits';
 
 describe('stage data', () => {
@@ -19,6 +19,16 @@ describe('stage data', () => {
     const b = stagePool(tasks, 'mid', 40, 7, 2);
     expect(b.map((x) => x.id)).not.toEqual(a.map((x) => x.id));
     expect(stagePool(tasks, 'easy', 10_000, 7, 0)).toHaveLength(MAX_POOL);
+  });
+
+  it('salts a stage by its role: Stage I stages 1, 2, ...; Stage II stages 2, 3, ..., whatever came before', () => {
+    expect(stageSalt(['exprl-process', 'stage2'], 1)).toBe(1);
+    expect(stageSalt(['exprl-process', 'stage2'], 2)).toBe(2);
+    expect(stageSalt(['stage2'], 1)).toBe(2);
+    expect(stageSalt(['sft', 'exprl-process', 'stage2', 'stage2'], 2)).toBe(2);
+    expect(stageSalt(['sft', 'exprl-process', 'stage2', 'stage2'], 4)).toBe(3);
+    expect(() => stageSalt(['stage2'], 2)).toThrow(/no stage 2 of 1/);
+    expect(() => stageSalt(['stage2'], 0)).toThrow(/no stage 0/);
   });
 
   it('cycles the pool step by step', () => {

@@ -6,7 +6,8 @@
  * `base` run Stage I with their method, then the same Stage II (sparse RL); `base` runs Stage II
  * only. Equal compute in Stage I: the RL arms share steps, prompts per step and rollouts per
  * prompt; SFT takes as many steps with promptsPerStep × rolloutsPerPrompt references per step,
- * drawn from the same prompts the RL arms see.
+ * drawn from the same prompts the RL arms see. Every arm's Stage II, the base arm's included,
+ * draws the same prompts with the same sampling seeds (stage-data.ts, stageSalt).
  * Every arm is evaluated on one fixed set of test prompts (tasks.evalSplit "test", drawn with
  * tasks.evalSeed whatever the seed) after each stage; the `base` arm also evaluates the base
  * policy before it trains: the one base evaluation of its seed, which the report shares with
