@@ -1,9 +1,11 @@
 /**
- * `exprl experiment --plan quick|replication [--seeds N] [--out DIR] [--arms a,b]`: every arm ×
- * seed of a plan (src/rl/experiment/plans.ts) as a run folder OUT/runs/<arm>-s<seed>/, written
- * and resumed as `exprl train` does, all on one GPU device; then OUT/results.json, OUT/results.md
- * and OUT/plots/*.svg. Re-running with the same --out skips finished runs and resumes partial
- * ones; OUT/experiment.json holds the plan as resolved, so another plan is refused there.
+ * `exprl experiment --plan quick|replication|tune [--seeds N] [--out DIR] [--arms a,b]`: every
+ * arm × seed of a plan (src/rl/experiment/plans.ts) as a run folder OUT/runs/<arm>-s<seed>/
+ * (tune: × learning rate, <arm>-lr<lr>-s<seed>), written and resumed as `exprl train` does, all
+ * on one GPU device; then OUT/results.json, OUT/results.md and OUT/plots/*.svg (tune:
+ * OUT/tuning.json and OUT/tuning.md). Re-running with the same --out skips finished runs and
+ * resumes partial ones; OUT/experiment.json holds the plan as resolved, so another plan is
+ * refused there.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,10 +14,11 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { AdapterReport } from '../gpu/device';
 import type { EvalLine } from '../rl/evaluate';
-import { ARMS, firstDifference, PLAN_NAMES, PlanError, planIdentity, plannedRuns, resolvePlan, runSteps, stageLabel, type ArmId, type ExperimentPlan, type PlanName, type PlannedRun, type Regime } from '../rl/experiment/plans';
+import { ARMS, firstDifference, lrLabel, PLAN_NAMES, PlanError, planIdentity, plannedRuns, resolvePlan, runSteps, stageLabel, type ArmId, type ExperimentPlan, type PlanName, type PlannedRun, type Regime } from '../rl/experiment/plans';
 import { ExperimentClock, shortDuration } from '../rl/experiment/progress';
-import { renderReport } from '../rl/experiment/report';
-import { buildResults, rewardSplits, type ExperimentResults, type RolloutLine, type RunData } from '../rl/experiment/results';
+import { renderReport, renderTuningReport } from '../rl/experiment/report';
+import { buildTuning, type TuningResults } from '../rl/experiment/tuning';
+import { buildResults, rewardSplits, type Meta, type RolloutLine, type RunData } from '../rl/experiment/results';
 import type { StepMetrics } from '../rl/metrics';
 import type { RunProgress } from '../rl/run';
 import { commandHelp, parseArgs, UsageError, type CommandSpec } from './args';
@@ -32,7 +35,9 @@ export const EXPERIMENT: CommandSpec = {
     'Every arm but base runs Stage I with its method, then the same Stage II (sparse RL); base runs Stage II\n' +
     'only and evaluates the base policy first (the one base eval of its seed).\n' +
     'Evaluations: pass@k on a fixed set of test prompts after each stage. Plans: quick (CI smoke test: 2 seeds,\n' +
-    'a few steps, tiny sizes), replication (40 + 40 steps, 3 seeds, 32 test prompts × 16 samples).\n' +
+    'a few steps, tiny sizes), replication (40 + 40 steps, 3 seeds, 32 test prompts × 16 samples), tune (the\n' +
+    "replication's learning rates: each arm's Stage I, and Stage II on the base, at each rate of a grid, scored\n" +
+    'on the dev split; writes OUT/tuning.json and OUT/tuning.md with the rate chosen per arm).\n' +
     'Writes OUT/experiment.json (the plan as resolved), OUT/runs/<arm>-s<seed>/ (run folders, as exprl train\n' +
     'writes them), OUT/results.json (every arm × seed × stage: eval lines, curves, configs; mean ± sd over seeds;\n' +
     'paired differences; commit, version, adapter, wall time), OUT/results.md (the table in the form of the\n' +
@@ -40,8 +45,8 @@ export const EXPERIMENT: CommandSpec = {
     'experiment; one JSON line on stdout at the end: {"status", "out", "runs", "finished", "results"}.\n' +
     'Run it again with the same --out to continue: finished runs are skipped, partial ones resumed (Ctrl-C saves).',
   options: {
-    plan: { kind: 'string', value: 'NAME', choices: PLAN_NAMES, required: true, help: 'the plan: quick or replication' },
-    seeds: { kind: 'int', value: 'N', min: 1, max: 100, help: 'seeds 1..N (default: the plan\'s, 2 for quick, 3 for replication)' },
+    plan: { kind: 'string', value: 'NAME', choices: PLAN_NAMES, required: true, help: 'the plan: quick, replication or tune' },
+    seeds: { kind: 'int', value: 'N', min: 1, max: 100, help: 'seeds 1..N (default: the plan\'s, 2 for quick, 3 for replication, 1 for tune)' },
     out: { kind: 'string', value: 'DIR', help: 'experiment folder (default runs/experiment-<plan>)' },
     arms: { kind: 'string', value: 'A,B', help: `a subset of the arms, comma-separated (for debugging; default all: ${ARMS.join(',')})` },
   },
@@ -184,7 +189,7 @@ async function readRunData(s: Survey, wall: number | null): Promise<RunData> {
 
 function stepLine(run: PlannedRun, p: RunProgress, m: StepMetrics | null, clock: ExperimentClock): string {
   const st = stageLabel(run.config, p.stage);
-  const parts = [`[${clock.done}/${clock.total}] ${run.arm} s${run.seed}`, `Stage ${st} step ${p.done}/${p.total}`];
+  const parts = [`[${clock.done}/${clock.total}] ${runName(run)}`, `Stage ${st} step ${p.done}/${p.total}`];
   if (m !== null && m.reward_mean !== null) parts.push(`reward ${m.reward_mean.toFixed(3)}`);
   if (m !== null && m.correct_frac !== null) parts.push(`correct ${m.correct_frac.toFixed(3)}`);
   if (m !== null && m.reward_mean === null) parts.push(`loss ${m.loss.toFixed(3)}`);
@@ -199,7 +204,12 @@ function evalSummary(run: PlannedRun, line: EvalLine): string {
   const passes = Object.entries(line)
     .filter(([k]) => k.startsWith('pass@'))
     .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(3) : '—'}`);
-  return `${run.arm} s${run.seed} · eval ${st === 'base' ? 'of the base policy' : `after Stage ${st}`}: ${passes.join(', ')} (${line.prompts} prompts × ${line.n})`;
+  return `${runName(run)} · eval ${st === 'base' ? 'of the base policy' : `after Stage ${st}`}: ${passes.join(', ')} (${line.prompts} prompts × ${line.n})`;
+}
+
+/** "sft s1", "sft lr 1e-3 s1" (tune). */
+function runName(run: PlannedRun): string {
+  return run.lr === null ? `${run.arm} s${run.seed}` : `${run.arm} lr ${lrLabel(run.lr)} s${run.seed}`;
 }
 
 export async function experimentCommand(argv: readonly string[]): Promise<number> {
@@ -225,7 +235,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
   const surveyed = await survey(out, runs);
   const todo = surveyed.filter((s) => !s.finished);
   const skipped = surveyed.length - todo.length;
-  log(`plan ${plan.name}: ${plan.arms.length} arms × ${plan.seeds.length} seeds = ${runs.length} runs in ${out}/runs; ${skipped} finished (skipped), ${todo.filter((s) => s.exists).length} to resume, ${todo.filter((s) => !s.exists).length} to start`);
+  log(`plan ${plan.name}: ${plan.arms.length} arms × ${plan.seeds.length} seeds${plan.lrGrid === null ? '' : ' × their learning rates'} = ${runs.length} runs in ${out}/runs; ${skipped} finished (skipped), ${todo.filter((s) => s.exists).length} to resume, ${todo.filter((s) => !s.exists).length} to start`);
 
   let code = 0;
   let stopped = false;
@@ -292,28 +302,44 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
     });
   }
 
-  const results = await collectResults(plan, file, await survey(out, runs));
-  await writeJsonAtomic(join(out, 'results.json'), results);
-  await writeFile(join(out, 'results.md'), renderReport(results));
-  const plots = await writePlots(out, results);
-  const finished = results.runs.filter((r) => r.status === 'finished').length;
-  log(`wrote ${out}/results.json, ${out}/results.md and ${plots.length} plots in ${out}/plots (${finished} of ${runs.length} runs finished)`);
+  const data = await collectRuns(file, await survey(out, runs));
+  const meta = await collectMeta(file);
+  const finished = data.filter((r) => r.status === 'finished').length;
+  let resultsFile: string;
+  if (plan.lrGrid !== null) {
+    const tuning: TuningResults = buildTuning(plan, data.map((d) => ({ ...d, lr: d.lr as number })), meta);
+    resultsFile = join(out, 'tuning.json');
+    await writeJsonAtomic(resultsFile, tuning);
+    await writeFile(join(out, 'tuning.md'), renderTuningReport(tuning));
+    log(`wrote ${resultsFile} and ${out}/tuning.md (${finished} of ${runs.length} runs finished); chosen: ${JSON.stringify(tuning.chosen)}`);
+  } else {
+    const results = buildResults(plan, data, meta);
+    resultsFile = join(out, 'results.json');
+    await writeJsonAtomic(resultsFile, results);
+    await writeFile(join(out, 'results.md'), renderReport(results));
+    const plots = await writePlots(out, results);
+    log(`wrote ${resultsFile}, ${out}/results.md and ${plots.length} plots in ${out}/plots (${finished} of ${runs.length} runs finished)`);
+  }
   if (stopped) log('stopped; run the same command again to continue');
-  console.log(JSON.stringify({ status: finished === runs.length ? 'finished' : stopped ? 'stopped' : 'incomplete', out, runs: runs.length, finished, results: join(out, 'results.json') }));
+  console.log(JSON.stringify({ status: finished === runs.length ? 'finished' : stopped ? 'stopped' : 'incomplete', out, runs: runs.length, finished, results: resultsFile }));
   return finished === runs.length ? code : 1;
 }
 
-async function collectResults(plan: ExperimentPlan, file: ExperimentFile, surveyed: readonly Survey[]): Promise<ExperimentResults> {
+/** Every planned run's folder as read, with its wall time over all sessions and its rate (tune). */
+async function collectRuns(file: ExperimentFile, surveyed: readonly Survey[]): Promise<(RunData & { lr: number | null })[]> {
   const wall = (id: string): number | null => {
     const ts = file.sessions.map((s) => s.runs[id]).filter((x): x is number => typeof x === 'number');
     return ts.length === 0 ? null : ts.reduce((a, b) => a + b, 0);
   };
-  const data = await Promise.all(surveyed.map((s) => readRunData(s, wall(s.run.id))));
-  return buildResults(plan, data, {
+  return Promise.all(surveyed.map(async (s) => ({ ...(await readRunData(s, wall(s.run.id))), lr: s.run.lr })));
+}
+
+async function collectMeta(file: ExperimentFile): Promise<Meta> {
+  return {
     commit: gitCommit(),
     version: await packageVersion(),
     adapters: [...new Set(file.sessions.map((s) => s.adapter))],
     wallSeconds: file.sessions.reduce((a, s) => a + s.wall_s, 0),
     generatedAt: new Date().toISOString(),
-  });
+  };
 }

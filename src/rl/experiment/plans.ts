@@ -43,7 +43,7 @@ export const ARM_STAGE_I: Readonly<Record<TrainedArm, { method: Exclude<Method, 
   'exprl-process-unguarded': { method: 'exprl-process', guard: false },
 };
 
-export const PLAN_NAMES = ['quick', 'replication'] as const;
+export const PLAN_NAMES = ['quick', 'replication', 'tune'] as const;
 export type PlanName = (typeof PLAN_NAMES)[number];
 
 /** Learning rates: each arm's Stage I, and the Stage II every arm shares. */
@@ -69,8 +69,9 @@ export interface Regime {
 }
 
 /**
- * Learning rates of the replication, one per arm: set on the dev split (tasks.evalSplit "dev"),
- * never on the test split the experiment reports. Placeholders until the regime is tuned.
+ * Learning rates of the replication, one per arm: set on the dev split by the `tune` plan
+ * (tasks.evalSplit "dev"), never on the test split the experiment reports. Placeholders until
+ * the regime is tuned.
  */
 export const LEARNING_RATES: LearningRates = {
   sft: 1e-4,
@@ -113,9 +114,36 @@ export const QUICK_REGIME: Regime = {
   eval: { prompts: 2, n: 4, k: [1, 4], maxResponseTokens: 24 },
 };
 
-const PLANS: Readonly<Record<PlanName, { seeds: number; regime: Regime }>> = {
-  quick: { seeds: 2, regime: QUICK_REGIME },
-  replication: { seeds: 3, regime: REGIME },
+/** Learning rates the `tune` plan tries, per trained arm and for Stage II. */
+export type LearningRateGrid = Readonly<Record<TrainedArm | 'stage2', readonly number[]>>;
+
+/**
+ * The `tune` plan's grid: a factor of about 3 apart around what moved the shipped base without
+ * wrecking it (policy-gradient steps of 1e-3 collapsed it within 10 steps; SFT from it learned at
+ * 1e-3, so its grid sits higher).
+ */
+export const LR_GRID: LearningRateGrid = {
+  sft: [3e-4, 1e-3, 3e-3],
+  'self-distill': [1e-4, 3e-4, 1e-3],
+  'sparse-grpo': [1e-4, 3e-4, 1e-3],
+  'exprl-outcome': [1e-4, 3e-4, 1e-3],
+  'exprl-process': [1e-4, 3e-4, 1e-3],
+  'exprl-process-unguarded': [1e-4, 3e-4, 1e-3],
+  stage2: [1e-4, 3e-4, 1e-3],
+};
+
+/**
+ * The arms `tune` runs unless told otherwise: the unguarded ExpRL-Process arm takes the guarded
+ * arm's rate (the guard is the one thing that arm changes); `base` stands for Stage II, tuned on
+ * the base policy's Stage II alone.
+ */
+export const TUNED_ARMS: readonly ArmId[] = ['base', 'sft', 'self-distill', 'sparse-grpo', 'exprl-outcome', 'exprl-process'];
+
+const PLANS: Readonly<Record<PlanName, { seeds: number; regime: Regime; arms: readonly ArmId[] }>> = {
+  quick: { seeds: 2, regime: QUICK_REGIME, arms: ARMS },
+  replication: { seeds: 3, regime: REGIME, arms: ARMS },
+  // The replication's regime, one stage per run, evaluated on the dev split.
+  tune: { seeds: 1, regime: REGIME, arms: TUNED_ARMS },
 };
 
 /** The policy every arm starts from: the shipped pre-trained built-in policy. */
@@ -127,13 +155,17 @@ export interface ExperimentPlan {
   seeds: number[];
   arms: ArmId[];
   regime: Regime;
+  /** The `tune` plan's learning rates per arm; null for the other plans. */
+  lrGrid: LearningRateGrid | null;
 }
 
 export interface PlannedRun {
-  /** `<arm>-s<seed>`: the run folder's name. */
+  /** `<arm>-s<seed>` (`<arm>-lr<lr>-s<seed>` in `tune`): the run folder's name. */
   id: string;
   arm: ArmId;
   seed: number;
+  /** The learning rate this run tries (`tune`); null in the other plans. */
+  lr: number | null;
   config: RunConfig;
 }
 
@@ -147,14 +179,15 @@ export function resolvePlan(name: PlanName, opts: { seeds?: number; arms?: reado
   if (p === undefined) throw new PlanError(`unknown plan ${JSON.stringify(name)} (plans: ${PLAN_NAMES.join(', ')})`);
   const count = opts.seeds ?? p.seeds;
   if (!Number.isInteger(count) || count < 1) throw new PlanError(`seeds must be a positive integer, got ${count}`);
-  let arms: ArmId[] = [...ARMS];
+  let arms: ArmId[] = [...p.arms];
   if (opts.arms !== undefined) {
     const unknown = opts.arms.filter((a) => !(ARMS as readonly string[]).includes(a));
     if (unknown.length > 0) throw new PlanError(`unknown arm ${JSON.stringify(unknown[0])} (arms: ${ARMS.join(', ')})`);
     if (opts.arms.length === 0) throw new PlanError('give at least one arm');
     arms = ARMS.filter((a) => opts.arms!.includes(a));
   }
-  return { name, seeds: Array.from({ length: count }, (_, i) => i + 1), arms, regime: structuredClone(p.regime) };
+  const lrGrid = name === 'tune' ? structuredClone(LR_GRID) : null;
+  return { name, seeds: Array.from({ length: count }, (_, i) => i + 1), arms, regime: structuredClone(p.regime), lrGrid };
 }
 
 /** Stage I of a trained arm. SFT trains on promptsPerStep × rolloutsPerPrompt references per step. */
@@ -200,13 +233,40 @@ export function armConfig(plan: ExperimentPlan, arm: ArmId, seed: number): RunCo
   return validateConfig(c);
 }
 
-/** Every arm × seed of the plan, seed by seed, the base arm first in each seed. */
-export function plannedRuns(plan: ExperimentPlan): PlannedRun[] {
-  return plan.seeds.flatMap((seed) => plan.arms.map((arm) => ({ id: runId(arm, seed), arm, seed, config: armConfig(plan, arm, seed) })));
+/**
+ * A `tune` run: one stage at learning rate `lr`, evaluated on the dev split after it. A trained arm
+ * runs its Stage I; `base` runs Stage II alone (the Stage II rate). The first run of each seed
+ * also evaluates the base policy on dev, the mark every rate is read against.
+ */
+export function tuneConfig(plan: ExperimentPlan, arm: ArmId, lr: number, seed: number, first: boolean): RunConfig {
+  const c = armConfig(plan, arm, seed);
+  c.stages = [{ ...c.stages[0], lr }];
+  c.tasks.evalSplit = 'dev';
+  c.eval.before = first;
+  return validateConfig(c);
 }
 
-export function runId(arm: ArmId, seed: number): string {
-  return `${arm}-s${seed}`;
+/** The grid of `arm` in a tune plan: its Stage I rates, or the Stage II rates for `base`. */
+export function gridOf(grid: LearningRateGrid, arm: ArmId): readonly number[] {
+  return grid[arm === 'base' ? 'stage2' : arm];
+}
+
+/** Every arm × seed of the plan (× learning rate in `tune`), seed by seed, the base arm first in each seed. */
+export function plannedRuns(plan: ExperimentPlan): PlannedRun[] {
+  const grid = plan.lrGrid;
+  if (grid === null) return plan.seeds.flatMap((seed) => plan.arms.map((arm) => ({ id: runId(arm, seed), arm, seed, lr: null, config: armConfig(plan, arm, seed) })));
+  return plan.seeds.flatMap((seed) =>
+    plan.arms.flatMap((arm, i) => gridOf(grid, arm).map((lr, j) => ({ id: runId(arm, seed, lr), arm, seed, lr, config: tuneConfig(plan, arm, lr, seed, i === 0 && j === 0) }))),
+  );
+}
+
+/** A learning rate as run folders name it: 3e-4, 1e-3, 2.5e-4. */
+export function lrLabel(lr: number): string {
+  return lr.toExponential().replace(/\.?0*e\+?/, 'e');
+}
+
+export function runId(arm: ArmId, seed: number, lr: number | null = null): string {
+  return lr === null ? `${arm}-s${seed}` : `${arm}-lr${lrLabel(lr)}-s${seed}`;
 }
 
 /** Optimizer steps of a run (Stage I and Stage II). */

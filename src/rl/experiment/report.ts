@@ -2,11 +2,13 @@
  * results.md of an experiment: the table in the form of the paper's Table 1 (rows = arms, columns
  * = pass@k after Stage I and after Stage II, mean ± sd over seeds), the differences between arms
  * paired by seed with the orderings that exceed their standard error, the share of reward that
- * went to wrong rollouts, what was held equal, and where and when it ran. Pure text from
- * ExperimentResults.
+ * went to wrong rollouts, what was held equal, and where and when it ran. And tuning.md of the
+ * `tune` plan: dev pass@k per arm and learning rate, and the rate each arm is given. Pure text
+ * from ExperimentResults and TuningResults.
  */
-import { ARM_LABELS } from './plans';
+import { ARM_LABELS, lrLabel } from './plans';
 import { ordering, TRAINED_STAGES, type ExperimentResults, type PairedDifference, type Spread } from './results';
+import { TAIL_STEPS, type TuningResults } from './tuning';
 
 /** The plot files the CLI draws (OUT/plots/NAME.svg), with their captions. */
 export const PLOT_FILES: readonly { name: string; caption: string }[] = [
@@ -118,6 +120,44 @@ export function renderReport(r: ExperimentResults): string {
     `- Adapter: ${r.adapters.length > 0 ? r.adapters.join('; ') : 'unknown'}.`,
     `- Wall time: ${fmtDuration(r.wall_s)} in all (${r.runs.map((x) => `${x.id} ${fmtDuration(x.wall_s ?? NaN)}`).join(', ')}).`,
     `- Written ${r.generated_at}.`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+/** tuning.md: per arm, each rate's dev evaluation, KL to the base and reward at the stage's end; the rates chosen. */
+export function renderTuningReport(t: TuningResults): string {
+  const keys = t.metrics.filter((m) => m.startsWith('pass@'));
+  const seeds = t.seeds.length;
+  const chosenOf = (arm: string): number | null => t.chosen[arm === 'base' ? 'stage2' : arm] ?? null;
+  const stageOf = (arm: string): string => (arm === 'base' ? 'Stage II alone, from the base policy' : 'Stage I');
+  const lines: string[] = [
+    `# Learning rates: \`exprl experiment --plan tune\` (${seeds} seed${seeds === 1 ? '' : 's'})`,
+    '',
+    `Each run is one stage of the replication's regime at one learning rate, evaluated after it on ${t.regime.eval.prompts} prompts of the **dev** split × ${t.regime.eval.n} samples (never the test split the replication reports). The rate chosen for an arm is the one with the highest mean dev ${t.metric}, the smaller rate on a tie. KL to the base and reward: mean over the stage's last ${TAIL_STEPS} steps.`,
+    '',
+    `Base policy on dev: ${keys.map((k) => `${k} ${fmtSpread(t.base[k], seeds)}`).join(', ')}.`,
+    '',
+  ];
+  lines.push(...table(['Arm', 'Stage', 'lr', ...keys.map((k) => `dev ${k}`), 'KL to base', 'reward', 'chosen'], t.rows.map((r) => [
+    ARM_LABELS[r.arm],
+    stageOf(r.arm),
+    lrLabel(r.lr),
+    ...keys.map((k) => fmtSpread(r.cells[k], seeds)),
+    fmtSpread(r.kl_base, seeds),
+    fmtSpread(r.reward_mean, seeds),
+    chosenOf(r.arm) === r.lr ? '**yes**' : r.finished < seeds ? `(${r.finished}/${seeds} finished)` : '',
+  ])));
+  lines.push('', 'Chosen rates (`LEARNING_RATES` in src/rl/experiment/plans.ts; the unguarded ExpRL-Process arm takes the guarded arm\'s):', '');
+  lines.push(...table(['Stage', 'lr'], Object.entries(t.chosen).map(([k, v]) => [k === 'stage2' ? 'Stage II (all arms)' : `Stage I, ${k}`, v === null ? '— (not every rate finished)' : lrLabel(v)])));
+  lines.push(
+    '',
+    '## Run',
+    '',
+    `- Commit: ${t.commit ?? 'unknown'}; exprl-lab ${t.package_version}.`,
+    `- Adapter: ${t.adapters.length > 0 ? t.adapters.join('; ') : 'unknown'}.`,
+    `- Wall time: ${fmtDuration(t.wall_s)} in all.`,
+    `- Written ${t.generated_at}.`,
     '',
   );
   return lines.join('\n');

@@ -1,0 +1,98 @@
+// The `tune` plan (src/rl/experiment/plans.ts) and what it reports (src/rl/experiment/tuning.ts,
+// renderTuningReport): one stage per run at each rate of the grid, scored on the dev split; the
+// rate chosen per arm. Synthetic run lines, no GPU.
+import { describe, expect, it } from 'vitest';
+import { armConfig, gridOf, LR_GRID, lrLabel, plannedRuns, resolvePlan, runId, TUNED_ARMS, type ArmId, type PlannedRun } from '../../src/rl/experiment/plans';
+import { renderTuningReport } from '../../src/rl/experiment/report';
+import type { RunData } from '../../src/rl/experiment/results';
+import { buildTuning, chooseRate, TAIL_STEPS, type TuneRow } from '../../src/rl/experiment/tuning';
+import { META } from './experiment-fixture';
+
+const plan = resolvePlan('tune');
+
+/** Dev pass@1 of a run: peaks at the grid's middle rate for every arm but sparse GRPO (its largest), plus a seed term. */
+function devPass1(arm: ArmId, lr: number, seed: number): number {
+  const grid = gridOf(LR_GRID, arm);
+  const peak = arm === 'sparse-grpo' ? grid.length - 1 : 1;
+  return 0.3 - 0.1 * Math.abs(grid.indexOf(lr) - peak) + 0.01 * seed;
+}
+
+function syntheticTuneRuns(runs: readonly PlannedRun[], unfinished: string[] = []): (RunData & { lr: number })[] {
+  return runs.map((r) => {
+    const method = r.config.stages[0].method;
+    const metrics: Record<string, unknown>[] = [];
+    if (r.config.eval.before) metrics.push({ step: 0, stage: 0, method, eval: true, n: 16, 'pass@1': 0.05, 'pass@4': 0.15, 'pass@16': 0.3, 'mean@n': 0.05, prompts: 32 });
+    for (let step = 1; step <= 8; step++) metrics.push({ step, stage: 1, method, reward_mean: step, kl_base: 0.01 * step, loss: 0.1 });
+    const p1 = devPass1(r.arm, r.lr!, r.seed);
+    if (!unfinished.includes(r.id)) metrics.push({ step: 8, stage: 1, method, eval: true, n: 16, 'pass@1': p1, 'pass@4': p1 * 2, 'pass@16': Math.min(1, p1 * 3), 'mean@n': p1, prompts: 32 });
+    return { id: r.id, arm: r.arm, seed: r.seed, lr: r.lr!, config: r.config, status: unfinished.includes(r.id) ? 'partial' : 'finished', metrics, wallSeconds: 60 };
+  });
+}
+
+describe('the tune plan', () => {
+  it('runs each tuned arm at each rate of its grid: one stage, evaluated on dev, the base eval once per seed', () => {
+    expect(plan.seeds).toEqual([1]);
+    expect(plan.arms).toEqual([...TUNED_ARMS]);
+    expect(plan.arms).not.toContain('exprl-process-unguarded');
+    const runs = plannedRuns(plan);
+    expect(runs).toHaveLength(TUNED_ARMS.reduce((a, arm) => a + gridOf(LR_GRID, arm).length, 0));
+    expect(new Set(runs.map((r) => r.id)).size).toBe(runs.length);
+    expect(runs.filter((r) => r.config.eval.before).map((r) => r.id)).toEqual([runs[0].id]);
+    for (const r of runs) {
+      expect(r.config.stages).toHaveLength(1);
+      expect(r.config.stages[0].lr).toBe(r.lr);
+      expect(r.config.tasks.evalSplit).toBe('dev');
+      expect(r.config.eval.stageEnds).toBe(true);
+      expect(r.id).toBe(runId(r.arm, r.seed, r.lr));
+      // Everything else is the replication's run of that arm (its first stage).
+      const rep = armConfig(resolvePlan('replication'), r.arm, r.seed);
+      expect({ ...r.config.stages[0], lr: 0 }).toEqual({ ...rep.stages[0], lr: 0 });
+    }
+    const base = runs.filter((r) => r.arm === 'base');
+    expect(base.map((r) => r.config.stages[0].method)).toEqual(LR_GRID.stage2.map(() => 'stage2'));
+    expect(base.map((r) => r.lr)).toEqual([...LR_GRID.stage2]);
+    expect(runs.find((r) => r.arm === 'sft')!.id).toBe('sft-lr3e-4-s1');
+  });
+
+  it('names rates compactly and keeps the other plans as they were (no rate in their ids)', () => {
+    expect([3e-4, 1e-3, 2.5e-4, 1e-4].map(lrLabel)).toEqual(['3e-4', '1e-3', '2.5e-4', '1e-4']);
+    const q = plannedRuns(resolvePlan('quick'));
+    expect(q.every((r) => r.lr === null && /^[a-z-]+-s\d+$/.test(r.id))).toBe(true);
+    expect(resolvePlan('quick').lrGrid).toBeNull();
+  });
+});
+
+describe('tuning results', () => {
+  const row = (lr: number, mean: number | null): TuneRow => ({ arm: 'sft', lr, cells: { 'pass@1': { mean, sd: null, n: mean === null ? 0 : 1 } }, kl_base: { mean: null, sd: null, n: 0 }, reward_mean: { mean: null, sd: null, n: 0 }, finished: 1 });
+
+  it('chooses the rate with the highest mean dev pass@1, the smaller one on a tie, none while a rate has no value', () => {
+    expect(chooseRate([row(1e-3, 0.2), row(3e-4, 0.3), row(3e-3, 0.1)])).toBe(3e-4);
+    expect(chooseRate([row(1e-3, 0.3), row(3e-4, 0.3)])).toBe(3e-4);
+    expect(chooseRate([row(1e-3, 0.3), row(3e-4, null)])).toBeNull();
+    expect(chooseRate([])).toBeNull();
+  });
+
+  it('tables every arm × rate from the run lines, with the base dev eval, the tail KL and the choice', () => {
+    const t = buildTuning(plan, syntheticTuneRuns(plannedRuns(plan)), META);
+    expect(t.rows).toHaveLength(plannedRuns(plan).length);
+    expect(t.chosen).toEqual({ stage2: LR_GRID.stage2[1], sft: LR_GRID.sft[1], 'self-distill': LR_GRID['self-distill'][1], 'sparse-grpo': LR_GRID['sparse-grpo'][2], 'exprl-outcome': LR_GRID['exprl-outcome'][1], 'exprl-process': LR_GRID['exprl-process'][1] });
+    expect(t.base['pass@1'].mean).toBe(0.05);
+    const r = t.rows.find((x) => x.arm === 'sft' && x.lr === LR_GRID.sft[1])!;
+    expect(r.cells['pass@1'].mean).toBeCloseTo(0.31, 12);
+    // Mean of the last TAIL_STEPS steps' kl_base: steps 4..8 of 8.
+    expect(r.kl_base.mean).toBeCloseTo((0.01 * (8 + 9 - TAIL_STEPS) * TAIL_STEPS) / 2 / TAIL_STEPS, 12);
+    const md = renderTuningReport(t);
+    expect(md).toContain('# Learning rates: `exprl experiment --plan tune` (1 seed)');
+    expect(md).toContain('Base policy on dev: pass@1 0.050, pass@4 0.150, pass@16 0.300.');
+    expect(md).toMatch(/\| SFT on references \| Stage I \| 1e-3 \| 0\.310 \|.*\| \*\*yes\*\* \|/);
+    expect(md).toContain('| Stage II (all arms) | 3e-4 |');
+  });
+
+  it('chooses nothing for an arm until every one of its rates finished', () => {
+    const runs = plannedRuns(plan);
+    const t = buildTuning(plan, syntheticTuneRuns(runs, [runId('sft', 1, LR_GRID.sft[2])]), META);
+    expect(t.chosen.sft).toBeNull();
+    expect(t.chosen['sparse-grpo']).toBe(LR_GRID['sparse-grpo'][2]);
+    expect(renderTuningReport(t)).toContain('| Stage I, sft | — (not every rate finished) |');
+  });
+});
