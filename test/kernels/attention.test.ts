@@ -1,7 +1,9 @@
 // Tests shaders/attention.wgsl entry points attention_forward, attention_backward_dq,
-// attention_backward_dkv, kv_cache_write and attention_decode against the float64 reference:
-// T = 1, odd and prime T, every T mod 4 (rows come in tiles of four), B > 1, H = KVH and grouped-query heads, head sizes 1 to 128, peaked
-// softmaxes, and decode over a cache filled by kv_cache_write agreeing with the forward.
+// attention_backward_dkv, kv_cache_write and attention_decode, and their *_unrolled variants
+// (every shape whose head size they take runs through both), against the float64 reference:
+// T = 1, odd and prime T, every T mod 4 (rows come in tiles of four), B > 1, H = KVH and grouped-query heads, head sizes 1 to 128
+// (4 to 32 for the unrolled kernels, each chunk count from 1 to 8), peaked softmaxes, and decode
+// over a cache filled by kv_cache_write agreeing with the forward.
 import { testGpu } from '#test-gpu';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,9 +11,13 @@ import {
   attentionBackwardDkv,
   attentionBackwardDq,
   attentionDecode,
+  attentionFits,
   attentionForward,
+  ATTENTION_VARIANTS,
   kvCacheWrite,
+  selectAttentionVariant,
   type AttentionShape,
+  type AttentionVariant,
 } from '../../src/gpu/ops/attention';
 import { attentionBackwardRef, attentionDecodeRef, attentionRef, kvCacheWriteRef } from '../reference/attention';
 import { Tensor } from '../../src/gpu/tensor';
@@ -40,7 +46,19 @@ const SHAPES: Array<[number, number, number, number, number]> = [
   [1, 31, 2, 1, 10],
   [1, 5, 2, 1, 128],
   [2, 67, 3, 1, 6],
+  [1, 1, 1, 1, 4],
+  [3, 6, 2, 2, 12],
+  [2, 9, 4, 2, 24],
+  [1, 14, 2, 1, 20],
+  [1, 11, 3, 3, 28],
+  [2, 5, 2, 1, 32],
+  [1, 37, 4, 2, 24],
 ];
+
+/** The variants that take a head size: the generic one always, the unrolled one when it fits. */
+function variantsFor(hd: number): AttentionVariant[] {
+  return ATTENTION_VARIANTS.filter((v) => attentionFits(v, hd));
+}
 
 describe('attention', () => {
   it.each(SHAPES)('attention_forward, attention_backward_dq, attention_backward_dkv: B=%i T=%i H=%i KVH=%i hd=%i', async (B, T, H, KVH, hd) => {
@@ -49,7 +67,8 @@ describe('attention', () => {
     const rand = rng(seed);
     // The second pass uses a custom scale and scores of standard deviation ~3.6: peaked
     // softmaxes whose running max moves often, which exercises the online rescaling.
-    for (const [scale, magnitude] of [[undefined, 1], [0.9 / Math.sqrt(hd), 2]] as const) {
+    const passes = variantsFor(hd).flatMap((variant) => [[undefined, 1], [0.9 / Math.sqrt(hd), 2]].map(([scale, magnitude]) => ({ variant, scale, magnitude })));
+    for (const { variant, scale, magnitude } of passes) {
       const s: AttentionShape = { batch: B, seqLen: T, nHeads: H, nKvHeads: KVH, headDim: hd, scale };
       const rows = B * T;
       const q = randn(rows * H * hd, rand, magnitude);
@@ -63,13 +82,13 @@ describe('attention', () => {
       const dv = fencedOutput(gpu, [rows, KVH * hd]);
       await noGpuErrors(gpu, () => {
         const [qt, kt, vt] = [gpu.upload(q, [rows, H * hd]), gpu.upload(k, [rows, KVH * hd]), gpu.upload(v, [rows, KVH * hd])];
-        attentionForward(gpu, qt, kt, vt, o.tensor, lse.tensor, s);
+        attentionForward(gpu, qt, kt, vt, o.tensor, lse.tensor, s, { variant });
         // The backward reads the kernel's own o and lse, as in training.
         const dOt = gpu.upload(dO, [rows, H * hd]);
-        attentionBackwardDq(gpu, qt, kt, vt, o.tensor, dOt, lse.tensor, dq.tensor, s);
-        attentionBackwardDkv(gpu, qt, kt, vt, o.tensor, dOt, lse.tensor, dk.tensor, dv.tensor, s);
+        attentionBackwardDq(gpu, qt, kt, vt, o.tensor, dOt, lse.tensor, dq.tensor, s, { variant });
+        attentionBackwardDkv(gpu, qt, kt, vt, o.tensor, dOt, lse.tensor, dk.tensor, dv.tensor, s, { variant });
       });
-      const what = `seed ${seed} scale=${scale} magnitude=${magnitude}`;
+      const what = `${variant} seed ${seed} scale=${scale} magnitude=${magnitude}`;
       const ref = attentionRef(q, k, v, s);
       const grads = attentionBackwardRef(q, k, v, dO, s);
       expectClose(await o.read(), ref.o, TOL_FORWARD, `o ${what}`);
@@ -80,11 +99,11 @@ describe('attention', () => {
     }
   });
 
-  it('attentionBackward (both kernels) gives no gradient to keys from padded rows whose dO is zero', async () => {
+  it.each(ATTENTION_VARIANTS)('attentionBackward (both kernels, %s) gives no gradient to keys from padded rows whose dO is zero', async (variant) => {
     const gpu = await testGpu();
     const seed = freshSeed();
     const rand = rng(seed);
-    const [B, T, H, KVH, hd] = [2, 6, 4, 2, 6];
+    const [B, T, H, KVH, hd] = [2, 6, 4, 2, 8];
     const lengths = [6, 3];
     const s: AttentionShape = { batch: B, seqLen: T, nHeads: H, nKvHeads: KVH, headDim: hd };
     const rows = B * T;
@@ -100,8 +119,8 @@ describe('attention', () => {
     const dv = fencedOutput(gpu, [rows, KVH * hd]);
     await noGpuErrors(gpu, () => {
       const [qt, kt, vt] = [gpu.upload(q, [q.length]), gpu.upload(k, [k.length]), gpu.upload(v, [v.length])];
-      attentionForward(gpu, qt, kt, vt, o, lse, s);
-      attentionBackward(gpu, qt, kt, vt, o, gpu.upload(dO, [dO.length]), lse, { dq: dq.tensor, dk: dk.tensor, dv: dv.tensor }, s);
+      attentionForward(gpu, qt, kt, vt, o, lse, s, { variant });
+      attentionBackward(gpu, qt, kt, vt, o, gpu.upload(dO, [dO.length]), lse, { dq: dq.tensor, dk: dk.tensor, dv: dv.tensor }, s, { variant });
     });
     const grads = attentionBackwardRef(q, k, v, dO, s);
     const [gk, gv] = [await dk.read(), await dv.read()];
@@ -149,6 +168,9 @@ describe('attention', () => {
     [5, 6, 3, 10, 31],
     [2, 4, 4, 8, 64],
     [2, 2, 1, 128, 5],
+    [1, 1, 1, 4, 3],
+    [4, 4, 2, 24, 41],
+    [3, 2, 1, 32, 9],
   ];
   it.each(DECODE)('attention_decode: S=%i H=%i KVH=%i hd=%i maxT=%i', async (S, H, KVH, hd, maxT) => {
     const gpu = await testGpu();
@@ -160,30 +182,33 @@ describe('attention', () => {
     const q = randn(S * H * hd, rand, 2);
     const len = Uint32Array.from({ length: S }, () => 1 + Math.floor(rand() * maxT));
     len[0] = maxT;
-    const o = fencedOutput(gpu, [S, H * hd]);
-    await noGpuErrors(gpu, () =>
-      attentionDecode(gpu, gpu.upload(q, [q.length]), gpu.upload(kc, [kc.length]), gpu.upload(vc, [vc.length]), gpu.upload(len, [S], 'u32'), o.tensor, c),
-    );
-    expectClose(await o.read(), attentionDecodeRef(q, kc, vc, len, c), TOL_DECODE, `seed ${seed} len=${[...len]}`);
+    const want = attentionDecodeRef(q, kc, vc, len, c);
+    for (const variant of variantsFor(hd)) {
+      const o = fencedOutput(gpu, [S, H * hd]);
+      await noGpuErrors(gpu, () =>
+        attentionDecode(gpu, gpu.upload(q, [q.length]), gpu.upload(kc, [kc.length]), gpu.upload(vc, [vc.length]), gpu.upload(len, [S], 'u32'), o.tensor, c, { variant }),
+      );
+      expectClose(await o.read(), want, TOL_DECODE, `${variant} seed ${seed} len=${[...len]}`);
+    }
   });
 
-  it('attention_decode gives NaN for an empty or overlong sequence, and only there', async () => {
+  it.each(ATTENTION_VARIANTS)('attention_decode (%s) gives NaN for an empty or overlong sequence, and only there', async (variant) => {
     const gpu = await testGpu();
     const seed = freshSeed();
     const rand = rng(seed);
-    const c = { seqs: 4, nHeads: 2, nKvHeads: 1, maxT: 5, headDim: 6 };
-    const kc = randn(4 * 5 * 6, rand);
-    const vc = randn(4 * 5 * 6, rand);
-    const q = randn(4 * 2 * 6, rand);
+    const c = { seqs: 4, nHeads: 2, nKvHeads: 1, maxT: 5, headDim: 8 };
+    const kc = randn(4 * 5 * 8, rand);
+    const vc = randn(4 * 5 * 8, rand);
+    const q = randn(4 * 2 * 8, rand);
     const len = Uint32Array.from([3, 0, 6, 5]);
-    const o = fencedOutput(gpu, [4, 12]);
+    const o = fencedOutput(gpu, [4, 16]);
     await noGpuErrors(gpu, () =>
-      attentionDecode(gpu, gpu.upload(q, [q.length]), gpu.upload(kc, [kc.length]), gpu.upload(vc, [vc.length]), gpu.upload(len, [4], 'u32'), o.tensor, c),
+      attentionDecode(gpu, gpu.upload(q, [q.length]), gpu.upload(kc, [kc.length]), gpu.upload(vc, [vc.length]), gpu.upload(len, [4], 'u32'), o.tensor, c, { variant }),
     );
     const got = await o.read();
     const want = attentionDecodeRef(q, kc, vc, len, c);
-    for (const s of [0, 3]) expectClose(got.subarray(s * 12, s * 12 + 12), want.subarray(s * 12, s * 12 + 12), TOL_DECODE, `seed ${seed} seq ${s}`);
-    for (const s of [1, 2]) expect([...got.subarray(s * 12, s * 12 + 12)].every(Number.isNaN), `seq ${s} is NaN`).toBe(true);
+    for (const s of [0, 3]) expectClose(got.subarray(s * 16, s * 16 + 16), want.subarray(s * 16, s * 16 + 16), TOL_DECODE, `seed ${seed} seq ${s}`);
+    for (const s of [1, 2]) expect([...got.subarray(s * 16, s * 16 + 16)].every(Number.isNaN), `seq ${s} is NaN`).toBe(true);
   });
 
   // [B, T, H, KVH, hd]
@@ -191,6 +216,7 @@ describe('attention', () => {
     [1, 1, 1, 1, 8],
     [3, 7, 6, 2, 6],
     [2, 13, 6, 3, 10],
+    [3, 10, 4, 2, 24],
   ];
   it.each(PREFILL)('decode over a cache filled by kv_cache_write matches attention_forward: B=%i T=%i H=%i KVH=%i hd=%i', async (B, T, H, KVH, hd) => {
     const gpu = await testGpu();
@@ -259,6 +285,8 @@ describe('attention', () => {
     expect(() => attentionForward(gpu, q, kv, kv, gpu.empty([47]), lse, s)).toThrow(/o has 47 elements, needs 48/);
     expect(() => attentionForward(gpu, q, kv, kv, gpu.empty([48]), lse, { ...s, nKvHeads: 3 })).toThrow(/not a multiple/);
     expect(() => attentionForward(gpu, q, kv, kv, gpu.empty([48]), lse, { ...s, headDim: 129 })).toThrow(/exceeds the kernels' maximum of 128/);
+    expect(() => attentionForward(gpu, q, kv, kv, gpu.empty([48]), lse, s, { variant: 'unrolled' })).toThrow(/the unrolled kernels cannot run headDim 6/);
+    expect([6, 8, 24, 32, 36, 64].map(selectAttentionVariant)).toEqual(['generic', 'unrolled', 'unrolled', 'unrolled', 'generic', 'generic']);
     expect(() => attentionForward(gpu, q, kv, kv, q, lse, s)).toThrow(/attention\/attention_forward: bindings 1 and 4 use one buffer, one read-only and one written/);
     // Tensors bind only their own bytes: disjoint views of one buffer may both be written,
     // overlapping ones may not.
