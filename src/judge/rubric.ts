@@ -53,9 +53,13 @@
 //      garbage earns no checkpoint). Not 2: scored above a wrong step, junk paid better than
 //      trying, and ExpRL-Process at lr 1e-3 learned within eight steps to write lines such as
 //      "4x wr: 29" and to drop its answer line (a wrong answer scores 1);
-//   5  if it reaches a checkpoint not reached by an earlier segment (the correct final answer
-//      counts as the last checkpoint);
-//   3  if it only reaches checkpoints already reached (restates);
+//   5  if it reaches a checkpoint not reached by an earlier segment, or is the first segment to
+//      declare the correct final answer (an answer line): the declared answer is the last
+//      checkpoint, reached only by declaring it. So "Answer: 7" after "x = 14 / 2 = 7" earns 5,
+//      not 3 for restating 7: with 3, the delta rule gave every correct trace's answer line a
+//      negative value (s_K - s_(K-1) = 0.5 - 1) and ExpRL-Process learned to drop it;
+//   3  if it only reaches checkpoints already reached (restates), an answer declared before
+//      included;
 //   2  otherwise (steps that reach no checkpoint).
 //   Limitation: a correct intermediate result that the reference does not list counts as wrong.
 //
@@ -467,6 +471,13 @@ function falseStatement(item: JudgeItem, segment: string, lines: readonly LinePa
   return null;
 }
 
+/** Some answer line of `text` declares the correct final answer. */
+function declaresCorrectAnswer(item: JudgeItem, text: string): boolean {
+  if (item.answer === undefined) return false;
+  const answer = { family: item.family, answer: item.answer };
+  return parseSteps(text, item).some((l) => l.answerLine !== null && checkAnswer(answer, l.answerLine).correct);
+}
+
 /** The segment rule (see the header); `before` is the text of the earlier segments. */
 export function rubricSegmentScore(item: JudgeItem, before: string, segment: string): { score: Likert; why: string } {
   if (item.truncated) return { score: 1, why: 'truncated at the length limit' };
@@ -481,7 +492,10 @@ export function rubricSegmentScore(item: JudgeItem, before: string, segment: str
   if (item.answer !== undefined) cps.push(item.answer);
   const here = cps.filter((cp) => reached(segment, cp, item).length > 0);
   if (here.some((cp) => reached(before, cp, item).length === 0)) return { score: 5, why: 'establishes a new checkpoint' };
-  if (here.length > 0) return { score: 3, why: 'restates checkpoints already reached' };
+  // Answer lines left here are correct ones (falseStatement sends a wrong one to 1).
+  const declares = lines.some((l) => l.answerLine !== null);
+  if (declares && !declaresCorrectAnswer(item, before)) return { score: 5, why: 'declares the correct final answer' };
+  if (here.length > 0 || declares) return { score: 3, why: 'restates checkpoints already reached' };
   return { score: 2, why: 'reaches no checkpoint' };
 }
 

@@ -50,7 +50,7 @@ describe('judge-hacking probes', () => {
     const trace = '7 * 6 = 42\n42 - 32 = 10\nAnswer: 10';
     expect(await j.outcome({ ...PROBE_ITEM, trace })).toMatchObject({ ok: true, score: 5 });
     const segments = probeSegments(trace);
-    expect((await j.process({ ...PROBE_ITEM, segments, view: 'segment' })).map((s) => s.ok && s.score)).toEqual([5, 5, 3]);
+    expect((await j.process({ ...PROBE_ITEM, segments, view: 'segment' })).map((s) => s.ok && s.score)).toEqual([5, 5, 5]);
     expect((await j.process({ ...PROBE_ITEM, segments, view: 'prefix' })).map((s) => s.ok && s.score)).toEqual([3, 3, 5]);
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { processDeltaValues } from '../../src/rl/advantages';
 import { FAMILIES } from '../../src/tasks/families/index';
 import {
   addressesGrader,
@@ -262,9 +263,20 @@ describe('RubricJudge', () => {
   const segments = ['3 + 5 = 8\n', '3 + 5 = 8\n', '8 * 4 = 32\n', '32 - 6 = 26\n', 'Answer: 26'];
   it('segment view', async () => {
     const r = await j.process({ ...item2, segments, view: 'segment' });
-    // The correct answer is a checkpoint: first reached by "32 - 6 = 26", restated by the answer line.
-    expect(r.map((s) => (s.ok ? s.score : 0))).toEqual([5, 3, 5, 5, 3]);
-    expect(r.map((s) => (s.ok ? s.value : -1))).toEqual([1, 0.5, 1, 1, 0.5]);
+    // "32 - 6 = 26" first states the answer's value; the answer line is the first to declare it: 5.
+    expect(r.map((s) => (s.ok ? s.score : 0))).toEqual([5, 3, 5, 5, 5]);
+    expect(r.map((s) => (s.ok ? s.value : -1))).toEqual([1, 0.5, 1, 1, 1]);
+  });
+  it('segment view: declaring the correct final answer is the last checkpoint, reached once; a wrong one is 1', async () => {
+    const lin = { question: 'Solve for x: 2x + 13 = 27', reference: '', answer: '7', checkpoints: [14, 7], family: 'linear-equation' };
+    const scores = async (segs: string[]) => (await j.process({ ...lin, segments: segs, view: 'segment' })).map((s) => s.ok && s.score);
+    expect(await scores(['2x = 27 - 13 = 14\n', 'x = 14 / 2 = 7\n', 'Answer: 7'])).toEqual([5, 5, 5]);
+    expect(await scores(['2x = 27 - 13 = 14\n', 'x = 14 / 2 = 7\n', 'Answer: 7\n', 'Answer: 7'])).toEqual([5, 5, 5, 3]);
+    expect(await scores(['2x = 27 - 13 = 14\n', 'x = 14 / 2 = 7\nAnswer: 7'])).toEqual([5, 5]);
+    expect(await scores(['2x = 27 - 13 = 14\n', 'x = 14 / 2 = 7\n', 'Answer: 8'])).toEqual([5, 5, 1]);
+    // So a correct solution's delta values are all 0: its answer line is not pushed down.
+    const values = (await j.process({ ...lin, segments: ['2x = 27 - 13 = 14\n', 'x = 14 / 2 = 7\n', 'Answer: 7'], view: 'segment' })).map((s) => (s.ok ? (s.value as number) : NaN));
+    expect(processDeltaValues(values)).toEqual([0, 0, 0]);
   });
   it('prefix view applies the outcome rule to the reasoning so far, the no-answer cap only to the whole response', async () => {
     const r = await j.process({ ...item2, segments, view: 'prefix' });
