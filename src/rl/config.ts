@@ -711,12 +711,19 @@ export function mergeConfig(base: RunConfig, override: DeepPartial<RunConfig> | 
   return merged as unknown as RunConfig;
 }
 
+/**
+ * Keys that reach an object's prototype when assigned (JSON.parse makes "__proto__" an own key):
+ * a config holding one would change Object.prototype for the whole process.
+ */
+export const FORBIDDEN_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
 function mergeObject(base: Record<string, unknown>, over: Record<string, unknown>, path: string): Record<string, unknown> {
   for (const [k, v] of Object.entries(over)) {
+    const p = path === '' ? k : `${path}.${k}`;
+    if (FORBIDDEN_KEYS.includes(k)) throw new ConfigError([{ path: p, value: '(not shown)', message: `"${k}" is not allowed as a key (it would reach the object prototype)` }]);
     if (path === '' && k === 'stages') continue;
     if (v === undefined) continue;
     const b = base[k];
-    const p = path === '' ? k : `${path}.${k}`;
     if (isObject(b)) {
       if (!isObject(v)) throw new ConfigError([{ path: p, value: v, message: 'must be an object' }]);
       base[k] = mergeObject(b, v, p);

@@ -202,4 +202,20 @@ describe('merging overrides', () => {
     expect(() => mergeConfig(preset('small'), { judge: 'rubric' as never })).toThrow(/judge = "rubric": must be an object/);
     expect(() => resolveConfig('huge' as never)).toThrow(/preset = "huge"/);
   });
+
+  it('refuses keys that reach the prototype (a JSON "__proto__" is an own key), naming where, and changes nothing', () => {
+    const cases: [string, RegExp][] = [
+      ['{"__proto__": {"polluted": 1}}', /__proto__ = .*not allowed/],
+      ['{"judge": {"__proto__": {"polluted": 1}}}', /judge\.__proto__ = .*not allowed/],
+      ['{"stages": [{"__proto__": {"polluted": 1}}]}', /stages\[0\]\.__proto__ = .*not allowed/],
+      ['{"eval": {"constructor": {"prototype": {"polluted": 1}}}}', /eval\.constructor = .*not allowed/],
+      ['{"tasks": {"prototype": 1}}', /tasks\.prototype = .*not allowed/],
+    ];
+    for (const [json, message] of cases) {
+      expect(() => resolveConfig('small', JSON.parse(json)), json).toThrow(ConfigError);
+      expect(() => resolveConfig('small', JSON.parse(json)), json).toThrow(message);
+      expect(({} as Record<string, unknown>).polluted, json).toBeUndefined();
+    }
+    expect(Object.getPrototypeOf(preset('small').judge)).toBe(Object.prototype);
+  });
 });
