@@ -10,9 +10,10 @@
 //   caches         f32 [S, KVH, max_t, hd]  position j of sequence s, kv head g at
 //                                           ((s·KVH + g)·max_t + j)·hd
 // Query head h reads kv head h / (H / KVH). Scores are scale · q·k with scale a parameter
-// (1/√hd for the model). hd ≤ MAX_HD = 128: per-invocation accumulators are fixed-size arrays.
+// (1/√hd for the model). hd ≤ MAX_HD = 128: the generic kernels' per-invocation accumulators
+// are fixed-size arrays (the unrolled variants take hd ≤ 32, see the end of the file).
 //
-// Bindings (group 0). The uniform is binding 0 in every entry point, so all five share one
+// Bindings (group 0). The uniform is binding 0 in every entry point, so all of them share one
 // Params; the storage bindings after it differ per entry point (declared as aliases below).
 //   attention_forward       1 q r, 2 k r, 3 v r, 4 o rw, 5 lse rw
 //   attention_backward_dq   1 q r, 2 k r, 3 v r, 4 o r, 5 dO r, 6 lse r, 7 dq rw
