@@ -1,6 +1,8 @@
 // Tests shaders/attention.wgsl entry points attention_forward, attention_backward_dq,
-// attention_backward_dkv, kv_cache_write and attention_decode, and their *_unrolled variants
-// (every shape whose head size they take runs through both), against the float64 reference:
+// attention_backward_dkv, kv_cache_write and attention_decode, and the unrolled variants
+// attention_forward_unrolled, attention_backward_dq_unrolled, attention_backward_dkv_unrolled and
+// attention_decode_unrolled (every shape whose head size they take runs through both), against
+// the float64 reference:
 // T = 1, odd and prime T, every T mod 4 (rows come in tiles of four), B > 1, H = KVH and grouped-query heads, head sizes 1 to 128
 // (4 to 32 for the unrolled kernels, each chunk count from 1 to 8), peaked softmaxes, and decode
 // over a cache filled by kv_cache_write agreeing with the forward.
