@@ -18,11 +18,14 @@ describe('kernel choice', () => {
     const shape = { M: 8, N: 12, K: 16, transA: false, transB: false, strides: [128, 192, 96] };
     expect(matmulFits('vec4', shape)).toBe(true);
     expect(selectMatmulVariant(['vec4', 'register'], shape)).toBe('vec4');
-    expect(selectMatmulVariant(['vec4', 'tiled', 'register'], { ...shape, K: 15, strides: [120, 180, 96] })).toBe('tiled');
+    expect(selectMatmulVariant(['vec4', 'tiled', 'register'], { ...shape, K: 15, N: 10, strides: [120, 150, 80] })).toBe('tiled');
     expect(matmulFits('vec4', { ...shape, N: 10, strides: [128, 160, 80] })).toBe(false);
-    expect(matmulFits('vec4', { ...shape, transA: true, M: 6, strides: [96, 192, 72] })).toBe(false);
+    expect(matmulFits('vec4', { ...shape, transA: true, transB: true, M: 6, strides: [96, 192, 72] })).toBe(false);
+    // Ragged forms: A·Bᵀ with any N, op(A)·B with A read by element.
+    expect(matmulFits('vec4', { ...shape, N: 10, transB: true, strides: [128, 160, 80] })).toBe(true);
+    expect(matmulFits('vec4', { ...shape, transA: true, M: 6, strides: [96, 192, 72] })).toBe(true);
     expect(matmulFits('vec4', { ...shape, transA: true, transB: true })).toBe(false);
-    expect(matmulFits('vec4', { ...shape, strides: [130, 192, 96] })).toBe(false);
+    expect(matmulFits('vec4', { ...shape, strides: [130, 194, 96] })).toBe(false);
     expect(selectMatmulVariant(['tiled'], shape)).toBe('tiled');
   });
 

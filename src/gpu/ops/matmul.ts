@@ -1,4 +1,4 @@
-/** Wrapper for shaders/matmul.wgsl: C = alpha · op(A) · op(B) (+ C), batched, in two schedules. */
+/** Wrapper for shaders/matmul.wgsl: C = alpha · op(A) · op(B) (+ C), batched, in three schedules. */
 import code from '../../../shaders/matmul.wgsl?raw';
 import { ceilDiv, kernel, packParams } from '../kernel';
 import type { Gpu } from '../runtime';
@@ -13,6 +13,14 @@ export const matmulKernels = {
   tiled: kernel('matmul', code, 'matmul_tiled', BINDINGS),
   vec4: kernel('matmul', code, 'matmul_vec4', BINDINGS),
 } as const;
+
+/** The vec4 schedule's entry points: matmul_vec4 itself, and its forms for ragged shapes. */
+export const matmulVec4Kernels = {
+  matmul_vec4: matmulKernels.vec4,
+  matmul_vec4_ragged_n: kernel('matmul', code, 'matmul_vec4_ragged_n', BINDINGS),
+  matmul_vec4_scalar_a: kernel('matmul', code, 'matmul_vec4_scalar_a', BINDINGS),
+} as const;
+export type MatmulVec4Entry = keyof typeof matmulVec4Kernels;
 
 /** Output columns and rows covered by one workgroup of each schedule. */
 const OUTPUT_TILE: Record<MatmulVariant, { cols: number; rows: number }> = {
@@ -31,10 +39,24 @@ export interface MatmulShape {
   strides: readonly number[];
 }
 
-/** Whether a schedule can run a shape: vec4 loads need rows that split into whole vec4s. */
+/**
+ * Which entry point of the vec4 schedule runs a shape, or null when none can: vec4 loads need rows
+ * that split into whole vec4s. matmul_vec4 when every operand's do; else A·Bᵀ with K % 4 == 0 and
+ * any N (matmul_vec4_ragged_n: C written by element); else op(A)·B with N % 4 == 0 and any M, K
+ * (matmul_vec4_scalar_a: A read by element). Fast paths for an output layer whose vocabulary is
+ * not a multiple of 4, which otherwise falls back to the 4×4 scalar schedule.
+ */
+export function vec4Entry(s: MatmulShape): MatmulVec4Entry | null {
+  const [sa, sb, sc] = s.strides;
+  if (s.K % 4 === 0 && s.N % 4 === 0 && (!s.transA || s.M % 4 === 0) && !(s.transA && s.transB) && s.strides.every((x) => x % 4 === 0)) return 'matmul_vec4';
+  if (!s.transA && s.transB && s.K % 4 === 0 && sa % 4 === 0 && sb % 4 === 0) return 'matmul_vec4_ragged_n';
+  if (!s.transB && s.N % 4 === 0 && sb % 4 === 0 && sc % 4 === 0) return 'matmul_vec4_scalar_a';
+  return null;
+}
+
+/** Whether a schedule can run a shape (see vec4Entry; the other schedules take any shape). */
 export function matmulFits(variant: MatmulVariant, s: MatmulShape): boolean {
-  if (variant !== 'vec4') return true;
-  return s.K % 4 === 0 && s.N % 4 === 0 && (!s.transA || s.M % 4 === 0) && !(s.transA && s.transB) && s.strides.every((x) => x % 4 === 0);
+  return variant !== 'vec4' || vec4Entry(s) !== null;
 }
 
 /** The first schedule in order of preference (fastest first, from the probe) that fits the shape. */
@@ -79,7 +101,8 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, M: number, N: 
     throw new Error(`matmul: the ${variant} schedule cannot run M=${M} N=${N} K=${K} transA=${shape.transA} transB=${shape.transB}`);
   }
   const tile = OUTPUT_TILE[variant];
-  gpu.run(matmulKernels[variant], {
+  const k = variant === 'vec4' ? matmulVec4Kernels[vec4Entry(shape)!] : matmulKernels[variant];
+  gpu.run(k, {
     bindings: [a, b, c],
     params: packParams([
       ['u32', M],
