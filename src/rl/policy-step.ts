@@ -1,10 +1,13 @@
 /**
  * One policy-gradient update on the GPU from finished rollouts: the part every RL method shares
- * once its advantages are known. Rows are prompt + response, right-padded to the update's longest
- * rollout (rounded up, see model/activation-sets.ts); only response tokens of rollouts whose loss
+ * once its advantages are known. Rollouts go into micro-batches in order of length (longest
+ * first, ties in the given order: see microBatchOrder), so that rollouts of like length share a
+ * micro-batch; each micro-batch's rows are prompt + response, right-padded to its own longest
+ * rollout (rounded up, see model/activation-sets.ts). Only response tokens of rollouts whose loss
  * mask is on count. The loss is their token-mean over the whole batch, or with lossAggregation
  * "sample-sum" their sum divided by the batch's samples (PipelineRL); either divisor counts every
- * micro-batch, so accumulating micro-batches gives the update of one batch.
+ * micro-batch, so accumulating micro-batches gives the update of one batch, whatever the order
+ * (up to the order of float sums).
  *
  * Per micro-batch: the forwards of the frozen models with their logp kept aside (the reference,
  * whenever there is one, so that `kl` is measured even when klCoef is 0; the base, when given and
@@ -139,13 +142,23 @@ export interface PolicyTrainerOptions {
   reference?: ModelParams | null;
   /** The policy the run started from: `klBase` is measured against it, never differentiated. May be the reference itself (one forward serves both). */
   base?: ModelParams | null;
-  /** Rows are the update's longest rollout rounded up to a multiple of this (seqLen: always full rows). */
+  /** A micro-batch's rows are its longest rollout rounded up to a multiple of this (seqLen: always full rows). */
   rowBucket?: number;
 }
 
 /** Input tokens per row for these rollouts: the longest one's, rounded up to `bucket`, at most seqLen. */
 export function rowLength(rollouts: readonly PolicyRollout[], seqLen: number, bucket = ROW_BUCKET): number {
   return rowsFor(Math.max(...rollouts.map((r) => r.prompt.length + r.response.length - 1)), seqLen, bucket);
+}
+
+/**
+ * The order in which rollouts fill micro-batches: longest (prompt + response) first, ties in the
+ * given order (deterministic). Every micro-batch's rows are padded to its own longest rollout, so
+ * grouping like lengths cuts the padded rows; each rollout's own figures do not depend on it.
+ */
+export function microBatchOrder(rollouts: readonly PolicyRollout[]): number[] {
+  const len = rollouts.map((r) => r.prompt.length + r.response.length);
+  return rollouts.map((_, i) => i).sort((a, b) => len[b] - len[a] || a - b);
 }
 
 /**
@@ -188,7 +201,8 @@ export class PolicyTrainer {
       if (m === model) throw new Error(`PolicyTrainer: the ${what} model must be a frozen copy (cloneParams), not the policy itself`);
     }
     if (seqLen > model.config.maxSeqLen) throw new Error(`PolicyTrainer: seqLen ${seqLen} exceeds the model's maxSeqLen ${model.config.maxSeqLen}`);
-    this.sets = new ActivationSets(gpu, model.config, microBatch);
+    // An update's micro-batches have rows of several lengths, and the next update's are close to them.
+    this.sets = new ActivationSets(gpu, model.config, microBatch, 4);
     this.opt = createOptimizer(gpu, model);
     // Per-row buffers hold the longest rows; shorter updates use their first rows.
     const f = (label: string): Tensor => gpu.empty([microBatch * seqLen], 'f32', `policy-${label}`);
@@ -212,40 +226,48 @@ export class PolicyTrainer {
     return this.opt;
   }
 
-  private stashView(micro: number, field: number, R: number): Tensor {
-    return new Tensor(this.stash!.buffer, [R], 'f32', (micro * STASH_FIELDS + field) * R * 4);
-  }
-
   /** Accumulates the gradient of every micro-batch, then takes one optimizer step. */
   async step(rollouts: readonly PolicyRollout[], s: PolicyStepSettings): Promise<PolicyUpdate> {
     if (rollouts.length === 0) throw new Error('PolicyTrainer.step: no rollouts');
     if (s.klCoef > 0 && this.reference === null) throw new Error('PolicyTrainer.step: klCoef > 0 needs a reference model');
     if (!Number.isFinite(s.entropyCoef)) throw new Error(`PolicyTrainer.step: entropyCoef must be finite, got ${s.entropyCoef}`);
     const { gpu, model } = this;
-    const T = rowLength(rollouts, this.seqLen, this.rowBucket);
-    const acts = this.sets.get(T);
+    const sorted = microBatchOrder(rollouts).map((i) => rollouts[i]);
     const groups: PolicyRollout[][] = [];
-    for (let i = 0; i < rollouts.length; i += this.microBatch) groups.push(rollouts.slice(i, i + this.microBatch));
-    const packed = groups.map((g) => packPolicyBatch(g, this.microBatch, T));
+    for (let i = 0; i < sorted.length; i += this.microBatch) groups.push(sorted.slice(i, i + this.microBatch));
+    // Each micro-batch's rows are as long as its own longest rollout needs.
+    const lengths = groups.map((g) => rowLength(g, this.seqLen, this.rowBucket));
+    const packed = groups.map((g, i) => packPolicyBatch(g, this.microBatch, lengths[i]));
     const N = packed.reduce((a, p) => a + p.counted, 0);
     // The loss's divisor: counted tokens (token mean), or samples with a loss (PipelineRL's sum / samples).
     const divisor = (s.lossAggregation ?? 'token-mean') === 'sample-sum' ? rollouts.filter((r) => r.lossMask).length : N;
-    const R = acts.rows;
-    const rows = (t: Tensor): Tensor => new Tensor(t.buffer, [R], 'f32', 0);
-    const [logpOld, logpRef, adv, mask, lossT, klT, clipT] = [this.logpOld, this.logpRef, this.adv, this.mask, this.loss, this.kl, this.clip].map(rows);
-    const { reference, base } = this;
-    const logpBase = base === null ? null : base === reference ? logpRef : rows(this.logpBase!);
-    const need = groups.length * STASH_FIELDS * R;
+    // Micro-batch i's per-token figures start at stashAt[i] in the stash: STASH_FIELDS runs of its rows.
+    const rowCounts = lengths.map((T) => this.microBatch * T);
+    const stashAt: number[] = [];
+    let need = 0;
+    for (const R of rowCounts) {
+      stashAt.push(need);
+      need += STASH_FIELDS * R;
+    }
     if (this.stash === null || this.stash.size < need) {
       this.stash?.buffer.destroy();
       this.stash = gpu.empty([need], 'f32', 'policy-stash');
     }
+    const { reference, base } = this;
     const entropy = s.entropyCoef !== 0;
     // nTokens is the kernels' divisor, whichever the aggregation.
     const lossOpts: PgLossOptions = { nTokens: divisor, epsLow: s.epsLow, epsHigh: s.epsHigh, dualClip: s.dualClip, klCoef: s.klCoef };
     const fwd = { temperature: s.temperature };
     zeroGrads(gpu, model);
     packed.forEach((p, i) => {
+      const T = lengths[i];
+      const acts = this.sets.get(T);
+      const R = acts.rows;
+      if (R !== rowCounts[i]) throw new Error(`PolicyTrainer.step: activations of ${R} rows for a micro-batch of ${rowCounts[i]}`);
+      const rows = (t: Tensor): Tensor => new Tensor(t.buffer, [R], 'f32', 0);
+      const [logpOld, logpRef, adv, mask, lossT, klT, clipT] = [this.logpOld, this.logpRef, this.adv, this.mask, this.loss, this.kl, this.clip].map(rows);
+      const logpBase = base === null ? null : base === reference ? logpRef : rows(this.logpBase!);
+      const stashView = (field: number): Tensor => new Tensor(this.stash!.buffer, [R], 'f32', (stashAt[i] + field * R) * 4);
       // Writes submit what was recorded before them, so the previous micro-batch reads its own data.
       setBatch(gpu, acts, { batch: this.microBatch, seqLen: T, tokens: p.tokens, targets: p.targets });
       gpu.write(logpOld, p.logpOld);
@@ -267,15 +289,15 @@ export class PolicyTrainer {
         // The loss kernel's k3 KL against the base; only its kl output is kept (the next call
         // overwrites the rest), so the base never reaches the gradient.
         pgLossForward(gpu, { logp: acts.logp, logpOld, logpRef: logpBase, adv, mask }, { loss: lossT, kl: klT, clip: clipT }, R, lossOpts);
-        gpu.copy(klT, this.stashView(i, 4, R));
+        gpu.copy(klT, stashView(4));
       }
       const x = { logp: acts.logp, logpOld, logpRef: reference !== null ? logpRef : null, adv, mask };
       pgLossForward(gpu, x, { loss: lossT, kl: klT, clip: clipT }, R, lossOpts);
       pgLossBackward(gpu, x, acts.dlogp, R, lossOpts);
-      gpu.copy(lossT, this.stashView(i, 0, R));
-      gpu.copy(klT, this.stashView(i, 1, R));
-      gpu.copy(clipT, this.stashView(i, 2, R));
-      gpu.copy(acts.entropy, this.stashView(i, 3, R));
+      gpu.copy(lossT, stashView(0));
+      gpu.copy(klT, stashView(1));
+      gpu.copy(clipT, stashView(2));
+      gpu.copy(acts.entropy, stashView(3));
       backwardTrain(gpu, model, acts, { temperature: s.temperature, entropy });
     });
     const norm = optimizerStep(gpu, model, this.opt, { lr: s.lr, weightDecay: s.weightDecay, maxNorm: s.maxNorm, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps });
@@ -287,7 +309,8 @@ export class PolicyTrainer {
     let low = 0;
     let high = 0;
     packed.forEach((p, i) => {
-      const at = i * STASH_FIELDS * R;
+      const at = stashAt[i];
+      const R = rowCounts[i];
       for (let r = 0; r < R; r++) {
         if (p.mask[r] === 0) continue;
         loss += stash[at + r];

@@ -13,7 +13,7 @@ import { paramList } from '../../src/model/layout';
 import { cloneParams, createParams, destroyParams, initParams, readGrads, readParams, uploadParams, type ModelParams } from '../../src/model/params';
 import { scoreResponses } from '../../src/model/score';
 import { ROW_BUCKET } from '../../src/model/activation-sets';
-import { packPolicyBatch, PolicyTrainer, rowLength, type PolicyRollout, type PolicyStepSettings } from '../../src/rl/policy-step';
+import { microBatchOrder, packPolicyBatch, PolicyTrainer, rowLength, type PolicyRollout, type PolicyStepSettings } from '../../src/rl/policy-step';
 import { modelBackwardRef, modelForwardRef, optimizerStepRef, type Params64 } from '../reference/model';
 import { KL_CLAMP, pgLossBackwardRef, pgLossForwardRef } from '../reference/losses';
 import type { AdamWRefState } from '../reference/optimizer';
@@ -225,6 +225,14 @@ describe('packPolicyBatch', () => {
   });
 });
 
+describe('microBatchOrder', () => {
+  it('puts the longest rollouts (prompt + response) first, ties in the given order', () => {
+    const ro = (P: number, n: number): PolicyRollout => ({ prompt: new Array(P).fill(1), response: new Array(n).fill(2), logpOld: new Array(n).fill(0), advantages: new Array(n).fill(0), lossMask: true });
+    expect(microBatchOrder([ro(2, 3), ro(1, 9), ro(4, 1), ro(3, 2), ro(1, 1)])).toEqual([1, 0, 2, 3, 4]);
+    expect(microBatchOrder([ro(1, 1)])).toEqual([0]);
+  });
+});
+
 describe('PolicyTrainer', () => {
   it('sees ratio 1 on its own rollouts: no clipping, no KL to an identical reference, loss −mean A', async () => {
     const gpu = await testGpu();
@@ -395,7 +403,7 @@ describe('PolicyTrainer', () => {
     const c = tinyConfig();
     const init = initParams(c, seed, 0.3);
     const s = settings({ klCoef: 0.2, entropyCoef: 0.02 });
-    const run = async (micro: number) => {
+    const run = async (micro: number, rowBucket?: number) => {
       const model = createParams(gpu, c);
       uploadParams(gpu, model, init);
       const ref = createParams(gpu, c);
@@ -403,7 +411,7 @@ describe('PolicyTrainer', () => {
       const ros = await onPolicy(gpu, model, rollouts(c, seed + 1, 5, (i, r) => (i === 0 ? -1 : i === 1 ? 1 : r() * 2 - 1)), s.temperature);
       // Off-policy by ±0.3 (ratio 0.74 or 1.35): rollout 0 (A < 0) is cut low, rollout 1 (A > 0) high.
       const shifted = ros.map((r, i) => ({ ...r, logpOld: Float64Array.from(r.logpOld, (x) => x + (i % 2 === 0 ? 0.3 : -0.3)) }));
-      const trainer = new PolicyTrainer(gpu, model, { reference: ref, microBatch: micro, seqLen: T });
+      const trainer = new PolicyTrainer(gpu, model, { reference: ref, microBatch: micro, seqLen: T, rowBucket });
       const m = await noGpuErrors(gpu, () => trainer.step(shifted, s));
       const params = await readParams(gpu, model);
       trainer.destroy();
@@ -412,16 +420,18 @@ describe('PolicyTrainer', () => {
       return { m, params };
     };
     const whole = await run(5);
-    const split = await run(2);
-    print(`micro-batching: ${JSON.stringify(whole.m)} vs ${JSON.stringify(split.m)}`);
-    expect(whole.m.clipFracLow, `seed ${seed}: low clipping`).toBeGreaterThan(0);
-    expect(whole.m.clipFracHigh, `seed ${seed}: high clipping`).toBeGreaterThan(0);
-    expect(split.m.clipFracLow).toBe(whole.m.clipFracLow);
-    expect(split.m.clipFracHigh).toBe(whole.m.clipFracHigh);
-    for (const k of ['loss', 'kl', 'entropy', 'gradNorm'] as const) {
-      expect(Math.abs(split.m[k] - whole.m[k]), `seed ${seed}: ${k}`).toBeLessThanOrEqual(1e-4 * Math.abs(whole.m[k]) + 1e-7);
+    // Micro-batches of 2 in order of length; with a row bucket of 1 each has rows of its own length.
+    for (const split of [await run(2), await run(2, 1)]) {
+      print(`micro-batching: ${JSON.stringify(whole.m)} vs ${JSON.stringify(split.m)}`);
+      expect(whole.m.clipFracLow, `seed ${seed}: low clipping`).toBeGreaterThan(0);
+      expect(whole.m.clipFracHigh, `seed ${seed}: high clipping`).toBeGreaterThan(0);
+      expect(split.m.clipFracLow).toBe(whole.m.clipFracLow);
+      expect(split.m.clipFracHigh).toBe(whole.m.clipFracHigh);
+      for (const k of ['loss', 'kl', 'entropy', 'gradNorm'] as const) {
+        expect(Math.abs(split.m[k] - whole.m[k]), `seed ${seed}: ${k}`).toBeLessThanOrEqual(1e-4 * Math.abs(whole.m[k]) + 1e-7);
+      }
+      const delta = (p: Map<string, Float32Array>) => concat(paramList(c).map((x) => p.get(x.name)!.map((v, i) => v - init.get(x.name)![i])));
+      expectClose(delta(split.params), delta(whole.params), MICRO_TOL, `seed ${seed}: update`);
     }
-    const delta = (p: Map<string, Float32Array>) => concat(paramList(c).map((x) => p.get(x.name)!.map((v, i) => v - init.get(x.name)![i])));
-    expectClose(delta(split.params), delta(whole.params), MICRO_TOL, `seed ${seed}: update`);
   });
 });
