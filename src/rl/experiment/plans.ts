@@ -118,9 +118,10 @@ export const QUICK_REGIME: Regime = {
 export type LearningRateGrid = Readonly<Record<TrainedArm | 'stage2', readonly number[]>>;
 
 /**
- * The `tune` plan's grid: a factor of about 3 apart around what moved the shipped base without
- * wrecking it (policy-gradient steps of 1e-3 collapsed it within 10 steps; SFT from it learned at
- * 1e-3, so its grid sits higher).
+ * The `tune` plan's grid: a factor of about 3 apart around what moved a base policy without
+ * wrecking it in the single-prompt learning tests (policy-gradient steps of 1e-3 collapsed the
+ * earlier base within 10 steps; 1e-4 and 3e-4 learned; SFT from it learned at 1e-3, so its grid
+ * sits higher).
  */
 export const LR_GRID: LearningRateGrid = {
   sft: [3e-4, 1e-3, 3e-3],
