@@ -64,7 +64,7 @@ describe('experiment plans', () => {
   it('holds Stage I compute equal: RL arms share steps, prompts and rollouts; SFT takes that many references per step', () => {
     const plan = resolvePlan('replication');
     const rl = (['self-distill', 'sparse-grpo', 'exprl-outcome', 'exprl-process', 'exprl-process-unguarded'] as const).map((a) => armConfig(plan, a, 1).stages[0]);
-    for (const s of rl) expect([s.steps, s.promptsPerStep, s.rolloutsPerPrompt, s.maxResponseTokens, s.klCoef, s.split]).toEqual([40, 2, 16, 48, 0.001, 'mid']);
+    for (const s of rl) expect([s.steps, s.promptsPerStep, s.rolloutsPerPrompt, s.maxResponseTokens, s.klCoef, s.split]).toEqual([40, 2, 16, 64, 0.001, 'mid']);
     const sft = armConfig(plan, 'sft', 1).stages[0];
     expect([sft.steps, sft.promptsPerStep, sft.klCoef]).toEqual([40, 32, 0]);
     for (const a of ['sft', 'self-distill', 'sparse-grpo', 'exprl-outcome', 'exprl-process'] as const) expect(armConfig(plan, a, 1).stages[0].lr).toBe(LEARNING_RATES[a]);
