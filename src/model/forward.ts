@@ -14,7 +14,7 @@ import { rmsnormForward } from '../gpu/ops/rmsnorm';
 import { ropeForward, ropeTables, uploadRopeTables, type RopeTableTensors } from '../gpu/ops/rope';
 import { swigluForward } from '../gpu/ops/swiglu';
 import type { Gpu } from '../gpu/runtime';
-import type { Tensor } from '../gpu/tensor';
+import { Tensor } from '../gpu/tensor';
 import type { ModelConfig } from './config';
 import { paramView, type ModelParams } from './params';
 
@@ -144,8 +144,6 @@ export function createActivations(gpu: Gpu, c: ModelConfig, batch: number, seqLe
       act: f([R, F], 'act'),
     });
   }
-  const positions = new Uint32Array(R);
-  for (let r = 0; r < R; r++) positions[r] = r % seqLen;
   return {
     config: c,
     batch,
@@ -154,7 +152,7 @@ export function createActivations(gpu: Gpu, c: ModelConfig, batch: number, seqLe
     hostTokens: new Uint32Array(R),
     tokens: gpu.empty([R], 'u32', 'tokens'),
     targets: gpu.empty([R], 'u32', 'targets'),
-    positions: gpu.upload(positions, [R], 'u32', 'positions'),
+    positions: gpu.upload(positionsFor(R, seqLen), [R], 'u32', 'positions'),
     rope: uploadRopeTables(gpu, ropeTables(seqLen, c.headDim, c.ropeTheta)),
     layers,
     xFinal: residual[c.nLayers],
@@ -183,6 +181,62 @@ export function createActivations(gpu: Gpu, c: ModelConfig, batch: number, seqLe
       dv: f([R, KV], 'dv'),
     },
   };
+}
+
+/**
+ * Views of the first batch·seqLen rows of `a`'s buffers, shaped for batches [batch, seqLen]: a
+ * micro-batch of another shape runs in activations allocated once for the largest. The views
+ * share `a`'s positions buffer, which holds r % a.seqLen: the caller rewrites it (positionsFor)
+ * whenever seqLen differs from the one it holds. Needs batch·seqLen ≤ a.rows and seqLen ≤
+ * a.seqLen (the rope tables' length).
+ */
+export function viewActivations(a: Activations, batch: number, seqLen: number): Activations {
+  if (!(Number.isInteger(batch) && batch >= 1 && Number.isInteger(seqLen) && seqLen >= 1)) {
+    throw new Error(`viewActivations: batch ${batch} and seqLen ${seqLen} must be positive integers`);
+  }
+  const R = batch * seqLen;
+  if (R > a.rows || seqLen > a.seqLen) {
+    throw new Error(`viewActivations: [${batch}, ${seqLen}] does not fit activations of ${a.rows} rows of at most ${a.seqLen} tokens`);
+  }
+  // [rows, ...] -> the first R rows, same columns.
+  const rows = (t: Tensor): Tensor => new Tensor(t.buffer, [R, ...t.shape.slice(1)], t.dtype, t.offsetBytes);
+  const layers = a.layers.map((l): LayerActivations => {
+    const { lse, ...rest } = l;
+    const v = Object.fromEntries(Object.entries(rest).map(([k, t]) => [k, rows(t)])) as unknown as LayerBuffers;
+    return { ...v, lse: new Tensor(lse.buffer, [batch, a.config.nHeads, seqLen], 'f32', lse.offsetBytes) };
+  });
+  const work = Object.fromEntries(Object.entries(a.work).map(([k, t]) => [k, rows(t)])) as unknown as BackwardWorkspace;
+  return {
+    config: a.config,
+    batch,
+    seqLen,
+    rows: R,
+    hostTokens: new Uint32Array(R),
+    tokens: rows(a.tokens),
+    targets: rows(a.targets),
+    positions: rows(a.positions),
+    rope: a.rope,
+    layers,
+    xFinal: rows(a.xFinal),
+    xnF: rows(a.xnF),
+    rstdF: rows(a.rstdF),
+    logits: rows(a.logits),
+    logp: rows(a.logp),
+    entropy: rows(a.entropy),
+    logitsLse: rows(a.logitsLse),
+    dlogp: rows(a.dlogp),
+    dentropy: rows(a.dentropy),
+    qPre: rows(a.qPre),
+    kPre: rows(a.kPre),
+    work,
+  };
+}
+
+/** Row positions r % seqLen for `rows` rows (the training forward's positions tensor). */
+export function positionsFor(rows: number, seqLen: number): Uint32Array {
+  const positions = new Uint32Array(rows);
+  for (let r = 0; r < rows; r++) positions[r] = r % seqLen;
+  return positions;
 }
 
 /** Every buffer of the activations, once each. */

@@ -9,7 +9,7 @@ import { sumSegments } from '../gpu/ops/reduce';
 import type { Gpu } from '../gpu/runtime';
 import { Tensor } from '../gpu/tensor';
 import { backwardTrain } from './backward';
-import { ActivationSets, ROW_BUCKET, rowsFor } from './activation-sets';
+import { ActivationArena, ROW_BUCKET, rowsFor } from './activation-sets';
 import { forwardTrain, setBatch } from './forward';
 import { zeroGrads, type ModelParams } from './params';
 import { createOptimizer, destroyOptimizer, optimizerStep, type OptimizerHyper, type OptimizerState } from './train-step';
@@ -52,7 +52,7 @@ export function packMicroBatch(examples: readonly SftExample[], batch: number, s
 }
 
 export class SftTrainer {
-  private readonly sets: ActivationSets;
+  private readonly arena: ActivationArena;
   private readonly opt: OptimizerState;
   private readonly mask: Tensor;
   private readonly rowLoss: Tensor;
@@ -70,7 +70,7 @@ export class SftTrainer {
     private readonly rowBucket = ROW_BUCKET,
   ) {
     if (seqLen > model.config.maxSeqLen) throw new Error(`SftTrainer: seqLen ${seqLen} exceeds the model's maxSeqLen ${model.config.maxSeqLen}`);
-    this.sets = new ActivationSets(gpu, model.config, microBatch);
+    this.arena = new ActivationArena(gpu, model.config, microBatch, seqLen);
     this.opt = createOptimizer(gpu, model);
     // Per-row buffers hold the longest rows; shorter steps use their first rows.
     this.mask = gpu.empty([microBatch * seqLen], 'f32', 'sft-mask');
@@ -92,7 +92,7 @@ export class SftTrainer {
     const groups: SftExample[][] = [];
     for (let i = 0; i < examples.length; i += this.microBatch) groups.push(examples.slice(i, i + this.microBatch));
     const T = rowsFor(Math.max(...examples.map((e) => e.tokens.length - 1)), this.seqLen, this.rowBucket);
-    const acts = this.sets.get(T);
+    const acts = this.arena.get(this.microBatch, T);
     const packed = groups.map((g) => packMicroBatch(g, this.microBatch, T));
     const total = packed.reduce((s, p) => s + p.counted, 0);
     if (total === 0) throw new Error('SftTrainer.step: no response tokens to learn from');
@@ -122,7 +122,7 @@ export class SftTrainer {
   }
 
   destroy(): void {
-    this.sets.destroy();
+    this.arena.destroy();
     destroyOptimizer(this.opt);
     this.mask.buffer.destroy();
     this.rowLoss.buffer.destroy();

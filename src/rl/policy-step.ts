@@ -2,10 +2,11 @@
  * One policy-gradient update on the GPU from finished rollouts: the part every RL method shares
  * once its advantages are known. Rollouts go into micro-batches in order of length (longest
  * first, ties in the given order: see microBatchOrder), so that rollouts of like length share a
- * micro-batch; each micro-batch's rows are prompt + response, right-padded to its own longest
- * rollout (rounded up, see model/activation-sets.ts). Only response tokens of rollouts whose loss
- * mask is on count. The loss is their token-mean over the whole batch, or with lossAggregation
- * "sample-sum" their sum divided by the batch's samples (PipelineRL); either divisor counts every
+ * micro-batch, split where padding costs least (microBatchSpans); each micro-batch's rows are
+ * prompt + response, right-padded to its own longest rollout (rounded up, see
+ * model/activation-sets.ts). Only response tokens of rollouts whose loss mask is on count. The
+ * loss is their token-mean over the whole batch, or with lossAggregation "sample-sum" their sum
+ * divided by the batch's samples (PipelineRL); either divisor counts every
  * micro-batch, so accumulating micro-batches gives the update of one batch, whatever the order
  * (up to the order of float sums).
  *
@@ -20,7 +21,7 @@ import { pgLossBackward, pgLossForward, type PgLossOptions } from '../gpu/ops/lo
 import type { Gpu } from '../gpu/runtime';
 import { Tensor } from '../gpu/tensor';
 import { backwardTrain } from '../model/backward';
-import { ActivationSets, ROW_BUCKET, rowsFor } from '../model/activation-sets';
+import { ActivationArena, ROW_BUCKET, rowsFor } from '../model/activation-sets';
 import { forwardTrain, setBatch } from '../model/forward';
 import { zeroGrads, type ModelParams } from '../model/params';
 import { createOptimizer, destroyOptimizer, optimizerStep, type OptimizerState } from '../model/train-step';
@@ -162,11 +163,58 @@ export function microBatchOrder(rollouts: readonly PolicyRollout[]): number[] {
 }
 
 /**
+ * The fixed cost of a micro-batch, in rows: some 450 dispatches (up to three forwards and a
+ * backward) whose set-up does not shrink with the rows. Measured on SwiftShader (2 cores, shared
+ * with another job, so roughly): an update of one micro-batch of 16 rows took 160-340 ms, one of
+ * 1024 rows 2.0-3.4 s, so a micro-batch costs about as much as 60 to 100 more rows.
+ */
+export const MICRO_BATCH_COST_ROWS = 64;
+
+/** A run of consecutive rollouts (in micro-batch order) sharing a micro-batch, and its row length. */
+export interface MicroBatchSpan {
+  start: number;
+  end: number;
+  /** Input tokens per row: the first (longest) rollout's, rounded up (rowsFor). */
+  T: number;
+}
+
+/**
+ * Where micro-batches start and end over rollouts in micro-batch order (longest first; `tokens`
+ * are their input tokens, prompt + response − 1): at most `maxRollouts` each, chosen to make the
+ * fewest padded rows (a micro-batch costs its rollouts × its row length) plus
+ * MICRO_BATCH_COST_ROWS per micro-batch. One long rollout then gets a micro-batch of its own
+ * instead of stretching fifteen shorter ones to its length. Exact (dynamic programming over the
+ * sorted order, where some best split always lies); on a tie the first micro-batch is the longer.
+ */
+export function microBatchSpans(tokens: readonly number[], maxRollouts: number, seqLen: number, bucket = ROW_BUCKET): MicroBatchSpan[] {
+  const n = tokens.length;
+  for (let i = 1; i < n; i++) if (tokens[i] > tokens[i - 1]) throw new Error('microBatchSpans: rollouts must come longest first');
+  if (!(Number.isInteger(maxRollouts) && maxRollouts >= 1)) throw new Error(`microBatchSpans: maxRollouts ${maxRollouts} must be a positive integer`);
+  // best[i]: the cost of rollouts i.. and where its first micro-batch ends.
+  const best = new Array<number>(n + 1).fill(Infinity);
+  const next = new Array<number>(n + 1).fill(n);
+  best[n] = 0;
+  for (let i = n - 1; i >= 0; i--) {
+    const T = rowsFor(tokens[i], seqLen, bucket);
+    for (let j = Math.min(n, i + maxRollouts); j > i; j--) {
+      const cost = (j - i) * T + MICRO_BATCH_COST_ROWS + best[j];
+      if (cost < best[i]) {
+        best[i] = cost;
+        next[i] = j;
+      }
+    }
+  }
+  const spans: MicroBatchSpan[] = [];
+  for (let i = 0; i < n; i = next[i]) spans.push({ start: i, end: next[i], T: rowsFor(tokens[i], seqLen, bucket) });
+  return spans;
+}
+
+/**
  * Holds the activations, the optimizer's moments and the small per-step buffers of policy
  * updates on one model; settings may change between steps (a learning-rate schedule, say).
  */
 export class PolicyTrainer {
-  private readonly sets: ActivationSets;
+  private readonly arena: ActivationArena;
   private readonly opt: OptimizerState;
   private readonly logpOld: Tensor;
   private readonly logpRef: Tensor;
@@ -201,8 +249,8 @@ export class PolicyTrainer {
       if (m === model) throw new Error(`PolicyTrainer: the ${what} model must be a frozen copy (cloneParams), not the policy itself`);
     }
     if (seqLen > model.config.maxSeqLen) throw new Error(`PolicyTrainer: seqLen ${seqLen} exceeds the model's maxSeqLen ${model.config.maxSeqLen}`);
-    // An update's micro-batches have rows of several lengths, and the next update's are close to them.
-    this.sets = new ActivationSets(gpu, model.config, microBatch, 4);
+    // An update's micro-batches have rows of several lengths and counts: views of one allocation.
+    this.arena = new ActivationArena(gpu, model.config, microBatch, seqLen);
     this.opt = createOptimizer(gpu, model);
     // Per-row buffers hold the longest rows; shorter updates use their first rows.
     const f = (label: string): Tensor => gpu.empty([microBatch * seqLen], 'f32', `policy-${label}`);
@@ -233,16 +281,16 @@ export class PolicyTrainer {
     if (!Number.isFinite(s.entropyCoef)) throw new Error(`PolicyTrainer.step: entropyCoef must be finite, got ${s.entropyCoef}`);
     const { gpu, model } = this;
     const sorted = microBatchOrder(rollouts).map((i) => rollouts[i]);
-    const groups: PolicyRollout[][] = [];
-    for (let i = 0; i < sorted.length; i += this.microBatch) groups.push(sorted.slice(i, i + this.microBatch));
     // Each micro-batch's rows are as long as its own longest rollout needs.
-    const lengths = groups.map((g) => rowLength(g, this.seqLen, this.rowBucket));
-    const packed = groups.map((g, i) => packPolicyBatch(g, this.microBatch, lengths[i]));
+    const spans = microBatchSpans(sorted.map((r) => r.prompt.length + r.response.length - 1), this.microBatch, this.seqLen, this.rowBucket);
+    const groups = spans.map((sp) => sorted.slice(sp.start, sp.end));
+    const lengths = spans.map((sp) => sp.T);
+    const packed = groups.map((g, i) => packPolicyBatch(g, g.length, lengths[i]));
     const N = packed.reduce((a, p) => a + p.counted, 0);
     // The loss's divisor: counted tokens (token mean), or samples with a loss (PipelineRL's sum / samples).
     const divisor = (s.lossAggregation ?? 'token-mean') === 'sample-sum' ? rollouts.filter((r) => r.lossMask).length : N;
     // Micro-batch i's per-token figures start at stashAt[i] in the stash: STASH_FIELDS runs of its rows.
-    const rowCounts = lengths.map((T) => this.microBatch * T);
+    const rowCounts = groups.map((g, i) => g.length * lengths[i]);
     const stashAt: number[] = [];
     let need = 0;
     for (const R of rowCounts) {
@@ -261,7 +309,7 @@ export class PolicyTrainer {
     zeroGrads(gpu, model);
     packed.forEach((p, i) => {
       const T = lengths[i];
-      const acts = this.sets.get(T);
+      const acts = this.arena.get(groups[i].length, T);
       const R = acts.rows;
       if (R !== rowCounts[i]) throw new Error(`PolicyTrainer.step: activations of ${R} rows for a micro-batch of ${rowCounts[i]}`);
       const rows = (t: Tensor): Tensor => new Tensor(t.buffer, [R], 'f32', 0);
@@ -269,7 +317,7 @@ export class PolicyTrainer {
       const logpBase = base === null ? null : base === reference ? logpRef : rows(this.logpBase!);
       const stashView = (field: number): Tensor => new Tensor(this.stash!.buffer, [R], 'f32', (stashAt[i] + field * R) * 4);
       // Writes submit what was recorded before them, so the previous micro-batch reads its own data.
-      setBatch(gpu, acts, { batch: this.microBatch, seqLen: T, tokens: p.tokens, targets: p.targets });
+      setBatch(gpu, acts, { batch: groups[i].length, seqLen: T, tokens: p.tokens, targets: p.targets });
       gpu.write(logpOld, p.logpOld);
       gpu.write(adv, p.adv);
       gpu.write(mask, p.mask);
@@ -337,7 +385,7 @@ export class PolicyTrainer {
   }
 
   destroy(): void {
-    this.sets.destroy();
+    this.arena.destroy();
     destroyOptimizer(this.opt);
     for (const t of [this.logpOld, this.logpRef, this.logpBase, this.adv, this.mask, this.loss, this.kl, this.clip]) t?.buffer.destroy();
     this.stash?.buffer.destroy();

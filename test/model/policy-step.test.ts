@@ -13,7 +13,7 @@ import { paramList } from '../../src/model/layout';
 import { cloneParams, createParams, destroyParams, initParams, readGrads, readParams, uploadParams, type ModelParams } from '../../src/model/params';
 import { scoreResponses } from '../../src/model/score';
 import { ROW_BUCKET } from '../../src/model/activation-sets';
-import { microBatchOrder, packPolicyBatch, PolicyTrainer, rowLength, type PolicyRollout, type PolicyStepSettings } from '../../src/rl/policy-step';
+import { MICRO_BATCH_COST_ROWS, microBatchOrder, microBatchSpans, packPolicyBatch, PolicyTrainer, rowLength, type PolicyRollout, type PolicyStepSettings } from '../../src/rl/policy-step';
 import { modelBackwardRef, modelForwardRef, optimizerStepRef, type Params64 } from '../reference/model';
 import { KL_CLAMP, pgLossBackwardRef, pgLossForwardRef } from '../reference/losses';
 import type { AdamWRefState } from '../reference/optimizer';
@@ -233,6 +233,75 @@ describe('microBatchOrder', () => {
   });
 });
 
+describe('microBatchSpans', () => {
+  const cost = (spans: { start: number; end: number; T: number }[]): number => spans.reduce((a, s) => a + (s.end - s.start) * s.T + MICRO_BATCH_COST_ROWS, 0);
+  /** Every split of sorted rollouts into consecutive runs of at most `max`, the cheapest one's cost. */
+  const bruteForce = (tokens: number[], max: number, seqLen: number, bucket: number): number => {
+    const n = tokens.length;
+    let bestCost = Infinity;
+    for (let mask = 0; mask < 1 << (n - 1); mask++) {
+      const spans = [];
+      let start = 0;
+      for (let i = 1; i <= n; i++) {
+        if (i === n || (mask >> (i - 1)) & 1) {
+          spans.push({ start, end: i, T: Math.min(seqLen, Math.ceil(tokens[start] / bucket) * bucket) });
+          start = i;
+        }
+      }
+      if (spans.every((s) => s.end - s.start <= max)) bestCost = Math.min(bestCost, cost(spans));
+    }
+    return bestCost;
+  };
+
+  it('gives a long rollout a micro-batch of its own rather than padding many short ones to it', () => {
+    // The small preset's shape: one 228-token rollout, 15 of ~145, 16 of ~100, micro-batches of 16.
+    const tokens = [228, ...new Array(15).fill(145), ...new Array(16).fill(100)];
+    const spans = microBatchSpans(tokens, 16, 256, 8);
+    expect(spans).toEqual([
+      { start: 0, end: 1, T: 232 },
+      { start: 1, end: 16, T: 152 },
+      { start: 16, end: 32, T: 104 },
+    ]);
+    // Fixed runs of 16 would pad to 232 and 104: 16 × 232 + 16 × 104 rows.
+    expect(cost(spans)).toBeLessThan(16 * 232 + 16 * 104 + 2 * MICRO_BATCH_COST_ROWS);
+  });
+
+  it('keeps like lengths together in full micro-batches', () => {
+    expect(microBatchSpans([50, 50, 49, 49, 48], 2, 256, 8)).toEqual([
+      { start: 0, end: 2, T: 56 },
+      { start: 2, end: 4, T: 56 },
+      { start: 4, end: 5, T: 48 },
+    ]);
+    expect(microBatchSpans([7], 4, 256, 8)).toEqual([{ start: 0, end: 1, T: 8 }]);
+    expect(microBatchSpans([], 4, 256, 8)).toEqual([]);
+  });
+
+  it('finds the cheapest split (checked against every split of random lengths)', () => {
+    const rand = rng(freshSeed());
+    for (let trial = 0; trial < 200; trial++) {
+      const n = 1 + Math.floor(rand() * 9);
+      const seqLen = 16 + Math.floor(rand() * 300);
+      const tokens = Array.from({ length: n }, () => 1 + Math.floor(rand() * seqLen)).sort((a, b) => b - a);
+      const max = 1 + Math.floor(rand() * 5);
+      const bucket = [1, 8, 32][Math.floor(rand() * 3)];
+      const spans = microBatchSpans(tokens, max, seqLen, bucket);
+      expect(spans[0].start).toBe(0);
+      expect(spans[spans.length - 1].end).toBe(n);
+      spans.forEach((s, i) => {
+        expect(s.end - s.start).toBeGreaterThanOrEqual(1);
+        expect(s.end - s.start).toBeLessThanOrEqual(max);
+        if (i > 0) expect(s.start).toBe(spans[i - 1].end);
+        expect(s.T).toBe(Math.min(seqLen, Math.ceil(tokens[s.start] / bucket) * bucket));
+      });
+      expect(cost(spans), `tokens ${tokens} max ${max}`).toBe(bruteForce(tokens, max, seqLen, bucket));
+    }
+  });
+
+  it('refuses rollouts out of order', () => {
+    expect(() => microBatchSpans([3, 5], 2, 16)).toThrow(/longest first/);
+  });
+});
+
 describe('PolicyTrainer', () => {
   it('sees ratio 1 on its own rollouts: no clipping, no KL to an identical reference, loss −mean A', async () => {
     const gpu = await testGpu();
@@ -368,10 +437,10 @@ describe('PolicyTrainer', () => {
         const a = rand() * 2 - 1;
         return { prompt: ids(P), response: ids(n), logpOld: Float64Array.from({ length: n }, () => -2 - rand()), advantages: new Float64Array(n).fill(a), lossMask: true };
       });
-    // Rows of 32, 64, 96, 32 tokens: the third update drops the first set of activations, the fourth makes it again.
+    // Rows of 8, 40, 72, 24 tokens at most (views of one allocation, of several shapes).
     const batches = [batch(8), batch(40), batch(70), batch(20)];
-    expect(batches.map((b) => rowLength(b, 100))).toEqual([32, 64, 96, 32]);
-    expect(rowLength(batches[2], 80)).toBe(80);
+    expect(batches.map((b) => rowLength(b, 100, 8))).toEqual([8, 40, 72, 24]);
+    expect(rowLength(batches[2], 70, 8)).toBe(70);
     const run = async (bucket: number) => {
       const model = createParams(gpu, c);
       uploadParams(gpu, model, init);
