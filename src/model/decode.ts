@@ -235,9 +235,10 @@ export function decodeStep(gpu: Gpu, m: ModelParams, st: DecodeState, tokens: Ar
       seq[s] = s;
       len[s] = ++st.lengths[s];
     } else {
-      // Skipped by the cache write (row S does not exist); attends to what is there.
+      // Skipped by the cache write (row S does not exist); attends to its first position only,
+      // the least work (its output is never read).
       seq[s] = S;
-      len[s] = Math.max(1, st.lengths[s]);
+      len[s] = 1;
     }
   }
   gpu.write(st.tokens, ids);
