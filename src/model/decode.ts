@@ -153,6 +153,9 @@ function checkIds(what: string, ids: ArrayLike<number>, vocab: number): void {
 /**
  * Records the prefill: all but the last token of prompt s go into sequence s's cache at positions
  * 0.., and lengths[s] becomes that count. The last tokens are fed by the first decodeStep.
+ * Each distinct prompt runs through the model once, and its keys and values are written into the
+ * cache of every sequence that has it (a rollout's G samples share one prompt): row for row the
+ * same values as prefilling every copy, for a G-th of the work.
  */
 export function prefill(gpu: Gpu, m: ModelParams, st: DecodeState, prompts: readonly (readonly number[])[]): void {
   const c = m.config;
@@ -164,21 +167,34 @@ export function prefill(gpu: Gpu, m: ModelParams, st: DecodeState, prompts: read
     if (p.length > st.maxT) throw new Error(`prefill: prompt ${s} has ${p.length} tokens, the cache holds ${st.maxT}`);
     checkIds(`prefill: prompt ${s}`, p, c.vocabSize);
   });
-  const n = prompts.map((p) => p.length - 1);
+  st.lengths = prompts.map((p) => p.length - 1);
+  // owners[d]: the sequences whose prompt is distinct prompt d, in order.
+  const distinct = new Map<string, number[]>();
+  prompts.forEach((p, s) => {
+    const key = p.join(',');
+    const owners = distinct.get(key);
+    if (owners === undefined) distinct.set(key, [s]);
+    else owners.push(s);
+  });
+  const owners = [...distinct.values()];
+  const D = owners.length;
+  const n = owners.map((o) => prompts[o[0]].length - 1);
   const T = Math.max(...n);
-  st.lengths = n.slice();
   if (T === 0) return;
-  const R = S * T;
+  const R = D * T;
   const tokens = new Uint32Array(R);
   const positions = new Uint32Array(R);
-  const seq = new Uint32Array(R);
-  for (let s = 0; s < S; s++) {
+  // Copy j of distinct prompt d goes to sequence owners[d][j]; rows with no such copy (and
+  // padding, which is computed but, by causality, never reaches a real row) to none (S).
+  const copies = Math.max(...owners.map((o) => o.length));
+  const seqOf = Array.from({ length: copies }, () => new Uint32Array(R).fill(S));
+  for (let d = 0; d < D; d++) {
+    const prompt = prompts[owners[d][0]];
     for (let t = 0; t < T; t++) {
-      const r = s * T + t;
-      tokens[r] = t < n[s] ? prompts[s][t] : 0;
+      const r = d * T + t;
+      tokens[r] = t < n[d] ? prompt[t] : 0;
       positions[r] = t;
-      // Padding rows are still computed (causality keeps them out of real rows) but not cached.
-      seq[r] = t < n[s] ? s : S;
+      if (t < n[d]) owners[d].forEach((s, j) => (seqOf[j][r] = s));
     }
   }
   const scratch: Tensor[] = [];
@@ -189,21 +205,21 @@ export function prefill(gpu: Gpu, m: ModelParams, st: DecodeState, prompts: read
   };
   const ids = tmp([R], 'u32');
   const pos = tmp([R], 'u32');
-  const seqT = tmp([R], 'u32');
+  const seqT = seqOf.map(() => tmp([R], 'u32'));
   gpu.write(ids, tokens);
   gpu.write(pos, positions);
-  gpu.write(seqT, seq);
+  seqOf.forEach((table, j) => gpu.write(seqT[j], table));
   const res = [tmp([R, c.dModel]), tmp([R, c.dModel])];
   const layer = layerBuffers((shape) => tmp(shape), c, R);
-  const lse = tmp([S, c.nHeads, T]);
+  const lse = tmp([D, c.nHeads, T]);
   const io = { rows: R, positions: pos, rope: st.rope, qPre: tmp([R, c.nHeads * c.headDim]), kPre: tmp([R, c.nKvHeads * c.headDim]) };
-  const shape = attentionShape(c, S, T);
+  const shape = attentionShape(c, D, T);
   embeddingForward(gpu, ids, paramView(m, 'model.embed_tokens.weight'), res[0], R, { vocab: c.vocabSize, dim: c.dModel });
   for (let l = 0; l < c.nLayers; l++) {
     const L: LayerBuffers = { ...layer, x: res[l % 2] };
     forwardLayer(gpu, m, l, L, res[(l + 1) % 2], io, () => {
       attentionForward(gpu, L.q, L.k, L.v, L.attn, lse, shape);
-      kvCacheWrite(gpu, L.k, L.v, seqT, pos, st.kCache[l], st.vCache[l], R, cacheShape(st));
+      for (const table of seqT) kvCacheWrite(gpu, L.k, L.v, table, pos, st.kCache[l], st.vCache[l], R, cacheShape(st));
     });
   }
   // The last block's output is never used: the prompt's last row is recomputed by the first step.

@@ -83,15 +83,19 @@ function to64(values: Map<string, Float32Array>): Params64 {
 }
 
 describe('KV-cache decoding', () => {
-  for (const tied of [true, false]) {
-    it(`gives each step the full forward's logits (${tied ? 'tied' : 'untied'} head, prompts of lengths 1, 5, 3)`, async () => {
+  // Shared prompts (a rollout's samples) are prefilled once and written into each sequence's cache.
+  for (const [tied, shared] of [[true, false], [false, false], [true, true]]) {
+    const what = shared ? 'prompts of lengths 1, 5, 3, 5, 1, 5, 4, 5: copies of three, each continued its own way' : 'prompts of lengths 1, 5, 3';
+    it(`gives each step the full forward's logits (${tied ? 'tied' : 'untied'} head, ${what})`, async () => {
       const seed = freshSeed();
       const rand = rng(seed);
       const c = config(tied);
       const { gpu, model } = await setup(c, seed, 0.3);
-      const prompts = randomPrompts([1, 5, 3], c.vocabSize, rand);
+      const base = randomPrompts([1, 5, 3], c.vocabSize, rand);
+      // A 5-token prompt that differs from the other only in its last token (which the prefill leaves to the first step).
+      const prompts = shared ? [base[0], base[1], base[2], base[1], base[0], base[1], [...base[1].slice(0, 3), (base[1][3] + 1) % c.vocabSize], [...base[1].slice(0, 4), (base[1][4] + 1) % c.vocabSize]] : base;
       const STEPS = 6;
-      const cont = randomPrompts([STEPS, STEPS, STEPS], c.vocabSize, rand);
+      const cont = randomPrompts(prompts.map(() => STEPS), c.vocabSize, rand);
       const full = await fullForward(gpu, model, prompts.map((p, s) => [...p, ...cont[s]]));
       const V = c.vocabSize;
       const st = createDecodeState(gpu, c, prompts.length, Math.max(...prompts.map((p) => p.length)) + STEPS);
