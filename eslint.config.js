@@ -2,7 +2,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-cli/', 'node_modules/', 'out/', 'bin/'] },
+  // scratch/: a working folder kept out of git (.git/info/exclude), never linted.
+  { ignores: ['dist/', 'dist-cli/', 'node_modules/', 'out/', 'bin/', 'scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

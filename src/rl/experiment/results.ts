@@ -92,11 +92,13 @@ export function wrongRewardShare(s: RewardSplit | null | undefined): number | nu
   return s === null || s === undefined || !(s.total > 0) ? null : s.wrong / s.total;
 }
 
-function num(v: unknown): number | null {
+/** A metrics value as a finite number, or null (missing, null, NaN, not a number). */
+export function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
-const isEvalLine = (m: Record<string, unknown>): boolean => m.eval === true;
+/** Whether a metrics.jsonl line is an evaluation line (not a step line). */
+export const isEvalLine = (m: Record<string, unknown>): boolean => m.eval === true;
 
 /** A run's eval lines by experiment stage (the last one of each). */
 export function evalsByStage(config: RunConfig, metrics: readonly Record<string, unknown>[]): Partial<Record<StageLabel, EvalLine>> {

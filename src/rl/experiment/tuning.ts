@@ -6,7 +6,7 @@
  */
 import type { EvalLine } from '../evaluate';
 import { gridOf, stageLabel, type ArmId, type ExperimentPlan, type LearningRateGrid, type Regime } from './plans';
-import { passKeys, spread, type Meta, type RunData, type Spread } from './results';
+import { isEvalLine, num, passKeys, spread, type Meta, type RunData, type Spread } from './results';
 
 /** The dev-split metric the choice maximises. */
 export const TUNE_METRIC = 'pass@1';
@@ -59,12 +59,9 @@ export interface TuningResults {
   runs: TuneRunRecord[];
 }
 
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const isEval = (m: Record<string, unknown>): boolean => m.eval === true;
-
 /** Mean of `key` over the last TAIL_STEPS step lines of a run; null when none has it. */
 function tailMean(metrics: readonly Record<string, unknown>[], key: string): number | null {
-  const xs = metrics.filter((m) => !isEval(m)).slice(-TAIL_STEPS).map((m) => num(m[key])).filter((x): x is number => x !== null);
+  const xs = metrics.filter((m) => !isEvalLine(m)).slice(-TAIL_STEPS).map((m) => num(m[key])).filter((x): x is number => x !== null);
   return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
@@ -73,7 +70,7 @@ function evals(run: RunData): { after: EvalLine | null; base: EvalLine | null } 
   let after: EvalLine | null = null;
   let base: EvalLine | null = null;
   for (const m of run.metrics) {
-    if (!isEval(m)) continue;
+    if (!isEvalLine(m)) continue;
     if (stageLabel(run.config, m.stage as number) === 'base') base = m as unknown as EvalLine;
     else after = m as unknown as EvalLine;
   }
