@@ -24,6 +24,7 @@
  * `row` is 1-based: the line number for JSONL, the array position for JSON, the data record number
  * for CSV (the header is not counted; `line` then gives the record's first line in the file).
  */
+import { replacementCharPath } from './utf8';
 import { ANSWER_INSTRUCTION, type TaskItem } from './types';
 
 export interface FieldMapping {
@@ -49,6 +50,11 @@ export interface ImportOptions {
   defaultFamily?: string;
   /** When given, text outside these characters is an error (e.g. the character tokenizer's set). */
   allowedCharacters?: string;
+  /**
+   * The text was decoded from bytes that were not all UTF-8, each such byte read as U+FFFD
+   * (utf8.ts): a row holding U+FFFD is an error naming the field, not kept with the replacement.
+   */
+  invalidUtf8?: boolean;
 }
 
 export interface ImportError {
@@ -236,6 +242,11 @@ export function importRows(rows: readonly unknown[], opts: Omit<ImportOptions, '
       return;
     }
     const obj = row as Record<string, unknown>;
+    const garbled = opts.invalidUtf8 ? replacementCharPath(obj) : null;
+    if (garbled !== null) {
+      fail(garbled, 'holds bytes that are not UTF-8 (read as U+FFFD); re-save the file as UTF-8');
+      return;
+    }
     const verl = schema === 'verl' || (schema === 'auto' && isVerl(obj));
     const raw = verl ? fromVerl(obj) : fromMapping(obj, mapping);
     const names = verl

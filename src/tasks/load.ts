@@ -1,6 +1,10 @@
-/** A task file by name and bytes: the format comes from the extension (.jsonl, .json, .csv, .parquet). */
+/**
+ * A task file by name and bytes: the format comes from the extension (.jsonl, .json, .csv, .parquet).
+ * Bytes that are not UTF-8 make their row an error (utf8.ts); the other rows are kept.
+ */
 import { importTasks, type ImportOptions, type ImportResult } from './import';
 import { importParquet } from './parquet';
+import { decodeUtf8 } from './utf8';
 
 export const TASK_FILE_FORMATS = ['jsonl', 'json', 'csv', 'parquet'] as const;
 export type TaskFileFormat = (typeof TASK_FILE_FORMATS)[number];
@@ -16,5 +20,6 @@ export function taskFileFormat(name: string): TaskFileFormat {
 export async function importTaskFile(name: string, bytes: Uint8Array, opts: Omit<ImportOptions, 'format'>): Promise<ImportResult> {
   const format = taskFileFormat(name);
   if (format === 'parquet') return importParquet(bytes, opts);
-  return importTasks(new TextDecoder('utf-8', { fatal: false }).decode(bytes), { ...opts, format });
+  const { text, invalid } = decodeUtf8(bytes);
+  return importTasks(text, { ...opts, format, invalidUtf8: invalid });
 }

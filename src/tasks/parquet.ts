@@ -13,17 +13,23 @@
  */
 import { parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { decodeUtf8 } from './utf8';
 import { importRows, toVerlRow, type ImportOptions, type ImportResult, type VerlExportOptions } from './import';
 import type { TaskItem } from './types';
 
 /** The 4-byte magic at both ends of every parquet file. */
 const MAGIC = 'PAR1';
 
-function toPlain(v: unknown): unknown {
+/** A parquet value as plain JSON-like data; `bad.invalid` is set when a byte string was not UTF-8. */
+function toPlain(v: unknown, bad: { invalid: boolean }): unknown {
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-  if (v instanceof Uint8Array) return new TextDecoder().decode(v);
-  if (Array.isArray(v)) return v.map(toPlain);
-  if (v !== null && typeof v === 'object' && !(v instanceof Date)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toPlain(x)]));
+  if (v instanceof Uint8Array) {
+    const d = decodeUtf8(v);
+    bad.invalid ||= d.invalid;
+    return d.text;
+  }
+  if (Array.isArray(v)) return v.map((x) => toPlain(x, bad));
+  if (v !== null && typeof v === 'object' && !(v instanceof Date)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toPlain(x, bad)]));
   return v;
 }
 
@@ -32,25 +38,31 @@ function asArrayBuffer(bytes: ArrayBuffer | Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
-/** Rows of a parquet file as plain objects; throws with the reason when the file is not parquet. */
-export async function readParquetRows(bytes: ArrayBuffer | Uint8Array): Promise<Record<string, unknown>[]> {
+/**
+ * Rows of a parquet file as plain objects; throws with the reason when the file is not parquet.
+ * `invalidUtf8` is true when some text value's bytes were not UTF-8 (read as U+FFFD, utf8.ts).
+ */
+export async function readParquetRows(bytes: ArrayBuffer | Uint8Array): Promise<{ rows: Record<string, unknown>[]; invalidUtf8: boolean }> {
   const buf = asArrayBuffer(bytes);
   const head = new TextDecoder().decode(new Uint8Array(buf, 0, Math.min(4, buf.byteLength)));
   const tail = buf.byteLength >= 8 ? new TextDecoder().decode(new Uint8Array(buf, buf.byteLength - 4, 4)) : '';
   if (head !== MAGIC || tail !== MAGIC) throw new Error(`not a parquet file (no "${MAGIC}" magic at both ends; ${buf.byteLength} bytes)`);
-  const rows = await parquetReadObjects({ file: buf });
-  return rows.map((r) => toPlain(r) as Record<string, unknown>);
+  const bad = { invalid: false };
+  // Text columns through our decoder, which notes bytes that are not UTF-8 (hyparquet's replaces them silently).
+  const stringFromBytes = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : (toPlain(b, bad) as string));
+  const rows = await parquetReadObjects({ file: buf, parsers: { stringFromBytes } });
+  return { rows: rows.map((r) => toPlain(r, bad) as Record<string, unknown>), invalidUtf8: bad.invalid };
 }
 
-/** Imports a parquet file's rows; a file that cannot be read is one error at row 0. */
+/** Imports a parquet file's rows; a file that cannot be read is one error at row 0; a row with bytes that are not UTF-8 is an error. */
 export async function importParquet(bytes: ArrayBuffer | Uint8Array, opts: Omit<ImportOptions, 'format'> = {}): Promise<ImportResult> {
-  let rows: Record<string, unknown>[];
+  let read: { rows: Record<string, unknown>[]; invalidUtf8: boolean };
   try {
-    rows = await readParquetRows(bytes);
+    read = await readParquetRows(bytes);
   } catch (e) {
     return { items: [], errors: [{ row: 0, field: '(file)', message: `cannot read parquet: ${(e as Error).message}` }] };
   }
-  return importRows(rows, opts);
+  return importRows(read.rows, { ...opts, invalidUtf8: read.invalidUtf8 });
 }
 
 type SchemaElement = {

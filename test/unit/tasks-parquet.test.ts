@@ -14,7 +14,8 @@ describe('parquet', () => {
   it('round-trips a task set through verl parquet rows', async () => {
     const bytes = exportVerlParquet(items, { split: 'train' });
     expect(new TextDecoder().decode(bytes.slice(0, 4))).toBe('PAR1');
-    const rows = await readParquetRows(bytes);
+    const { rows, invalidUtf8 } = await readParquetRows(bytes);
+    expect(invalidUtf8).toBe(false);
     expect(rows[0]).toMatchObject({ data_source: items[0].family, ability: 'math', reward_model: { style: 'rule', ground_truth: items[0].answer } });
     expect(rows[0].prompt).toEqual([{ role: 'user', content: `${items[0].question}\n\nEnd with a line "Answer: N".` }]);
     expect(rows[3].extra_info).toMatchObject({ index: 3, split: 'train', question: items[3].question, solution: items[3].reference, id: items[3].id, difficulty: items[3].difficulty });
