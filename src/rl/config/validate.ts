@@ -1,0 +1,123 @@
+// Validation of a run config against the schema (./schema.ts): every field's own check, then the
+// relations between fields. Problems name the field path and the value.
+import { FAMILIES } from '../../tasks/families/index';
+import { methodTraits, needsJudge, sparseRewardMethods } from '../methods';
+import { isObject, type Field } from './checks';
+import { EVAL_FIELDS, JUDGE_FIELDS, METHODS, PRETRAIN_FIELDS, RUN_FIELDS, SEED_FIELDS, STAGE_FIELDS, TASKS_FIELDS, type Method, type RunConfig, type StageConfig } from './schema';
+
+
+export interface ConfigIssue {
+  path: string;
+  value: unknown;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: ConfigIssue[]) {
+    super(`invalid run config: ${issues.map((i) => `${i.path} = ${show(i.value)}: ${i.message}`).join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}
+
+function checkFields(value: unknown, fields: Record<string, Field>, path: string, issues: ConfigIssue[]): void {
+  if (!isObject(value)) {
+    issues.push({ path, value, message: 'must be an object' });
+    return;
+  }
+  for (const [k, f] of Object.entries(fields)) {
+    const problem = k in value ? f.check(value[k]) : 'is missing';
+    if (problem !== null) issues.push({ path: `${path}.${k}`, value: value[k], message: problem });
+  }
+  for (const k of Object.keys(value)) {
+    if (!(k in fields)) issues.push({ path: `${path}.${k}`, value: value[k], message: 'is not a known field' });
+  }
+}
+
+/** Every problem of `value` as a run config (empty when valid). */
+export function configIssues(value: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (!isObject(value)) return [{ path: '(config)', value, message: 'must be an object' }];
+  const known = new Set(['policy', 'tasks', 'pretrain', 'stages', 'judge', 'seeds', 'eval', 'checkpointEvery']);
+  for (const k of Object.keys(value)) {
+    if (!known.has(k)) issues.push({ path: k, value: value[k], message: 'is not a known field' });
+  }
+  const every = RUN_FIELDS.checkpointEvery.check(value.checkpointEvery);
+  if (every !== null) issues.push({ path: 'checkpointEvery', value: value.checkpointEvery, message: value.checkpointEvery === undefined ? 'is missing' : every });
+  const p = RUN_FIELDS.policy.check(value.policy);
+  if (p !== null) issues.push({ path: 'policy', value: value.policy, message: p });
+  if (!Array.isArray(value.stages) || value.stages.length === 0) {
+    issues.push({ path: 'stages', value: value.stages, message: 'must be a non-empty list of stages' });
+  } else {
+    value.stages.forEach((s: unknown, i: number) => {
+      const before = issues.length;
+      checkFields(s, STAGE_FIELDS, `stages[${i}]`, issues);
+      if (issues.length !== before || !isObject(s)) return;
+      const st = s as unknown as StageConfig;
+      if (st.promptsPerStep % st.miniBatches !== 0) {
+        issues.push({ path: `stages[${i}].miniBatches`, value: st.miniBatches, message: `must divide promptsPerStep (${st.promptsPerStep})` });
+      }
+      if (st.cutCorrectReward && !methodTraits(st.method).sparseReward) {
+        issues.push({ path: `stages[${i}].cutCorrectReward`, value: true, message: `applies to sparse-reward methods only (${sparseRewardMethods().join(', ')}), not ${st.method}` });
+      }
+    });
+  }
+  checkFields(value.tasks, TASKS_FIELDS, 'tasks', issues);
+  checkFields(value.pretrain, PRETRAIN_FIELDS, 'pretrain', issues);
+  checkFields(value.judge, JUDGE_FIELDS, 'judge', issues);
+  checkFields(value.seeds, SEED_FIELDS, 'seeds', issues);
+  checkFields(value.eval, EVAL_FIELDS, 'eval', issues);
+
+  if (isObject(value.eval) && Array.isArray(value.eval.k) && typeof value.eval.n === 'number') {
+    const n = value.eval.n;
+    value.eval.k.forEach((k: unknown, i: number) => {
+      if (typeof k === 'number' && k > n) issues.push({ path: `eval.k[${i}]`, value: k, message: `must be <= eval.n (${n})` });
+    });
+  }
+  if (isObject(value.tasks) && Array.isArray(value.tasks.families)) {
+    value.tasks.families.forEach((f: unknown, i: number) => {
+      if (typeof f === 'string' && !Object.hasOwn(FAMILIES, f)) {
+        issues.push({ path: `tasks.families[${i}]`, value: f, message: `is not a built-in family (${Object.keys(FAMILIES).join(', ')})` });
+      }
+    });
+  }
+  if (isObject(value.judge) && value.judge.kind === 'policy' && typeof value.policy === 'string' && value.policy.startsWith('builtin')) {
+    issues.push({
+      path: 'judge.kind',
+      value: 'policy',
+      message: `the self-judge needs an instruct model with a chat template; the built-in policy ("${value.policy}") is a small character-level model that cannot follow a judging prompt. Use "rubric" (built-in tasks) or "openai"`,
+    });
+  }
+  if (isObject(value.judge) && Array.isArray(value.stages)) {
+    const j = value.judge;
+    value.stages.forEach((s: unknown, i: number) => {
+      if (isObject(s) && (METHODS as readonly unknown[]).includes(s.method) && needsJudge(s.method as Method) && j.kind === 'none') {
+        issues.push({ path: 'judge.kind', value: j.kind, message: `stages[${i}] uses ${String(s.method)}, which needs a judge` });
+      }
+    });
+    if (j.kind === 'local' && (typeof j.model !== 'string' || j.model.length === 0)) {
+      issues.push({ path: 'judge.model', value: j.model, message: 'is required when judge.kind is "local" (a model folder or Hugging Face id)' });
+    }
+    if (j.kind === 'openai' && (typeof j.endpoint !== 'string' || j.endpoint.length === 0)) {
+      issues.push({ path: 'judge.endpoint', value: j.endpoint, message: 'is required when judge.kind is "openai"' });
+    }
+  }
+  return issues;
+}
+
+/** Throws a ConfigError naming every bad field path and value; returns the config typed. */
+export function validateConfig(value: unknown): RunConfig {
+  const issues = configIssues(value);
+  if (issues.length > 0) throw new ConfigError(issues);
+  return value as RunConfig;
+}
+
