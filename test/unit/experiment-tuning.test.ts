@@ -93,6 +93,11 @@ describe('tuning results', () => {
     const t = buildTuning(plan, syntheticTuneRuns(runs, [runId('sft', 1, LR_GRID.sft[2])]), META);
     expect(t.chosen.sft).toBeNull();
     expect(t.chosen['sparse-grpo']).toBe(LR_GRID['sparse-grpo'][2]);
-    expect(renderTuningReport(t)).toContain('| Stage I, sft | — (not every rate finished) |');
+    const md = renderTuningReport(t);
+    expect(md).toContain('| Stage I, sft | — (not every rate finished) |');
+    // The largest rate of its grid won: the report says a larger one was not tried.
+    expect(md).toContain(`| Stage I, sparse-grpo | ${lrLabel(LR_GRID['sparse-grpo'][2])} (edge of the grid: a rate beyond it was not tried) |`);
+    if (t.chosen.stage2 === LR_GRID.stage2[1]) expect(md).toContain(`| Stage II (all arms) | ${lrLabel(LR_GRID.stage2[1])} |`);
+    else expect.unreachable(`the synthetic runs choose the middle Stage II rate, got ${t.chosen.stage2}`);
   });
 });

@@ -149,7 +149,13 @@ export function renderTuningReport(t: TuningResults): string {
     chosenOf(r.arm) === r.lr ? '**yes**' : r.finished < seeds ? `(${r.finished}/${seeds} finished)` : '',
   ])));
   lines.push('', 'Chosen rates (`LEARNING_RATES` in src/rl/experiment/plans.ts; the unguarded ExpRL-Process arm takes the guarded arm\'s):', '');
-  lines.push(...table(['Stage', 'lr'], Object.entries(t.chosen).map(([k, v]) => [k === 'stage2' ? 'Stage II (all arms)' : `Stage I, ${k}`, v === null ? '— (not every rate finished)' : lrLabel(v)])));
+  // A rate at either end of its grid was not bracketed: a rate beyond it might do better.
+  const atEdge = (k: string, v: number): boolean => {
+    const g = t.grid[k as keyof typeof t.grid];
+    return g !== undefined && g.length > 1 && (v === Math.min(...g) || v === Math.max(...g));
+  };
+  const rateCell = (k: string, v: number | null): string => (v === null ? '— (not every rate finished)' : atEdge(k, v) ? `${lrLabel(v)} (edge of the grid: a rate beyond it was not tried)` : lrLabel(v));
+  lines.push(...table(['Stage', 'lr'], Object.entries(t.chosen).map(([k, v]) => [k === 'stage2' ? 'Stage II (all arms)' : `Stage I, ${k}`, rateCell(k, v)])));
   lines.push(
     '',
     '## Run',
