@@ -256,7 +256,19 @@ function bitsEqual(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
-/** Loads a checkpoint folder (a Node path, or any `CheckpointFiles`). */
+/** The first NaN or ±Infinity in `xs` and how many there are; null when every value is finite. */
+export function firstNonFinite(xs: Float32Array): { index: number; value: number; count: number } | null {
+  let first = -1;
+  let count = 0;
+  for (let i = 0; i < xs.length; i++) {
+    if (Number.isFinite(xs[i])) continue;
+    if (first < 0) first = i;
+    count++;
+  }
+  return first < 0 ? null : { index: first, value: xs[first], count };
+}
+
+/** Loads a checkpoint folder (a Node path, or any `CheckpointFiles`); refuses a tensor holding NaN or ±Infinity. */
 export async function loadCheckpoint(from: string | CheckpointFiles, onProgress?: (p: LoadProgress) => void): Promise<LoadedCheckpoint> {
   const src = typeof from === 'string' ? nodeFolder(from) : from;
   const warnings: string[] = [];
@@ -312,7 +324,11 @@ export async function loadCheckpoint(from: string | CheckpointFiles, onProgress?
   const read = async (name: string): Promise<Float32Array> => {
     const { file, info } = found.get(name) as { file: string; info: SafetensorsTensorInfo };
     const bytes = await src.read(file, info.byteOffset, info.byteOffset + info.byteLength);
-    return decodeFloat32(info, bytes, `${src.where}/${file}`);
+    const values = decodeFloat32(info, bytes, `${src.where}/${file}`);
+    const bad = firstNonFinite(values);
+    // A NaN or infinite weight poisons every output; refuse the model instead of sampling nulls.
+    if (bad !== null) throw new Error(`${src.where}/${file}: tensor "${name}" holds ${bad.count} non-finite value${bad.count === 1 ? '' : 's'} (the first, ${bad.value}, at flat index ${bad.index})`);
+    return values;
   };
   const params = new Map<string, Float32Array>();
   const storedDtypes = new Set<FloatDType>();
