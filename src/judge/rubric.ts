@@ -160,7 +160,7 @@ const GRAMMARS: Record<string, Grammar> = {
 const ANY_FAMILY: Grammar = { labels: [COLUMN_LABEL, BOTH_SIDES_LABEL], variables: true, columns: true, answerIsX: false };
 
 function grammarOf(family: string | undefined): Grammar {
-  return (family !== undefined ? GRAMMARS[family] : undefined) ?? ANY_FAMILY;
+  return (family !== undefined && Object.hasOwn(GRAMMARS, family) ? GRAMMARS[family] : undefined) ?? ANY_FAMILY;
 }
 
 const NUM = String.raw`-?\d+(?:\.\d+)?`;
@@ -169,6 +169,27 @@ function equationRe(variables: boolean): RegExp {
   const expr = String.raw`${term}(?:\s*[-+*/]\s*${term})*`;
   return new RegExp(String.raw`^${expr}(?:\s*=\s*${expr})+$`, 'i');
 }
+
+/** The task families the rubric has a step grammar for. */
+export const RUBRIC_FAMILIES: readonly string[] = Object.keys(GRAMMARS);
+
+/**
+ * Why the rubric cannot grade `item`, or null when it can. It knows the step grammars of the
+ * built-in families and checks numeric answers only: an imported family's steps would reach no
+ * checkpoint (a correct trace scored 4), and an answer such as "Paris" could only ever be wrong.
+ * An item with no family (a response judged on its own, `exprl judge`) is read with the union of
+ * the grammars.
+ */
+export function rubricCannotGrade(item: Pick<JudgeItem, 'family' | 'answer'>): string | null {
+  if (item.family !== undefined && !Object.hasOwn(GRAMMARS, item.family)) {
+    return `the rubric judge has step rules for the built-in families only (${RUBRIC_FAMILIES.join(', ')}), not "${item.family}"; use an LLM judge (kind "openai" or "local") for other tasks`;
+  }
+  if (item.answer !== undefined && !new RegExp(String.raw`^\s*${NUM}\s*$`).test(String(item.answer))) {
+    return `the rubric judge checks numeric answers only, not ${JSON.stringify(String(item.answer))}; use an LLM judge (kind "openai" or "local") for other answers`;
+  }
+  return null;
+}
+
 const EQUATION = { plain: equationRe(false), variables: equationRe(true) };
 const WRITE_CARRY = /^(write|carry)\s+(\d)$/i;
 
@@ -503,6 +524,16 @@ export interface RubricJudgeOptions {
   normalisation?: Normalisation;
 }
 
+/** A task the rubric cannot grade (rubricCannotGrade): a setup error, never a score or a per-call failure. */
+export class UngradableTaskError extends Error {
+  override name = 'UngradableTaskError';
+}
+
+function refuseUngradable(item: Pick<JudgeItem, 'family' | 'answer'>): void {
+  const why = rubricCannotGrade(item);
+  if (why !== null) throw new UngradableTaskError(why);
+}
+
 export class RubricJudge implements Judge {
   readonly name = 'rubric';
   constructor(private readonly opts: RubricJudgeOptions = {}) {}
@@ -512,10 +543,12 @@ export class RubricJudge implements Judge {
   }
 
   async outcome(input: OutcomeInput): Promise<JudgeScore> {
+    refuseUngradable(input);
     return this.result(rubricOutcomeScore(input, input.trace));
   }
 
   async process(input: ProcessInput): Promise<JudgeScore[]> {
+    refuseUngradable(input);
     if (input.view === 'prefix') {
       const prefixes = processTexts(input.segments, 'prefix');
       return prefixes.map((p, k) => this.result(rubricOutcomeScore(input, p, { unfinished: k < prefixes.length - 1 })));

@@ -9,10 +9,13 @@ import {
   occurrences,
   parseSteps,
   reached,
+  RUBRIC_FAMILIES,
   RubricJudge,
+  rubricCannotGrade,
   rubricOutcomeScore,
   rubricSegmentScore,
   statedSpans,
+  UngradableTaskError,
 } from '../../src/judge/rubric.ts';
 
 // 3 checkpoints (without the final answer), answer 26.
@@ -319,5 +322,23 @@ describe('linear equations: a line with x must hold at the solution', () => {
     expect(equationTrue('-x = 5', -5)).toBe(true);
     expect(equationTrue('x + 3 = 2x', 3)).toBe(true);
     expect(equationTrue('x * x = 9', 3)).toBe(false); // not a form the check reads: unverifiable, so not a step
+  });
+});
+
+describe('tasks the rubric cannot grade', () => {
+  it('has step rules for every built-in family, and no others', () => {
+    expect([...RUBRIC_FAMILIES].sort()).toEqual(Object.keys(FAMILIES).sort());
+  });
+
+  it('refuses another family and a non-numeric answer, naming them; a family-less numeric item is graded', async () => {
+    expect(rubricCannotGrade({ family: 'linear-equation', answer: '-7' })).toBeNull();
+    expect(rubricCannotGrade({ answer: '2.5' })).toBeNull();
+    expect(rubricCannotGrade({ family: 'imported', answer: '3' })).toContain('not "imported"');
+    expect(rubricCannotGrade({ family: 'toString', answer: '3' })).toContain('not "toString"'); // not read off Object.prototype
+    expect(rubricCannotGrade({ family: 'arith-chain', answer: 'Paris' })).toContain('numeric answers only, not "Paris"');
+    const j = new RubricJudge();
+    await expect(j.outcome({ ...item, family: 'capitals', answer: 'Paris', trace: 'Answer: Paris' })).rejects.toThrow(UngradableTaskError);
+    await expect(j.process({ ...item, answer: 'Paris', segments: ['Answer: Paris'], view: 'segment' })).rejects.toThrow('numeric answers only');
+    expect(await j.outcome({ ...item, trace: SOLVED })).toMatchObject({ ok: true, score: 5 });
   });
 });
