@@ -23,6 +23,8 @@ export interface OptionSpec {
   above?: number;
   /** Allowed values of a string option. */
   choices?: readonly string[];
+  /** A paragraph for --help under the option's line (a config field's documentation). */
+  doc?: string;
 }
 
 export interface CommandSpec {
@@ -48,6 +50,13 @@ export class ParsedOptions {
 
   has(name: string): boolean {
     return this.values.has(name);
+  }
+
+  /** The value given for an option of any kind (its default when not given). */
+  value(name: string): string | number | boolean | undefined {
+    const o = this.spec.options[name];
+    if (o === undefined) throw new Error(`exprl ${this.spec.name}: no option --${name}`);
+    return this.get(name, o.kind);
   }
 
   string(name: string): string | undefined {
@@ -151,7 +160,25 @@ export function commandHelp(spec: CommandSpec): string {
     const notes = [o.required ? 'required' : undefined, o.default !== undefined ? `default ${o.default}` : undefined, describeRange(o) || undefined]
       .filter((x) => x !== undefined)
       .join(', ');
-    return `  ${left.padEnd(22)} ${o.help}${notes ? ` (${notes})` : ''}`;
+    const row = `  ${left.padEnd(22)} ${o.help}${notes ? ` (${notes})` : ''}`;
+    return o.doc === undefined ? row : [row, ...wrap(o.doc, HELP_WIDTH - DOC_INDENT).map((l) => ' '.repeat(DOC_INDENT) + l)].join('\n');
   });
   return [`usage: exprl ${spec.name}${synopsis ? ` ${synopsis}` : ''}`, '', spec.summary, ...(rows.length > 0 ? ['', 'options:', ...rows, `  ${'--help'.padEnd(22)} this text`] : []), ...(spec.details ? ['', spec.details] : [])].join('\n');
+}
+
+const HELP_WIDTH = 100;
+const DOC_INDENT = 25;
+
+/** Words of `text` in lines of at most `width` characters (a longer word stands alone). */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
 }

@@ -7,14 +7,15 @@
  */
 import { existsSync } from 'node:fs';
 import { formatProbeReport } from '../judge/probes';
-import { JUDGE_KINDS, JUDGE_RUNTIMES, METHODS, preset, PRESET_NAMES, smallStage2, TRANSFORMERS_DTYPES, validateConfig, type JudgeRuntime, type Method, type PresetName, type RunConfig, type TransformersDtype } from '../rl/config';
+import { applySettings, DEFAULT_PRESET, METHODS, preset, RUN_SETTINGS, validateConfig, type PresetName, type RunConfig } from '../rl/config';
 import { describeJudgeEstimate } from '../rl/judge-budget';
 import type { RunProgress } from '../rl/run';
-import { commandHelp, parseArgs, UsageError, type CommandSpec, type ParsedOptions } from './args';
+import { commandHelp, parseArgs, UsageError, type CommandSpec, type OptionSpec, type ParsedOptions } from './args';
 import { withGpu } from './gpu';
 import { runConfigFromJson } from './judge';
 import { ProgressBar } from './progress';
 import { createRunFolder, executeRun, reopenRunFolder, RunFolderError, type RunSetup } from './run-exec';
+import { settingOptions, setupFromOptions } from './setting-options';
 
 export const TRAIN: CommandSpec = {
   name: 'train',
@@ -31,24 +32,20 @@ export const TRAIN: CommandSpec = {
     'uninterrupted run\'s would (timings aside). --resume takes no option that would change the run\'s config.\n' +
     `Methods: ${METHODS.join(', ')}.`,
   options: {
-    preset: { kind: 'string', value: 'NAME', choices: PRESET_NAMES, help: 'start from a preset (default small)' },
-    config: { kind: 'string', value: 'FILE', help: 'run config JSON, merged onto the preset "small"' },
-    method: { kind: 'string', value: 'M', choices: METHODS, help: 'Stage I method' },
-    judge: { kind: 'string', value: 'J', choices: JUDGE_KINDS, help: 'judge kind' },
-    'judge-endpoint': { kind: 'string', value: 'URL', help: 'OpenAI-compatible base URL (judge openai)' },
-    'judge-model': { kind: 'string', value: 'NAME', help: 'served model name (openai) or model folder / Hub id (local)' },
-    'judge-runtime': { kind: 'string', value: 'R', choices: JUDGE_RUNTIMES, help: 'what runs a local judge model: kernels, transformers (transformers.js, ONNX) or auto' },
-    'judge-dtype': { kind: 'string', value: 'D', choices: TRANSFORMERS_DTYPES, help: 'ONNX weights transformers.js loads for a local judge (auto: its default)' },
-    model: { kind: 'string', value: 'DIR', help: 'policy to train (folder, Hub id, "builtin" or "builtin-base"), instead of the config\'s' },
-    seed: { kind: 'int', value: 'S', min: 0, max: 0xffffffff, help: 'sets every seed (init, data, sampling)' },
-    steps: { kind: 'int', value: 'N', min: 1, help: 'Stage I steps' },
-    'stage2-steps': { kind: 'int', value: 'N', min: 0, help: 'Stage II steps (0 drops Stage II; with the small preset, adds it)' },
+    // The run settings (src/rl/config/settings.ts), the page's too; --config sits beside --preset.
+    ...withConfigAfterPreset(settingOptions()),
     out: { kind: 'string', value: 'DIR', help: 'run folder (default runs/<date-time>)' },
     force: { kind: 'flag', help: 'write into a folder that already holds a run' },
     resume: { kind: 'string', value: 'DIR', help: 'continue the run in DIR from its saved state (DIR/run.json is its config)' },
     'pretrain-only': { kind: 'flag', help: 'run Stage 0 (a "builtin" policy) and one eval, then save; how public/models/builtin-base is made' },
   },
 };
+
+/** The settings' options with --config placed after --preset, where it has always been. */
+function withConfigAfterPreset(options: Record<string, OptionSpec>): Record<string, OptionSpec> {
+  const { preset: presetOption, ...rest } = options;
+  return { preset: presetOption, config: { kind: 'string', value: 'FILE', help: `run config JSON, merged onto the preset "${DEFAULT_PRESET}"` }, ...rest };
+}
 
 /** The run config the options describe. */
 export async function trainConfig(o: ParsedOptions): Promise<RunConfig> {
@@ -59,33 +56,14 @@ export async function trainConfig(o: ParsedOptions): Promise<RunConfig> {
     const file = o.string('config') as string;
     c = runConfigFromJson(await readFile(file, 'utf8'), file);
   } else {
-    c = preset((o.string('preset') ?? 'small') as PresetName);
+    c = preset((o.string('preset') ?? DEFAULT_PRESET) as PresetName);
   }
-  const method = o.string('method') as Method | undefined;
-  if (method !== undefined) c.stages[0].method = method;
-  const steps = o.int('steps');
-  if (steps !== undefined) c.stages[0].steps = steps;
-  const s2 = o.int('stage2-steps');
-  if (s2 !== undefined) {
-    const at = c.stages.findIndex((s, i) => i > 0 && s.method === 'stage2');
-    if (s2 === 0) c.stages = c.stages.filter((_, i) => i === 0 || i !== at);
-    else if (at > 0) c.stages[at].steps = s2;
-    else c.stages.push(smallStage2(c.stages[0], s2));
-  }
-  const judge = o.string('judge');
-  if (judge !== undefined) c.judge.kind = judge as RunConfig['judge']['kind'];
-  if (o.has('judge-endpoint')) c.judge.endpoint = o.string('judge-endpoint') as string;
-  if (o.has('judge-model')) c.judge.model = o.string('judge-model') as string;
-  if (o.has('judge-runtime')) c.judge.runtime = o.string('judge-runtime') as JudgeRuntime;
-  if (o.has('judge-dtype')) c.judge.dtype = o.string('judge-dtype') as TransformersDtype;
-  if (o.has('model')) c.policy = o.string('model') as string;
-  const seed = o.int('seed');
-  if (seed !== undefined) c.seeds = { init: seed, data: seed, sampling: seed };
-  return validateConfig(c);
+  const { preset: _preset, ...settings } = setupFromOptions(o);
+  return validateConfig(applySettings(c, settings));
 }
 
 /** Options that set the run's config: --resume takes none of them (the run folder holds its config). */
-const CONFIG_OPTIONS = ['preset', 'config', 'method', 'judge', 'judge-endpoint', 'judge-model', 'judge-runtime', 'judge-dtype', 'model', 'seed', 'steps', 'stage2-steps', 'pretrain-only', 'force', 'out'];
+const CONFIG_OPTIONS = [...RUN_SETTINGS.map((s) => s.key), 'config', 'pretrain-only', 'force', 'out'];
 
 /** A new run folder for the options: run.json written, empty metrics and rollouts. */
 async function newRun(o: ParsedOptions): Promise<RunSetup> {

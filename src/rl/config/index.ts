@@ -7,3 +7,5 @@ export * from './validate';
 export * from './merge';
 /** Moved to ../methods (the table of method traits); re-exported for existing callers. */
 export { effectiveEpsHigh } from '../methods';
+export * from './settings';
+export * from './url-state';

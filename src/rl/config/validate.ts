@@ -13,8 +13,12 @@ export interface ConfigIssue {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly issues: ConfigIssue[]) {
-    super(`invalid run config: ${issues.map((i) => `${i.path} = ${show(i.value)}: ${i.message}`).join('; ')}`);
+  /** `what` names what was invalid in the message: the run config, or a setup (./settings.ts). */
+  constructor(
+    readonly issues: ConfigIssue[],
+    what = 'run config',
+  ) {
+    super(`invalid ${what}: ${issues.map((i) => `${i.path} = ${show(i.value)}: ${i.message}`).join('; ')}`);
     this.name = 'ConfigError';
   }
 }
