@@ -6,26 +6,23 @@
  */
 import * as Comlink from 'comlink';
 import {
-  JUDGE_KINDS,
-  JUDGE_RUNTIMES,
-  METHODS,
+  applySettings,
+  ConfigError,
+  decodeSetup,
+  encodeSetup,
   preset,
-  PRESET_NAMES,
-  resolveConfig,
-  TRANSFORMERS_DTYPES,
-  type DeepPartial,
-  type JudgeKind,
-  type JudgeRuntime,
-  type Method,
+  readSettings,
+  validateConfig,
   type PresetName,
   type RunConfig,
-  type TransformersDtype,
+  type SettingValue,
 } from '../rl/config';
 import { describeJudgeEstimate } from '../rl/judge-budget';
 import type { EvalLine } from '../rl/evaluate';
 import type { StepMetrics } from '../rl/metrics';
 import type { EngineApi, EngineEvent, RolloutBatchView, RolloutView, RunPolicy } from '../worker/api';
 import { el } from './dom';
+import { settingsForm } from './settings-form';
 
 const STEP_COLUMNS: (keyof StepMetrics)[] = ['stage', 'step', 'method', 'reward_mean', 'masked', 'adv_std', 'loss', 'kl', 'entropy', 'grad_norm', 'len_mean', 'cut_frac', 'judge_calls', 'step_s'];
 const MAX_ROWS = 12;
@@ -34,14 +31,6 @@ function fmt(v: unknown): string {
   if (v === null || v === undefined) return '–';
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 || Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toFixed(3);
   return String(v);
-}
-
-function select<T extends string>(label: string, values: readonly T[], initial: T): HTMLSelectElement {
-  const s = el('select');
-  s.setAttribute('aria-label', label);
-  for (const v of values) s.appendChild(el('option', { text: v }));
-  s.value = initial;
-  return s;
 }
 
 /** Background of a segment: red (0) through yellow to green (1); masked segments are grey. */
@@ -76,27 +65,27 @@ function rolloutsView(b: RolloutBatchView): HTMLElement {
   return el('div', {}, el('h3', { text: `Stage ${b.stage}, step ${b.step}: ${b.method} rollouts` }), ...groups);
 }
 
+/** The preset the page starts from when the link names none. */
+const PAGE_PRESET: PresetName = 'tiny';
+/** The policies a run in the page can use: the built-in ones, or the one loaded in the Policy panel ("current"). */
+const PAGE_POLICIES: readonly RunPolicy[] = ['builtin', 'builtin-base', 'current'];
+
 export function runPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
-  const presetSel = select('preset', PRESET_NAMES, 'tiny');
-  const methodSel = select('method', METHODS, 'exprl-process');
-  const policySel = select<RunPolicy>('policy', ['builtin', 'builtin-base', 'current'], 'builtin');
-  const judgeSel = select<JudgeKind>('judge', JUDGE_KINDS, 'rubric');
-  const steps = el('input');
-  steps.type = 'number';
-  steps.min = '1';
-  steps.value = '3';
-  steps.setAttribute('aria-label', 'Stage I steps');
-  const endpoint = el('input');
-  endpoint.placeholder = 'http://127.0.0.1:11434/v1';
-  endpoint.setAttribute('aria-label', 'judge endpoint');
-  const judgeModel = el('input');
-  judgeModel.placeholder = 'judge model (openai: served name; local: Hub id)';
-  judgeModel.setAttribute('aria-label', 'judge model');
-  // Kind "local": what runs the judge model, and which ONNX weights transformers.js loads.
-  const runtimeSel = select<JudgeRuntime>('judge runtime', JUDGE_RUNTIMES, 'auto');
-  const dtypeSel = select<TransformersDtype>('judge weights', TRANSFORMERS_DTYPES, 'auto');
-  runtimeSel.title = 'auto: this app\'s kernels for Llama-layout models with safetensors, transformers.js (ONNX) for the rest';
-  dtypeSel.title = 'transformers.js only: which ONNX weights to load (auto: its default for WebGPU)';
+  // Every run setting of the table (src/rl/config/settings.ts), labelled and bounded from the schema.
+  const form = settingsForm(undefined, { model: PAGE_POLICIES });
+  const control = (key: string) => form.controls.get(key)!;
+  const presetSel = control('preset');
+  const policySel = control('model');
+  const judgeSel = control('judge');
+  const runtimeSel = control('judge-runtime');
+  const endpoint = control('judge-endpoint');
+  const linkNote = el('p', { className: 'link-note', attrs: { 'aria-live': 'polite' } });
+  const confirmEndpoint = el('button', { text: 'Use this endpoint' });
+  const linkConfirmText = el('span');
+  const linkConfirm = el('p', { className: 'link-confirm', attrs: { 'aria-live': 'polite' } }, linkConfirmText, confirmEndpoint);
+  linkConfirm.hidden = true;
+  /** A judge endpoint that came from a link: nothing is sent to it until the user confirms it or types their own. */
+  let endpointFromLink: string | null = null;
   const estimate = el('p', { className: 'estimate' });
   const startBtn = el('button', { text: 'Start run' });
   const stopBtn = el('button', { text: 'Stop' });
@@ -110,34 +99,83 @@ export function runPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
   const rollouts = el('div', { className: 'rollout-view' });
   const notes = el('ul', { className: 'notes' });
 
+  /** The setup the inputs hold; "current" (the policy loaded in this page) is not part of it: a link cannot carry it. */
+  const setup = (): Record<string, SettingValue> => {
+    const { values, issues } = form.read((key, raw) => key === 'model' && raw === 'current');
+    if (issues.length > 0) throw new ConfigError(issues, 'setup');
+    return values;
+  };
   const config = (): RunConfig => {
-    const base = preset(presetSel.value as PresetName);
-    const over: DeepPartial<RunConfig> = {
-      // Stage I as chosen; the preset's later stages (Stage II) stay.
-      stages: base.stages.map((_, i) => (i === 0 ? { method: methodSel.value as Method, steps: Number(steps.value) } : {})),
-      judge: {
-        kind: judgeSel.value as JudgeKind,
-        endpoint: endpoint.value.trim(),
-        model: judgeModel.value.trim(),
-        runtime: runtimeSel.value as JudgeRuntime,
-        dtype: dtypeSel.value as TransformersDtype,
-      },
-    };
+    const values = setup();
+    const c = applySettings(preset(values.preset as PresetName), values);
     // The policy chosen here is the run's policy; the config names it for the record.
-    return resolveConfig(base, { ...over, policy: policySel.value === 'current' ? 'loaded-in-page' : policySel.value });
+    if (policySel.value === 'current') c.policy = 'loaded-in-page';
+    return validateConfig(c);
+  };
+  /** Shows a preset's own values in every input. */
+  const showPreset = (name: PresetName): void => {
+    form.write({ preset: name, ...readSettings(preset(name)) });
+    if (!PAGE_POLICIES.includes(policySel.value as RunPolicy)) policySel.value = 'current';
+  };
+  /** The setup of the URL hash, over the preset it names (the page's default when none). */
+  const fromHash = (): void => {
+    linkNote.textContent = '';
+    endpointFromLink = null;
+    let link;
+    try {
+      link = decodeSetup(location.hash);
+    } catch (e) {
+      showPreset(PAGE_PRESET);
+      linkNote.textContent = `The link's setup was not used: ${e instanceof Error ? e.message : String(e)}`;
+      return;
+    }
+    const values = { ...link.setup };
+    showPreset((values.preset ?? PAGE_PRESET) as PresetName);
+    if (values.model !== undefined && !PAGE_POLICIES.includes(values.model as RunPolicy)) {
+      linkNote.textContent = `The link names the policy ${JSON.stringify(values.model)}: load it in the Policy panel; the run uses the policy loaded there ("current").`;
+      delete values.model;
+      policySel.value = 'current';
+    }
+    form.write(values);
+    if (link.confirm.includes('judge-endpoint')) endpointFromLink = String(values['judge-endpoint']);
+  };
+  /** The URL hash follows the inputs, so a link reproduces the setup (replaced, not pushed: no history entry per keystroke). */
+  const toHash = (): void => {
+    let hash: string;
+    try {
+      hash = encodeSetup(setup());
+    } catch {
+      return; // a bad value stays out of the link; the estimate line names it
+    }
+    if (location.hash.replace(/^#/, '') !== hash) history.replaceState(null, '', `${location.pathname}${location.search}#${hash}`);
   };
   const refresh = (): void => {
-    runtimeSel.hidden = judgeSel.value !== 'local';
-    dtypeSel.hidden = judgeSel.value !== 'local' || runtimeSel.value === 'kernels';
+    form.field('judge-runtime').hidden = judgeSel.value !== 'local';
+    form.field('judge-dtype').hidden = judgeSel.value !== 'local' || runtimeSel.value === 'kernels';
+    const unconfirmed = endpointFromLink !== null && endpoint.value === endpointFromLink && judgeSel.value === 'openai';
+    linkConfirm.hidden = !unconfirmed;
+    if (unconfirmed) linkConfirmText.textContent = `The judge endpoint ${JSON.stringify(endpointFromLink)} came from a link. Nothing is sent to it until you confirm it. `;
     try {
       estimate.textContent = `Judge calls: ${describeJudgeEstimate(config())}`;
-      startBtn.disabled = stopBtn.disabled === false;
+      startBtn.disabled = stopBtn.disabled === false || unconfirmed;
     } catch (e) {
       estimate.textContent = `Config problem: ${e instanceof Error ? e.message : String(e)}`;
       startBtn.disabled = true;
     }
+    toHash();
   };
-  for (const input of [presetSel, methodSel, policySel, judgeSel, steps, endpoint, judgeModel, runtimeSel, dtypeSel]) input.addEventListener('input', refresh);
+  confirmEndpoint.addEventListener('click', () => {
+    endpointFromLink = null;
+    refresh();
+  });
+  presetSel.addEventListener('input', () => showPreset(presetSel.value as PresetName));
+  endpoint.addEventListener('input', () => (endpointFromLink = null));
+  for (const input of form.controls.values()) input.addEventListener('input', refresh);
+  window.addEventListener('hashchange', () => {
+    fromHash();
+    refresh();
+  });
+  fromHash();
 
   engine.onEvent(
     Comlink.proxy((e: EngineEvent) => {
@@ -203,8 +241,11 @@ export function runPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
     'section',
     { className: 'panel' },
     el('h2', { text: 'Run' }),
-    el('div', { className: 'row' }, presetSel, methodSel, steps, policySel),
-    el('div', { className: 'row' }, judgeSel, endpoint, judgeModel, runtimeSel, dtypeSel),
+    // The run's settings, then the judge's, in table order.
+    el('div', { className: 'row settings' }, ...[...form.controls.keys()].filter((k) => !k.startsWith('judge')).map(form.field)),
+    el('div', { className: 'row settings' }, ...[...form.controls.keys()].filter((k) => k.startsWith('judge')).map(form.field)),
+    linkNote,
+    linkConfirm,
     estimate,
     el('div', { className: 'row' }, startBtn, stopBtn),
     progress,

@@ -81,11 +81,11 @@ it('opens, shows the GPU engine and passes its kernel check', async () => {
   await page.getByRole('textbox', { name: 'save as' }).fill('seed-one');
   await page.getByRole('button', { name: 'Save in this browser' }).click();
   await page.getByText('saved as seed-one').waitFor({ timeout: 60_000 });
-  await page.getByRole('spinbutton', { name: 'seed' }).fill('2');
+  await page.getByRole('spinbutton', { name: 'seed', exact: true }).fill('2');
   await page.getByRole('button', { name: 'Create built-in policy' }).click();
   await page.getByText(/Built-in policy \(seed 2, untrained\)/).waitFor({ timeout: 60_000 });
   expect(await samples()).not.toEqual(first);
-  await page.getByRole('spinbutton', { name: 'seed' }).fill('1');
+  await page.getByRole('spinbutton', { name: 'seed', exact: true }).fill('1');
   await page.getByRole('combobox', { name: 'saved policies' }).selectOption('seed-one');
   await page.getByRole('button', { name: 'Load saved' }).click();
   await page.getByText(/Saved policy seed-one: [\d,]+ parameters/).waitFor({ timeout: 60_000 });
