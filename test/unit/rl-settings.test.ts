@@ -98,13 +98,18 @@ describe('the settings table', () => {
     expect(configFromSetup({ preset: 'tiny', 'stage2-steps': 0 }).stages.map((s) => s.method)).toEqual(['exprl-process']);
     expect(configFromSetup({ preset: 'paper', 'stage2-steps': 7 }).stages[1].steps).toBe(7);
     expect(configFromSetup({})).toEqual(preset('small'));
+    // A Stage II appended by the setup takes over Stage I's learning rate, temperature and length.
+    const appended = configFromSetup({ lr: 1e-3, temperature: 1.1, 'max-tokens': 64, 'stage2-steps': 2, 'judge-guard': false });
+    expect(appended.stages[1]).toMatchObject({ method: 'stage2', lr: 1e-3, temperature: 1.1, maxResponseTokens: 64 });
+    expect(appended.judge.guard).toBe(false);
   });
 
   it('names a bad setting by its key', () => {
     expect(() => configFromSetup({ steps: 0 })).toThrow(ConfigError);
     expect(() => configFromSetup({ steps: 0 })).toThrow('invalid setup: steps = 0: must be a finite integer >= 1');
     expect(() => configFromSetup({ preset: 'huge' })).toThrow('preset = "huge": must be one of "paper", "small", "tiny"');
-    expect(() => configFromSetup({ lr: 1 })).toThrow(/lr = 1: is not a known setting \(preset, method, /);
+    expect(() => configFromSetup({ epsHigh: 1 })).toThrow(/epsHigh = 1: is not a known setting \(preset, method, /);
+    expect(() => configFromSetup({ 'judge-guard': 'yes' })).toThrow('judge-guard = "yes": must be true or false');
     expect(() => applySettings(preset('small'), { temprature: 1 })).toThrow(/temprature = 1: is not a known setting/);
     // Relations between fields are the config's: a judge that needs an endpoint.
     expect(() => configFromSetup({ judge: 'openai' })).toThrow(/judge\.endpoint = "": is required/);
@@ -151,6 +156,10 @@ describe('exprl train options come from the table', () => {
     expect(await trainConfig(options([]))).toEqual(validateConfig(preset('small')));
     const j = await trainConfig(options(['--judge', 'openai', '--judge-endpoint', 'http://127.0.0.1:8000/v1', '--judge-model', 'm']));
     expect([j.judge.kind, j.judge.endpoint, j.judge.model]).toEqual(['openai', 'http://127.0.0.1:8000/v1', 'm']);
+    const more = await trainConfig(options(['--preset', 'tiny', '--lr', '1e-3', '--rollouts', '6', '--judge-guard', 'false']));
+    expect([more.stages[0].lr, more.stages[0].rolloutsPerPrompt, more.judge.guard]).toEqual([1e-3, 6, false]);
+    expect(() => options(['--lr', '0'])).toThrow('--lr must be a number > 0 and ≤ 1, got "0"');
+    expect(() => options(['--judge-guard', 'yes'])).toThrow('--judge-guard must be one of true, false, got "yes"');
     // A bad value the option parser lets through is named by its config field, as before.
     await expect(trainConfig(options(['--model', '']))).rejects.toThrow('invalid run config: policy = "": must be a non-empty string');
   });

@@ -45,6 +45,13 @@ function draw(s: Setting, r: () => number): SettingValue {
     for (let i = 0; i < n; i++) v += AWKWARD[Math.floor(r() * AWKWARD.length)];
     return v;
   }
+  if (t.kind === 'number') {
+    const lo = t.gt ?? t.min ?? 0;
+    const hi = t.max ?? lo + 10;
+    const v = lo + r() * (hi - lo);
+    return v > lo ? v : hi; // never the excluded bound
+  }
+  if (t.kind === 'bool') return r() < 0.5;
   throw new Error(`no generator for ${s.key} (${t.kind})`);
 }
 
@@ -68,12 +75,19 @@ describe('URL state', () => {
       preset: 'tiny',
       method: 'exprl-outcome',
       steps: 2,
+      lr: 1e-7,
+      prompts: 3,
+      rollouts: 5,
+      'max-tokens': 33,
+      temperature: 1.25,
+      'kl-coef': 0,
       'stage2-steps': 3,
       model: 'builtin-base',
       seed: 17,
       judge: 'openai',
       'judge-endpoint': 'http://127.0.0.1:8000/v1?x=1&y=2',
       'judge-model': 'Qwen/Qwen3 4B #1',
+      'judge-guard': false,
       'judge-runtime': 'transformers',
       'judge-dtype': 'q4f16',
     };
@@ -112,7 +126,9 @@ describe('URL state', () => {
     expect(bad('method=ppo')).toMatch(/method = "ppo": must be one of "sparse-grpo"/);
     expect(bad('preset=huge')).toContain('preset = "huge": must be one of "paper", "small", "tiny"');
     expect(bad('model=')).toContain('model = "": must be a non-empty string');
-    expect(bad('lr=0.1')).toMatch(/^invalid setup in the link: lr = "0.1": is not a known setting \(preset, method, steps/);
+    expect(bad('epsHigh=0.1')).toMatch(/^invalid setup in the link: epsHigh = "0.1": is not a known setting \(preset, method, steps/);
+    expect(bad('lr=0')).toContain('lr = "0": must be a finite number > 0 and <= 1');
+    expect(bad('judge-guard=yes')).toContain('judge-guard = "yes": must be true or false');
     expect(bad('steps=1&steps=2')).toContain('steps = "2": is given twice');
     const two = bad('method=ppo&temprature=1');
     expect(two).toContain('method = "ppo"');

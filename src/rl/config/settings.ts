@@ -73,6 +73,13 @@ export const RUN_SETTINGS: readonly Setting[] = [
   ),
   field('method', 'Stage I method', 'stages[0].method', 'M', (c) => c.stages[0].method, (c, v) => (c.stages[0].method = v as RunConfig['stages'][0]['method'])),
   field('steps', 'Stage I steps', 'stages[0].steps', 'N', (c) => c.stages[0].steps, (c, v) => (c.stages[0].steps = v as number)),
+  // Stage I's optimisation and sampling; before Stage II steps, so a Stage II appended there takes them over.
+  field('lr', 'Stage I learning rate', 'stages[0].lr', 'LR', (c) => c.stages[0].lr, (c, v) => (c.stages[0].lr = v as number)),
+  field('prompts', 'prompts per step', 'stages[0].promptsPerStep', 'N', (c) => c.stages[0].promptsPerStep, (c, v) => (c.stages[0].promptsPerStep = v as number)),
+  field('rollouts', 'rollouts per prompt', 'stages[0].rolloutsPerPrompt', 'G', (c) => c.stages[0].rolloutsPerPrompt, (c, v) => (c.stages[0].rolloutsPerPrompt = v as number)),
+  field('max-tokens', 'max response tokens', 'stages[0].maxResponseTokens', 'N', (c) => c.stages[0].maxResponseTokens, (c, v) => (c.stages[0].maxResponseTokens = v as number)),
+  field('temperature', 'sampling temperature', 'stages[0].temperature', 'T', (c) => c.stages[0].temperature, (c, v) => (c.stages[0].temperature = v as number)),
+  field('kl-coef', 'KL coefficient', 'stages[0].klCoef', 'K', (c) => c.stages[0].klCoef, (c, v) => (c.stages[0].klCoef = v as number)),
   own('stage2-steps', 'Stage II steps', 'Steps of Stage II (sparse RL after Stage I). 0 drops Stage II; a config without one (the small preset) gets the small preset\'s Stage II appended.', num({ int: true, min: 0 }), 'N', {
     read: (c) => {
       const at = stage2Index(c);
@@ -97,6 +104,7 @@ export const RUN_SETTINGS: readonly Setting[] = [
     fromLink: 'confirm',
   }),
   field('judge-model', 'judge model', 'judge.model', 'NAME', (c) => c.judge.model, (c, v) => (c.judge.model = v as string), { example: 'judge model (openai: served name; local: Hub id)' }),
+  field('judge-guard', 'judge guard', 'judge.guard', 'B', (c) => c.judge.guard, (c, v) => (c.judge.guard = v as boolean)),
   field('judge-runtime', 'judge runtime', 'judge.runtime', 'R', (c) => c.judge.runtime, (c, v) => (c.judge.runtime = v as RunConfig['judge']['runtime'])),
   field('judge-dtype', 'judge weights', 'judge.dtype', 'D', (c) => c.judge.dtype, (c, v) => (c.judge.dtype = v as RunConfig['judge']['dtype'])),
 ];
