@@ -1,5 +1,5 @@
 // Builds the judge a run config's judge section names. Pure: the settings are taken
-// structurally (src/rl/config.ts's JudgeConfig fits), so the judge layer imports nothing above it.
+// structurally (src/rl/config/schema.ts's JudgeConfig fits), so the judge layer imports nothing above it.
 import { GeneratingJudge, type GenerateReplies } from './generated.ts';
 import { HttpJudge, type FetchLike } from './http.ts';
 import type { TemplateKind } from './prompts.ts';

@@ -1,4 +1,4 @@
-// The run-config schema (src/rl/config.ts): presets validate, the paper's numbers are visible,
+// The run-config schema, presets, validation and merging (src/rl/config/): presets validate, the paper's numbers are visible,
 // bad values are rejected with the field path and value, overrides merge deeply.
 import { describe, expect, it } from 'vitest';
 import {
