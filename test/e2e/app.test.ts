@@ -10,6 +10,7 @@ import { makeTinyModel, TINY_VARIANTS } from '../../scripts/make-tiny-model';
 import { createServer, type ViteDevServer } from 'vite';
 import { chromiumLaunchArgs, chromiumPath } from '../support/chromium';
 import { onnxJudgeRepo } from '../support/onnx-judge-repo';
+import { encodeSetup, preset, readSettings, RUN_SETTINGS, type Setup } from '../../src/rl/config';
 
 let server: ViteDevServer;
 let browser: Browser;
@@ -182,3 +183,61 @@ it('runs with a judge model our kernels cannot run through transformers.js, its 
   expect(requests.some((r) => r.startsWith(origin) && /ort-wasm-simd-threaded\.asyncify\.wasm$/.test(r))).toBe(true);
   expect(errors).toEqual([]);
 }, 600_000);
+
+it('keeps the run setup in the URL hash: a link with every setting off its default reproduces it, a reload too', async () => {
+  const context = await browser.newContext();
+  const requests: string[] = [];
+  context.on('request', (r) => requests.push(r.url()));
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const setup: Setup = {
+    preset: 'small',
+    method: 'exprl-outcome',
+    steps: 2,
+    lr: 0.001,
+    prompts: 3,
+    rollouts: 5,
+    'max-tokens': 33,
+    temperature: 1.25,
+    'kl-coef': 0,
+    'stage2-steps': 4,
+    model: 'builtin',
+    seed: 17,
+    judge: 'openai',
+    'judge-endpoint': 'http://127.0.0.1:9/v1?a=1&b=2',
+    'judge-model': 'some model #1',
+    'judge-guard': false,
+    'judge-runtime': 'transformers',
+    'judge-dtype': 'q4f16',
+  };
+  // Every setting is set: the preset off the page's default (tiny), every other one off the preset's value.
+  expect(Object.keys(setup)).toEqual(RUN_SETTINGS.map((s) => s.key));
+  const defaults = readSettings(preset('small'));
+  for (const [k, v] of Object.entries(setup)) if (k !== 'preset') expect(v, k).not.toEqual(defaults[k]);
+  const hash = encodeSetup(setup);
+  const shown = async (): Promise<string[]> => Promise.all(RUN_SETTINGS.map((s) => page.locator(`#setting-${s.key}`).inputValue()));
+  await page.goto(`${url}#${hash}`);
+  await page.getByRole('heading', { name: 'Run' }).waitFor({ timeout: 60_000 });
+  expect(await shown()).toEqual(RUN_SETTINGS.map((s) => String(setup[s.key])));
+  expect(await page.evaluate(() => location.hash)).toBe(`#${hash}`);
+  // Each input has a visible label: the table's.
+  for (const s of RUN_SETTINGS.filter((x) => x.key !== 'judge-runtime' && x.key !== 'judge-dtype')) {
+    expect(await page.locator(`label[for="setting-${s.key}"]`).innerText(), s.key).toBe(s.label);
+  }
+  // The endpoint came from the link: named, and Start waits for the user's word.
+  await page.getByText('The judge endpoint "http://127.0.0.1:9/v1?a=1&b=2" came from a link').waitFor();
+  expect(await page.getByRole('button', { name: 'Start run' }).isDisabled()).toBe(true);
+  await page.getByRole('button', { name: 'Use this endpoint' }).click();
+  expect(await page.getByRole('button', { name: 'Start run' }).isDisabled()).toBe(false);
+  // A change goes to the hash; a reload brings it back.
+  await page.getByRole('spinbutton', { name: 'Stage I steps' }).fill('6');
+  expect(await page.evaluate(() => location.hash)).toBe(`#${encodeSetup({ ...setup, steps: 6 })}`);
+  await page.reload();
+  await page.getByRole('heading', { name: 'Run' }).waitFor({ timeout: 60_000 });
+  expect(await page.getByRole('spinbutton', { name: 'Stage I steps' }).inputValue()).toBe('6');
+  expect(await shown()).toEqual(RUN_SETTINGS.map((s) => String(s.key === 'steps' ? 6 : setup[s.key])));
+  // Nothing was sent to the endpoint.
+  expect(requests.filter((r) => r.startsWith('http://127.0.0.1:9/'))).toEqual([]);
+  expect(errors).toEqual([]);
+}, 300_000);
