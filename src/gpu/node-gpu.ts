@@ -4,6 +4,7 @@
  * Vulkan ICD, which we use when nothing else is found. Node-only: the browser build never imports it.
  */
 import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { create, globals } from 'webgpu';
 
 export const SWIFTSHADER_ICD_PATHS = [
@@ -62,7 +63,10 @@ function politePolls(): void {
     };
     return streak < FAST_POLLS ? immediate(poll) : setTimeout(poll, POLL_INTERVAL_MS);
   };
-  Object.assign(globalThis, { setImmediate: Object.assign(polite, { __promisify__: immediate.__promisify__ }) });
+  // util.promisify(setImmediate) keeps working: it looks for Node's own promise form here.
+  const custom = promisify.custom;
+  Object.assign(polite, { __promisify__: immediate.__promisify__, [custom]: (immediate as unknown as Record<symbol, unknown>)[custom] });
+  Object.assign(globalThis, { setImmediate: polite });
 }
 
 function installGlobals(): void {

@@ -1,6 +1,6 @@
 // The runtime itself on a real adapter: round trips of every dtype, readback of views, the pool,
 // the pipeline cache, profiling, kernel choice, and the errors callers get for bad sizes.
-import { testGpu } from '#test-gpu';
+import { testGpu, testPlatform } from '#test-gpu';
 import { describe, expect, it } from 'vitest';
 import { MemoryChoiceStore, probeMatmul, probeRowWidth, tuneKernels } from '../../src/gpu/autotune';
 import { matmul, MATMUL_VARIANTS } from '../../src/gpu/ops/matmul';
@@ -92,5 +92,42 @@ describe('binding aliasing', () => {
     axpy(gpu, 1, b, a);
     expect(Array.from(await gpu.read(c))).toEqual([2, 4, 6, 8]);
     expect(Array.from(await gpu.read(a))).toEqual([1, 2, 3, 4]);
+  });
+});
+
+// Node only (src/gpu/node-gpu.ts): Dawn's binding polls for finished work through the global
+// setImmediate; its polls after the first few of a wait go on a 1 ms timer so the main thread
+// does not spin against SwiftShader's threads. JavaScript callbacks are Node's as before.
+describe.skipIf((testPlatform as string) !== 'node')('waiting for GPU work in Node', () => {
+  it('leaves the main thread idle during a long wait, and setImmediate as it was for JavaScript', async () => {
+    const gpu = await testGpu();
+    const { existsSync, readFileSync } = await import('node:fs');
+    const { promisify } = await import('node:util');
+    expect(await promisify(setImmediate)('value')).toBe('value');
+    expect(await new Promise((done) => setImmediate((a: number, b: number) => done(a + b), 2, 3))).toBe(5);
+    // The main thread's CPU time (Linux: utime + stime of its task, in clock ticks of 10 ms).
+    const proc = globalThis.process;
+    const stat = `/proc/self/task/${proc.pid}/stat`;
+    if (!existsSync(stat)) return;
+    const ticks = (): number => {
+      const text = readFileSync(stat, 'utf8');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      return Number(f[11]) + Number(f[12]);
+    };
+    const R = 2048;
+    const a = gpu.empty([R * 256]);
+    const w = gpu.empty([256 * 256]);
+    const c = gpu.empty([R * 256]);
+    matmul(gpu, a, w, c, R, 256, 96, { transB: true });
+    await gpu.sync();
+    // Enough multiplies for a wait of a few hundred ms on a software adapter.
+    const t0 = performance.now();
+    const k0 = ticks();
+    for (let i = 0; i < 20; i++) matmul(gpu, a, w, c, R, 256, 96, { transB: true });
+    await gpu.readF32(gpu.empty([4]));
+    const wallMs = performance.now() - t0;
+    const busyMs = (ticks() - k0) * 10;
+    // Spinning, the main thread was busy 30-40% of such a wait (measured: 330-600 ms of 1.0-1.8 s).
+    expect(busyMs, `main thread busy ${busyMs} ms of a ${wallMs.toFixed(0)} ms wait`).toBeLessThan(0.15 * wallMs + 30);
   });
 });
