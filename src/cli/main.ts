@@ -1,8 +1,11 @@
 /**
  * The `exprl` command (Node, WebGPU through the `webgpu` package). Each command lives in its own
  * file with its option spec; this file only dispatches and maps failures to exit codes:
- * 0 success, 1 a failure while running, 2 a usage mistake.
+ * 0 success, 1 a failure while running, 2 a usage mistake (options, a config the schema refuses, a
+ * task the judge cannot grade).
  */
+import { UngradableTaskError } from '../judge/rubric';
+import { ConfigError } from '../rl/config';
 import { UsageError } from './args';
 import { evalCommand } from './eval';
 import { experimentCommand } from './experiment';
@@ -47,6 +50,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`exprl ${command}: ${e.message}\nRun \`exprl ${command} --help\` for its options.`);
+      return 2;
+    }
+    // A config the schema refuses, or a task the judge cannot grade: the setup is wrong, not the run.
+    if (e instanceof ConfigError || e instanceof UngradableTaskError) {
+      console.error(`exprl ${command}: ${e.message}`);
       return 2;
     }
     console.error(`exprl ${command}: ${e instanceof Error ? e.message : String(e)}`);

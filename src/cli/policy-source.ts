@@ -40,24 +40,33 @@ export interface OpenedPolicy {
   where: string;
 }
 
+/**
+ * Why `policy` names no policy this command could open, or null: checked before a run folder is
+ * written, so that a mistyped path fails at once and leaves nothing behind.
+ */
+export function policySourceProblem(policy: string): string | null {
+  if (policy === 'builtin' || existsSync(policy) || HUB_ID.test(policy)) return null;
+  if (policy === 'builtin-base') {
+    const dir = join(packageRoot(), BUILTIN_BASE_PATH);
+    return existsSync(join(dir, 'config.json')) ? null : `the shipped pre-trained built-in policy is missing from ${dir}; run \`npm run make-base\` to make it, or use policy "builtin" (Stage 0 then pre-trains from scratch)`;
+  }
+  return `policy ${JSON.stringify(policy)} is neither "builtin", "builtin-base", an existing folder nor a Hugging Face id (owner/name)`;
+}
+
 export async function openPolicy(gpu: Gpu, policy: string, initSeed: number): Promise<OpenedPolicy> {
+  const problem = policySourceProblem(policy);
+  if (problem !== null) throw new Error(problem);
   if (policy === 'builtin') {
     const p = createBuiltinPolicy(initSeed);
     return { session: PolicySession.fromValues(gpu, p.config, p.params, p.tokenizer), fresh: true, where: `built-in policy (seed ${initSeed})` };
   }
   if (policy === 'builtin-base') {
     const dir = join(packageRoot(), BUILTIN_BASE_PATH);
-    if (!existsSync(join(dir, 'config.json'))) {
-      throw new Error(`the shipped pre-trained built-in policy is missing from ${dir}; run \`npm run make-base\` to make it, or use policy "builtin" (Stage 0 then pre-trains from scratch)`);
-    }
     return { session: await PolicySession.load(gpu, dir), fresh: false, where: dir };
   }
   if (existsSync(policy)) return { session: await PolicySession.load(gpu, resolve(policy)), fresh: false, where: policy };
-  if (HUB_ID.test(policy)) {
-    const m = await downloadModel(policy);
-    return { session: await PolicySession.load(gpu, memoryFiles(m.files, `hf:${policy}`)), fresh: false, where: `hf:${policy}` };
-  }
-  throw new Error(`policy ${JSON.stringify(policy)} is neither "builtin", "builtin-base", an existing folder nor a Hugging Face id (owner/name)`);
+  const m = await downloadModel(policy);
+  return { session: await PolicySession.load(gpu, memoryFiles(m.files, `hf:${policy}`)), fresh: false, where: `hf:${policy}` };
 }
 
 /** Where transformers.js keeps downloaded judge models in Node (onnxruntime-node loads from files). */

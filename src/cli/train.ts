@@ -10,6 +10,7 @@ import { formatProbeReport } from '../judge/probes';
 import { applySettings, DEFAULT_PRESET, METHODS, preset, RUN_SETTINGS, validateConfig, type PresetName, type RunConfig } from '../rl/config';
 import { describeJudgeEstimate } from '../rl/judge-budget';
 import type { RunProgress } from '../rl/run';
+import { policySourceProblem } from './policy-source';
 import { commandHelp, parseArgs, UsageError, type CommandSpec, type OptionSpec, type ParsedOptions } from './args';
 import { withGpu } from './gpu';
 import { runConfigFromJson } from './judge';
@@ -70,6 +71,8 @@ async function newRun(o: ParsedOptions): Promise<RunSetup> {
   const config = await trainConfig(o);
   // Checked before the run folder is written.
   if (o.flag('pretrain-only') && config.policy !== 'builtin') throw new UsageError(`--pretrain-only pre-trains a freshly initialised policy; give --model builtin (the policy is ${JSON.stringify(config.policy)})`);
+  const policyProblem = policySourceProblem(config.policy);
+  if (policyProblem !== null) throw new UsageError(policyProblem);
   const out = o.string('out') ?? `runs/${new Date().toISOString().replace(/[:.]/g, '-')}`;
   if (existsSync(`${out}/run.json`) && !o.flag('force')) throw new UsageError(`${out} already holds a run (run.json); continue it with --resume ${out}, or pass --force to start it again`);
   return createRunFolder(out, config);

@@ -1,6 +1,7 @@
 // `exprl train` end to end (gpu-node project only: spawns `node bin/exprl.js` after
 // `npm run build:cli`): the tiny preset writes run.json, metrics.jsonl, rollouts.jsonl and a
 // checkpoint that loads again; usage mistakes exit 2 before any work.
+import { existsSync } from 'node:fs';
 import { testPlatform } from '#test-gpu';
 import { describe, expect, it } from 'vitest';
 import { preset, resolveConfig } from '../../src/rl/config';
@@ -64,8 +65,16 @@ describe.skipIf(platform !== 'node')('exprl train', () => {
     const method = await cli.run('train', '--preset', 'tiny', '--method', 'ppo');
     expect(method.code).toBe(2);
     expect(method.stderr).toContain('--method');
+    // Config errors are usage errors too, and nothing is written before them.
     const selfJudge = await cli.run('train', '--preset', 'tiny', '--judge', 'policy', '--out', `${cli.root()}/x`);
-    expect(selfJudge.code).toBe(1);
+    expect(selfJudge.code).toBe(2);
     expect(selfJudge.stderr).toContain('the self-judge needs an instruct model with a chat template');
+    const noPolicy = await cli.run('train', '--preset', 'tiny', '--model', `${cli.root()}/no-such-model`, '--out', `${cli.root()}/y`);
+    expect(noPolicy.code).toBe(2);
+    expect(noPolicy.stderr).toContain(`policy "${cli.root()}/no-such-model" is neither`);
+    const notUrl = await cli.run('train', '--preset', 'tiny', '--judge', 'openai', '--judge-endpoint', 'localhost:8000/v1', '--judge-model', 'm', '--out', `${cli.root()}/z`);
+    expect(notUrl.code).toBe(2);
+    expect(notUrl.stderr).toContain('judge.endpoint = "localhost:8000/v1": is not an http:// or https:// URL');
+    for (const d of ['x', 'y', 'z']) expect(existsSync(`${cli.root()}/${d}`), d).toBe(false);
   });
 });

@@ -157,6 +157,10 @@ describe('validation', () => {
     expect(issuesOf((c) => (c.stages[0].miniBatches = 3))).toEqual([{ path: 'stages[0].miniBatches', value: 3, message: 'must divide promptsPerStep (4)' }]);
     expect(issuesOf((c) => (c.judge.kind = 'none'))[0]).toMatchObject({ path: 'judge.kind', value: 'none' });
     expect(issuesOf((c) => (c.judge.kind = 'openai'))[0]).toMatchObject({ path: 'judge.endpoint' });
+    for (const bad of ['localhost:8000/v1', 'ftp://host/v1', 'not a url']) {
+      expect(issuesOf((c) => Object.assign(c.judge, { kind: 'openai', endpoint: bad, model: 'm' }))[0], bad).toMatchObject({ path: 'judge.endpoint', message: 'is not an http:// or https:// URL' });
+    }
+    expect(issuesOf((c) => Object.assign(c.judge, { kind: 'openai', endpoint: 'http://127.0.0.1:8000/v1', model: 'm' }))).toEqual([]);
     expect(issuesOf((c) => { c.judge.kind = 'none'; c.stages[0].method = 'sparse-grpo'; })).toEqual([]);
     expect(issuesOf((c) => (c.judge.kind = 'local'))).toEqual([{ path: 'judge.model', value: '', message: expect.stringContaining('required when judge.kind is "local"') }]);
     // The self-judge needs an instruct model; the built-in policy is refused with the reason.

@@ -113,9 +113,20 @@ export function configIssues(value: unknown): ConfigIssue[] {
     }
     if (j.kind === 'openai' && (typeof j.endpoint !== 'string' || j.endpoint.length === 0)) {
       issues.push({ path: 'judge.endpoint', value: j.endpoint, message: 'is required when judge.kind is "openai"' });
+    } else if (j.kind === 'openai' && !isHttpUrl(j.endpoint as string)) {
+      issues.push({ path: 'judge.endpoint', value: j.endpoint, message: 'is not an http:// or https:// URL' });
     }
   }
   return issues;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 /** Throws a ConfigError naming every bad field path and value; returns the config typed. */
