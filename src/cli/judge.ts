@@ -1,7 +1,7 @@
 /** `exprl judge`: scores one response with the judge a run config names, and prints the result. */
 import { judgeFromSettings, type JudgeBuildOptions } from '../judge/from-config';
 import type { Judge, JudgeItem, JudgeScore, ProcessView } from '../judge/types';
-import { mergeConfig, preset, validateConfig, type DeepPartial, type RunConfig } from '../rl/config';
+import { JUDGE_FIELDS, mergeConfig, preset, validateConfig, type DeepPartial, type RunConfig } from '../rl/config';
 import { segmentText } from '../rl/segments';
 import { extractAnswer } from '../tasks/answers';
 import { openLocalJudge, type LocalJudgeModel } from '../rl/run-judge';
@@ -9,6 +9,7 @@ import { commandHelp, parseArgs, UsageError, type CommandSpec } from './args';
 import type { Gpu } from '../gpu/runtime';
 import { openGpu, type CliGpu } from './gpu';
 import { localJudgeOpeners } from './policy-source';
+import { readJudgeKey } from './judge-key';
 
 export const JUDGE: CommandSpec = {
   name: 'judge',
@@ -33,6 +34,7 @@ export const JUDGE: CommandSpec = {
     view: { kind: 'string', value: 'VIEW', choices: ['segment', 'prefix'], help: 'process view (default: the config\'s judge.processView)' },
     answer: { kind: 'string', value: 'A', help: 'final answer for the rubric judge (default: the reference\'s answer line)' },
     checkpoints: { kind: 'string', value: 'A,B,...', help: 'the reference\'s intermediate results in order, for the rubric judge (default: read off the reference)' },
+    'judge-api-key-env': { kind: 'string', value: 'NAME', help: `judge.apiKeyEnv: ${JUDGE_FIELDS.apiKeyEnv.doc}` },
   },
 };
 
@@ -114,12 +116,15 @@ export async function judgeCommand(argv: readonly string[]): Promise<number> {
   const checkpoints = parseCheckpoints(o.string('checkpoints'));
   const { readFile } = await import('node:fs/promises');
   const configPath = o.string('config') as string;
-  const config = runConfigFromJson(await readFile(configPath, 'utf8'), configPath);
+  let config = runConfigFromJson(await readFile(configPath, 'utf8'), configPath);
+  if (o.has('judge-api-key-env')) config = validateConfig({ ...config, judge: { ...config.judge, apiKeyEnv: o.string('judge-api-key-env') as string } });
+  const key = readJudgeKey(config.judge);
+  if (key !== null) console.error(`exprl judge: ${key.line}`);
   const response = await readFile(o.string('response') as string, 'utf8');
   // judge.kind "local": the model opens here (a Gpu only for our kernels) and is released after.
   const opened: { gpu: CliGpu | null; model: LocalJudgeModel | null } = { gpu: null, model: null };
   try {
-    let build: JudgeBuildOptions = {};
+    let build: JudgeBuildOptions = { apiKey: key?.key };
     if (config.judge.kind === 'local') {
       const log = (line: string): void => console.error(`exprl judge: ${line}`);
       const gpu = async (): Promise<Gpu> => (opened.gpu ??= await openGpu()).gpu;

@@ -7,6 +7,7 @@
 import { UngradableTaskError } from '../judge/rubric';
 import { ConfigError } from '../rl/config';
 import { UsageError } from './args';
+import { redactText } from './judge-key';
 import { evalCommand } from './eval';
 import { experimentCommand } from './experiment';
 import { exportTasksCommand } from './export-tasks';
@@ -49,15 +50,15 @@ export async function main(argv: string[]): Promise<number> {
     return await entry.run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`exprl ${command}: ${e.message}\nRun \`exprl ${command} --help\` for its options.`);
+      console.error(redactText(`exprl ${command}: ${e.message}\nRun \`exprl ${command} --help\` for its options.`));
       return 2;
     }
     // A config the schema refuses, or a task the judge cannot grade: the setup is wrong, not the run.
     if (e instanceof ConfigError || e instanceof UngradableTaskError) {
-      console.error(`exprl ${command}: ${e.message}`);
+      console.error(redactText(`exprl ${command}: ${e.message}`));
       return 2;
     }
-    console.error(`exprl ${command}: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(redactText(`exprl ${command}: ${e instanceof Error ? e.message : String(e)}`));
     return 1;
   }
 }

@@ -21,6 +21,7 @@ import { runPipeline, type RunProgress, type RunResult } from '../rl/run';
 import { buildRunJudge } from '../rl/run-judge';
 import type { LoadedRunState, RunStateJson } from '../rl/run-state';
 import { runConfigFromJson } from './judge';
+import { readJudgeKey, redactText } from './judge-key';
 import { localJudgeOpeners, openPolicy } from './policy-source';
 import { cutLines, RunFolder, STATE_FILE } from './run-folder';
 import { testKillPoint } from './test-hooks';
@@ -42,7 +43,7 @@ export async function createRunFolder(out: string, config: RunConfig): Promise<R
   await mkdir(out, { recursive: true });
   await rm(`${out}/${STATE_FILE}`, { force: true });
   await rm(`${out}/state`, { recursive: true, force: true });
-  await writeFile(`${out}/run.json`, JSON.stringify(config, null, 2) + '\n');
+  await writeFile(`${out}/run.json`, redactText(JSON.stringify(config, null, 2)) + '\n');
   await writeFile(`${out}/metrics.jsonl`, '');
   await writeFile(`${out}/rollouts.jsonl`, '');
   return { out, config, resume: null };
@@ -98,7 +99,10 @@ export async function executeRun(o: ExecuteRunOptions): Promise<RunResult> {
   let release = async (): Promise<void> => {};
   try {
     for (const w of opened.session.warnings) o.log(`note: ${w}`);
-    const built = o.pretrainOnly ? null : await buildRunJudge(config, opened.session, localJudgeOpeners(async () => gpu, o.log));
+    // Before the first judge call (the probes): which variable's key goes where.
+    const key = o.pretrainOnly ? null : readJudgeKey(config.judge);
+    if (key !== null) o.log(key.line);
+    const built = o.pretrainOnly ? null : await buildRunJudge(config, opened.session, localJudgeOpeners(async () => gpu, o.log), key?.key);
     release = built?.release ?? release;
     if (built?.note !== undefined) o.log(built.note);
     const judge = built?.judge ?? null;
@@ -106,18 +110,18 @@ export async function executeRun(o: ExecuteRunOptions): Promise<RunResult> {
       // The judge-hacking probes, before any step: a judge that can be gamed is shown as such.
       const report = await runProbes(judge);
       o.onProbes?.(report);
-      await writeFile(`${out}/judge-probes.json`, JSON.stringify(report.results.map((r) => ({ probe: r.probe.id, mode: r.mode, exploitable: r.exploitable, score: r.score })), null, 1) + '\n');
+      await writeFile(`${out}/judge-probes.json`, redactText(JSON.stringify(report.results.map((r) => ({ probe: r.probe.id, mode: r.mode, exploitable: r.exploitable, score: r.score })), null, 1)) + '\n');
     }
     const result = await runPipeline(
       { session: opened.session, config, judge, freshPolicy: opened.fresh, pretrainOnly: o.pretrainOnly ?? false, store: new RunFolder(out), resume },
       {
         signal: o.signal,
         onMetrics: async (line) => {
-          await appendFile(`${out}/metrics.jsonl`, JSON.stringify(line) + '\n');
+          await appendFile(`${out}/metrics.jsonl`, redactText(JSON.stringify(line)) + '\n');
           o.onMetrics?.(line);
         },
         onRollouts: async (b) => {
-          await appendFile(`${out}/rollouts.jsonl`, b.records.map((r) => rolloutJsonLine(r, { stage: b.stage, step: b.step, method: b.method }) + '\n').join(''));
+          await appendFile(`${out}/rollouts.jsonl`, b.records.map((r) => redactText(rolloutJsonLine(r, { stage: b.stage, step: b.step, method: b.method })) + '\n').join(''));
           testKillPoint('rollouts');
         },
         onCheckpoint: () => testKillPoint('checkpoint'),

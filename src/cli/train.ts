@@ -7,15 +7,16 @@
  */
 import { existsSync } from 'node:fs';
 import { formatProbeReport } from '../judge/probes';
-import { applySettings, DEFAULT_PRESET, METHODS, preset, RUN_SETTINGS, validateConfig, type PresetName, type RunConfig } from '../rl/config';
+import { applySettings, DEFAULT_PRESET, JUDGE_FIELDS, METHODS, preset, RUN_SETTINGS, validateConfig, type PresetName, type RunConfig } from '../rl/config';
 import { describeJudgeEstimate } from '../rl/judge-budget';
 import type { RunProgress } from '../rl/run';
 import { policySourceProblem } from './policy-source';
 import { commandHelp, parseArgs, UsageError, type CommandSpec, type OptionSpec, type ParsedOptions } from './args';
 import { withGpu } from './gpu';
 import { runConfigFromJson } from './judge';
+import { readJudgeKey } from './judge-key';
 import { ProgressBar } from './progress';
-import { createRunFolder, executeRun, reopenRunFolder, RunFolderError, type RunSetup } from './run-exec';
+import { createRunFolder, executeRun, readRunConfig, reopenRunFolder, RunFolderError, type RunSetup } from './run-exec';
 import { settingOptions, setupFromOptions } from './setting-options';
 
 export const TRAIN: CommandSpec = {
@@ -38,6 +39,7 @@ export const TRAIN: CommandSpec = {
     out: { kind: 'string', value: 'DIR', help: 'run folder (default runs/<date-time>)' },
     force: { kind: 'flag', help: 'write into a folder that already holds a run' },
     resume: { kind: 'string', value: 'DIR', help: 'continue the run in DIR from its saved state (DIR/run.json is its config)' },
+    'judge-api-key-env': { kind: 'string', value: 'NAME', help: `judge.apiKeyEnv: ${JUDGE_FIELDS.apiKeyEnv.doc}` },
     'pretrain-only': { kind: 'flag', help: 'run Stage 0 (a "builtin" policy) and one eval, then save; how public/models/builtin-base is made' },
   },
 };
@@ -60,11 +62,13 @@ export async function trainConfig(o: ParsedOptions): Promise<RunConfig> {
     c = preset((o.string('preset') ?? DEFAULT_PRESET) as PresetName);
   }
   const { preset: _preset, ...settings } = setupFromOptions(o);
-  return validateConfig(applySettings(c, settings));
+  const applied = applySettings(c, settings);
+  if (o.has('judge-api-key-env')) applied.judge.apiKeyEnv = o.string('judge-api-key-env') as string;
+  return validateConfig(applied);
 }
 
 /** Options that set the run's config: --resume takes none of them (the run folder holds its config). */
-const CONFIG_OPTIONS = [...RUN_SETTINGS.map((s) => s.key), 'config', 'pretrain-only', 'force', 'out'];
+const CONFIG_OPTIONS = [...RUN_SETTINGS.map((s) => s.key), 'config', 'judge-api-key-env', 'pretrain-only', 'force', 'out'];
 
 /** A new run folder for the options: run.json written, empty metrics and rollouts. */
 async function newRun(o: ParsedOptions): Promise<RunSetup> {
@@ -73,6 +77,7 @@ async function newRun(o: ParsedOptions): Promise<RunSetup> {
   if (o.flag('pretrain-only') && config.policy !== 'builtin') throw new UsageError(`--pretrain-only pre-trains a freshly initialised policy; give --model builtin (the policy is ${JSON.stringify(config.policy)})`);
   const policyProblem = policySourceProblem(config.policy);
   if (policyProblem !== null) throw new UsageError(policyProblem);
+  if (!o.flag('pretrain-only')) readJudgeKey(config.judge); // an unset key variable is a usage error, before anything is written
   const out = o.string('out') ?? `runs/${new Date().toISOString().replace(/[:.]/g, '-')}`;
   if (existsSync(`${out}/run.json`) && !o.flag('force')) throw new UsageError(`${out} already holds a run (run.json); continue it with --resume ${out}, or pass --force to start it again`);
   return createRunFolder(out, config);
@@ -84,6 +89,8 @@ async function resumedRun(o: ParsedOptions): Promise<RunSetup> {
   if (given.length > 0) throw new UsageError(`--resume continues the run as its run.json describes it; --${given[0]} would change it (start a new run instead)`);
   const out = o.string('resume') as string;
   try {
+    // The key variable is checked before the folder's files are touched.
+    readJudgeKey((await readRunConfig(out)).judge);
     return await reopenRunFolder(out);
   } catch (e) {
     if (e instanceof RunFolderError) throw new UsageError(`--resume ${out}: ${e.message}`);

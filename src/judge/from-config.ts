@@ -14,6 +14,8 @@ export interface JudgeSettings {
   parse: ScorePick;
   normalisation: Normalisation;
   retries: number;
+  timeoutMs: number;
+  breakerAfter: number;
   maxTokens?: number;
   templates?: Partial<Record<TemplateKind, string>>;
 }
@@ -21,8 +23,8 @@ export interface JudgeSettings {
 export interface JudgeBuildOptions {
   /** Injectable for tests (HTTP judges only). */
   fetch?: FetchLike;
-  /** Per-request limit in ms (HTTP judges only; the judge's own default otherwise). */
-  timeoutMs?: number;
+  /** Kind "openai": the API key (the owner reads it from where judge.apiKeyEnv says). */
+  apiKey?: string;
   /** Kinds "policy" and "local": the owner of the model's generation function. */
   generate?: GenerateReplies;
 }
@@ -44,8 +46,10 @@ export function judgeFromSettings(s: JudgeSettings, opts: JudgeBuildOptions = {}
         pick: s.parse,
         normalisation: s.normalisation,
         retries: s.retries,
+        timeoutMs: s.timeoutMs,
+        breakerAfter: s.breakerAfter,
+        apiKey: opts.apiKey,
         fetch: opts.fetch,
-        timeoutMs: opts.timeoutMs,
         maxTokens: s.maxTokens,
         templates: s.templates,
       });
@@ -57,6 +61,8 @@ export function judgeFromSettings(s: JudgeSettings, opts: JudgeBuildOptions = {}
       return new GeneratingJudge({
         name: s.kind === 'policy' ? 'self-judge' : `local:${s.model}`,
         generate: opts.generate,
+        timeoutMs: s.timeoutMs,
+        breakerAfter: s.breakerAfter,
         pick: s.parse,
         normalisation: s.normalisation,
         templates: s.templates,

@@ -1,10 +1,17 @@
 // A judge served by any OpenAI-compatible chat-completions endpoint (vLLM, SGLang, Ollama,
 // llama.cpp's llama-server, LM Studio, OpenAI). Pure fetch: works in the browser, a worker and
 // Node; fetch is injectable for tests.
+//
+// Limits come from the run config (judge.timeoutMs, judge.retries, judge.breakerAfter): the class
+// has no defaults of its own for them. The API key goes only in the Authorization header, only to
+// baseUrl's origin (redirects are refused, not followed), and every text the judge hands back
+// (replies, rationales, failure messages) is redacted of it.
+import { CircuitBreaker } from './breaker.ts';
 import { callFailure, scoreFromReply } from './parse.ts';
 import { checkTemplates, judgePrompt, STRUCTURED_SUFFIX, type TemplateKind } from './prompts.ts';
 import type { Judge, JudgeItem, JudgeScore, Normalisation, OutcomeInput, ProcessInput, ScorePick } from './types.ts';
 import { processTexts } from './types.ts';
+import { Redactor, redactUrl, urlCredential } from './redact.ts';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -12,6 +19,7 @@ export interface HttpJudgeOptions {
   /** Base URL that ends before /chat/completions, e.g. http://127.0.0.1:11434/v1 */
   baseUrl: string;
   model: string;
+  /** Sent as "Authorization: Bearer <key>"; never shown. */
   apiKey?: string;
   fetch?: FetchLike;
   /** Ask for {"rationale", "score"} through response_format json_schema. */
@@ -20,10 +28,15 @@ export interface HttpJudgeOptions {
   normalisation?: Normalisation;
   /** Requests in flight at once (default 4). */
   concurrency?: number;
-  /** Per-request limit in ms (default 120 000). */
-  timeoutMs?: number;
-  /** Extra attempts after the first, for 429, 5xx, network errors and timeouts (default 3). */
-  retries?: number;
+  /** Per-request limit in ms, the body included (judge.timeoutMs). */
+  timeoutMs: number;
+  /**
+   * Extra attempts after the first (judge.retries), for 429, 5xx, network errors, timeouts, and
+   * 200 replies with no readable score (truncated or invalid JSON, no choices, no score).
+   */
+  retries: number;
+  /** Calls in a row that fail after their retries before the judge stops calling (judge.breakerAfter). */
+  breakerAfter: number;
   /** First backoff in ms, doubled per attempt (default 500), capped at maxBackoffMs (30 000). */
   backoffMs?: number;
   maxBackoffMs?: number;
@@ -105,6 +118,21 @@ class CallError extends Error {
   }
 }
 
+/** The reply's text, or why the reply holds none (an OpenAI-compatible chat completion). */
+function replyContent(text: string): { content: string } | { problem: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { problem: `the server answered 200 with malformed or truncated JSON: ${JSON.stringify(text.slice(0, 200))}` };
+  }
+  const choices = (json as { choices?: unknown })?.choices;
+  if (!Array.isArray(choices) || choices.length === 0) return { problem: 'the server answered 200 with no choices' };
+  const content = (choices[0] as { message?: { content?: unknown } })?.message?.content;
+  if (typeof content !== 'string') return { problem: 'the server reply has no choices[0].message.content string' };
+  return { content };
+}
+
 export class HttpJudge implements Judge {
   readonly name: string;
   private readonly fetchFn: FetchLike;
@@ -112,13 +140,44 @@ export class HttpJudge implements Judge {
   private readonly cache = new Map<string, Promise<string>>();
   private structuredOk: boolean;
   private s: JudgeStats = HttpJudge.emptyStats();
+  private readonly endpoint: URL;
+  private readonly redactor: Redactor;
+  private readonly breaker: CircuitBreaker;
 
   constructor(private readonly o: HttpJudgeOptions) {
     this.name = `http:${o.model}`;
+    const credential = urlCredential(o.baseUrl);
+    if (credential !== null) {
+      throw new Error(`the judge endpoint ${redactUrl(o.baseUrl)} holds ${credential}; a key goes in an environment variable named by judge.apiKeyEnv`);
+    }
+    try {
+      this.endpoint = new URL(o.baseUrl);
+    } catch {
+      throw new Error(`the judge endpoint ${JSON.stringify(redactUrl(o.baseUrl))} is not a URL`);
+    }
+    for (const [what, v] of [['timeoutMs', o.timeoutMs], ['retries', o.retries]] as const) {
+      if (!Number.isInteger(v) || v < (what === 'retries' ? 0 : 1)) throw new Error(`HttpJudge: ${what} must be an integer >= ${what === 'retries' ? 0 : 1}, got ${v}`);
+    }
+    this.redactor = new Redactor(o.apiKey === undefined ? [] : [o.apiKey]);
+    this.breaker = new CircuitBreaker(o.breakerAfter, `at ${this.endpoint.origin}`);
     this.fetchFn = o.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.sem = new Semaphore(Math.max(1, o.concurrency ?? 4));
     this.structuredOk = o.structured ?? false;
     checkTemplates(o.templates);
+  }
+
+  /** The origin requests (and the key) go to. */
+  get origin(): string {
+    return this.endpoint.origin;
+  }
+
+  tripped(): string | null {
+    return this.breaker.open();
+  }
+
+  /** A text with the key (every spelling) and any credential shape removed. */
+  redact(text: string): string {
+    return this.redactor.text(text);
   }
 
   private static emptyStats(): JudgeStats {
@@ -154,8 +213,11 @@ export class HttpJudge implements Judge {
     return this.o.sleep ? this.o.sleep(ms) : new Promise((r) => setTimeout(r, ms));
   }
 
+  /** baseUrl's path with `path` appended; its query (an api-version, say) is kept. */
   private url(path: string): string {
-    return `${this.o.baseUrl.replace(/\/+$/, '')}${path}`;
+    const u = new URL(this.endpoint.href);
+    u.pathname = `${u.pathname.replace(/\/+$/, '')}${path}`;
+    return u.href;
   }
 
   private headers(): Record<string, string> {
@@ -179,7 +241,7 @@ export class HttpJudge implements Judge {
   /** One HTTP request with its own timeout; throws CallError. */
   private async request(body: string, signal?: AbortSignal): Promise<string> {
     const ctrl = new AbortController();
-    const timeoutMs = this.o.timeoutMs ?? 120_000;
+    const timeoutMs = this.o.timeoutMs;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -192,46 +254,51 @@ export class HttpJudge implements Judge {
       let res: Response;
       let text: string;
       try {
+        // A redirect is not followed: it could carry the key to another origin.
         res = await this.fetchFn(this.url('/chat/completions'), {
           method: 'POST',
           headers: this.headers(),
           body,
           signal: ctrl.signal,
+          redirect: 'manual',
         });
         text = await res.text();
       } catch (e) {
         if (signal?.aborted) throw new CallError('cancelled', false);
-        if (timedOut) throw new CallError(`timed out after ${timeoutMs} ms`, true);
-        throw new CallError(`network error: ${(e as Error).message}`, true);
+        if (timedOut) throw new CallError(`timed out after ${timeoutMs} ms (judge.timeoutMs)`, true);
+        const cause = (e as Error & { cause?: Error }).cause?.message;
+        throw new CallError(`network error: ${(e as Error).message}${cause ? ` (${cause})` : ''}`, true);
+      }
+      if (res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400)) {
+        const to = res.headers.get('location');
+        throw new CallError(`HTTP ${res.status || 'redirect'}: the server redirects${to ? ` to ${redactUrl(to)}` : ''}; redirects are not followed (the key must not go elsewhere): set judge.endpoint to the final URL`, false, res.status);
       }
       if (!res.ok) {
         const retryable = res.status === 429 || res.status >= 500;
         const ra = parseRetryAfter(res.headers.get('retry-after'), this.now());
         throw new CallError(`HTTP ${res.status}: ${text.slice(0, 300)}`, retryable, res.status, ra);
       }
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw new CallError(`server answered with malformed JSON: ${text.slice(0, 200)}`, false);
-      }
-      const content = (json as { choices?: { message?: { content?: unknown } }[] })?.choices?.[0]?.message?.content;
-      if (typeof content !== 'string') {
-        throw new CallError('server reply has no choices[0].message.content string', false);
-      }
-      return content;
+      const reply = replyContent(text);
+      if ('problem' in reply) throw new CallError(reply.problem, true);
+      return reply.content;
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  /** Retries with exponential backoff; a server's Retry-After wins over the backoff. */
-  private async withRetries(body: string, signal?: AbortSignal): Promise<string> {
-    const retries = this.o.retries ?? 3;
+  /**
+   * Retries with exponential backoff; a server's Retry-After wins over the backoff. A reply that
+   * `usable` refuses (no readable score) is asked again while retries remain; the last one is
+   * returned as it is (the caller reports it as a parse failure, never as a number).
+   */
+  private async withRetries(body: string, usable: (raw: string) => boolean, signal?: AbortSignal): Promise<string> {
+    const retries = this.o.retries;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.sem.run(() => this.request(body, signal));
+        const raw = await this.sem.run(() => this.request(body, signal));
+        if (usable(raw) || attempt >= retries) return raw;
+        throw new CallError('no readable score in the reply', true);
       } catch (e) {
         const err = e as CallError;
         if (!(err instanceof CallError) || !err.retryable || attempt >= retries) throw e;
@@ -247,26 +314,50 @@ export class HttpJudge implements Judge {
     }
   }
 
-  /** Cached by the exact body: the same prompt at temperature 0 is asked only once. */
-  private cached(body: string, signal?: AbortSignal): { hit: boolean; reply: Promise<string> } {
-    if (this.o.cache === false) return { hit: false, reply: this.withRetries(body, signal) };
+  /** Cached by the exact body: the same prompt at temperature 0 is asked only once (a reply with a readable score). */
+  private cached(body: string, structured: boolean, signal?: AbortSignal): { hit: boolean; reply: Promise<string> } {
+    const usable = (raw: string): boolean => scoreFromReply(raw, { structured, pick: this.o.pick, normalisation: this.o.normalisation }).ok;
+    if (this.o.cache === false) return { hit: false, reply: this.withRetries(body, usable, signal) };
     const prev = this.cache.get(body);
     if (prev) return { hit: true, reply: prev };
-    const p = this.withRetries(body, signal);
+    const p = this.withRetries(body, usable, signal);
     this.cache.set(body, p);
-    p.catch(() => this.cache.delete(body)); // failures are not remembered
+    // Failures and replies without a score are not remembered.
+    p.then(
+      (raw) => {
+        if (!usable(raw)) this.cache.delete(body);
+      },
+      () => this.cache.delete(body),
+    );
     return { hit: false, reply: p };
   }
 
-  /** Sends one prompt and parses its reply; never throws. */
+  /** Sends one prompt and parses its reply; never throws. Every text in the result is redacted. */
   async scorePrompt(prompt: string, signal?: AbortSignal): Promise<JudgeScore> {
+    const r = await this.scoreRaw(prompt, signal);
+    if (!r.ok && r.failure.kind === 'call') {
+      if (!signal?.aborted) this.breaker.failure(r.failure.message);
+    } else {
+      this.breaker.success();
+    }
+    return r.ok
+      ? { ...r, raw: this.redact(r.raw), rationale: this.redact(r.rationale) }
+      : { ...r, raw: this.redact(r.raw), rationale: this.redact(r.rationale), failure: { ...r.failure, message: this.redact(r.failure.message) } };
+  }
+
+  private async scoreRaw(prompt: string, signal?: AbortSignal): Promise<JudgeScore> {
     this.s.calls++;
+    const open = this.breaker.open();
+    if (open !== null) {
+      this.s.failures++;
+      return callFailure(open);
+    }
     const t0 = this.now();
     let structured = this.structuredOk;
     let raw: string;
     try {
       try {
-        const c = this.cached(this.requestBody(prompt, structured), signal);
+        const c = this.cached(this.requestBody(prompt, structured), structured, signal);
         if (c.hit) this.s.cacheHits++;
         raw = await c.reply;
         if (c.hit) return this.parse(raw, structured);
@@ -279,14 +370,14 @@ export class HttpJudge implements Judge {
         this.structuredOk = false;
         this.s.structuredFallback = true;
         structured = false;
-        const c = this.cached(this.requestBody(prompt, false), signal);
+        const c = this.cached(this.requestBody(prompt, false), false, signal);
         if (c.hit) this.s.cacheHits++;
         raw = await c.reply;
         if (c.hit) return this.parse(raw, structured);
       }
     } catch (e) {
       this.s.failures++;
-      return callFailure((e as Error).message);
+      return callFailure(`${(e as Error).message} (${this.endpoint.origin})`);
     }
     this.s.latencyMsTotal += this.now() - t0;
     return this.parse(raw, structured);
@@ -322,7 +413,7 @@ export class HttpJudge implements Judge {
     });
     try {
       const reply = await this.request(body, signal);
-      return { ok: true, latencyMs: this.now() - t0, message: `server answered: ${reply.slice(0, 80)}`, hints: [] };
+      return { ok: true, latencyMs: this.now() - t0, message: this.redact(`server answered: ${reply.slice(0, 80)}`), hints: [] };
     } catch (e) {
       const err = e as CallError;
       const status = err instanceof CallError ? err.status : undefined;
@@ -332,9 +423,9 @@ export class HttpJudge implements Judge {
           : status === 404
             ? ['Not found: the base URL should end before /chat/completions (usually .../v1), and the model name must exist on the server.']
             : status === undefined
-              ? corsHints(this.o.baseUrl)
+              ? corsHints(redactUrl(this.o.baseUrl))
               : [];
-      return { ok: false, latencyMs: this.now() - t0, message: err.message, hints };
+      return { ok: false, latencyMs: this.now() - t0, message: this.redact(err.message), hints: hints.map((h) => this.redact(h)) };
     }
   }
 }

@@ -87,6 +87,11 @@ export interface Judge {
   outcome(input: OutcomeInput, signal?: AbortSignal): Promise<JudgeScore>;
   /** One score per segment (segment view) or per prefix (prefix view), in order. */
   process(input: ProcessInput, signal?: AbortSignal): Promise<JudgeScore[]>;
+  /**
+   * Why the judge has stopped calling (its circuit breaker opened: too many calls in a row
+   * failed); null while it works. Every call after that is a call failure. The run pauses on it.
+   */
+  tripped?(): string | null;
 }
 
 /** The texts a process judge scores: segment k alone, or segments 1..k joined. */

@@ -77,7 +77,8 @@ export async function openLocalJudge(j: JudgeConfig, local: LocalJudgeOpeners): 
   }
 }
 
-export async function buildRunJudge(config: RunConfig, policy: PolicySession, local?: LocalJudgeOpeners): Promise<RunJudge> {
+/** `apiKey`: kind "openai"'s key, read by the caller from where judge.apiKeyEnv says (the page has none). */
+export async function buildRunJudge(config: RunConfig, policy: PolicySession, local?: LocalJudgeOpeners, apiKey?: string): Promise<RunJudge> {
   const none: RunJudge = { judge: null, release: async () => {} };
   if (!config.stages.some((s) => needsJudge(s.method))) return none;
   const j = config.judge;
@@ -91,5 +92,5 @@ export async function buildRunJudge(config: RunConfig, policy: PolicySession, lo
     const m = await openLocalJudge(j, local);
     return { judge: judgeFromSettings(j, { generate: m.generate }), note: m.note, release: m.release };
   }
-  return { judge: judgeFromSettings(j), release: async () => {} };
+  return { judge: judgeFromSettings(j, { apiKey }), release: async () => {} };
 }

@@ -6,12 +6,16 @@ import { judgeFromSettings } from '../../src/judge/from-config';
 import { GeneratingJudge } from '../../src/judge/generated';
 import { DEFAULT_TEMPLATES } from '../../src/judge/prompts';
 
+/** The config's judge.timeoutMs and judge.breakerAfter (the judge has no defaults of its own). */
+const limits = { timeoutMs: 5000, breakerAfter: 100 };
+
 const item = { question: 'What is 2 + 3?', reference: '2 + 3 = 5\nAnswer: 5' };
 
 describe('GeneratingJudge', () => {
   it('batches the segments of a process call and parses each reply', async () => {
     const batches: string[][] = [];
     const judge = new GeneratingJudge({
+      ...limits,
       name: 'test',
       generate: async (prompts) => {
         batches.push([...prompts]);
@@ -30,7 +34,7 @@ describe('GeneratingJudge', () => {
 
   it('splits large batches and keeps their order', async () => {
     const sizes: number[] = [];
-    const judge = new GeneratingJudge({ name: 'test', maxBatch: 3, generate: async (p) => (sizes.push(p.length), p.map((_, i) => `Score: ${1 + (i % 5)}`)) });
+    const judge = new GeneratingJudge({ ...limits, name: 'test', maxBatch: 3, generate: async (p) => (sizes.push(p.length), p.map((_, i) => `Score: ${1 + (i % 5)}`)) });
     const segments = Array.from({ length: 7 }, (_, i) => `step ${i}\n`);
     const scores = await judge.process({ ...item, segments, view: 'prefix' });
     expect(sizes).toEqual([3, 3, 1]);
@@ -38,19 +42,79 @@ describe('GeneratingJudge', () => {
   });
 
   it('turns a failed generation into call failures and an unreadable reply into a parse failure', async () => {
-    const down = new GeneratingJudge({ name: 'self-judge', generate: async () => Promise.reject(new Error('out of GPU memory')) });
+    const down = new GeneratingJudge({ ...limits, name: 'self-judge', generate: async () => Promise.reject(new Error('out of GPU memory')) });
     const r = await down.outcome({ ...item, trace: 'Answer: 5' });
     expect(r).toMatchObject({ ok: false, failure: { kind: 'call', message: 'self-judge: generation failed: out of GPU memory' } });
-    const vague = new GeneratingJudge({ name: 'x', generate: async (p) => p.map(() => 'Looks good to me.') });
+    const vague = new GeneratingJudge({ ...limits, name: 'x', generate: async (p) => p.map(() => 'Looks good to me.') });
     expect(await vague.outcome({ ...item, trace: 'Answer: 5' })).toMatchObject({ ok: false, failure: { kind: 'parse' } });
   });
 
   it('is what judge.kind "policy" and "local" build when handed a generation function, and refused without one', async () => {
-    const base = { kind: 'policy', endpoint: '', model: '', parse: 'last' as const, normalisation: 'linear' as const, retries: 0, templates: DEFAULT_TEMPLATES };
+    const base = { kind: 'policy', endpoint: '', model: '', parse: 'last' as const, normalisation: 'linear' as const, retries: 0, ...limits, templates: DEFAULT_TEMPLATES };
     expect(() => judgeFromSettings(base)).toThrow(/judge.kind "policy" is a language model run by the app/);
     const j = judgeFromSettings({ ...base, kind: 'local', model: 'some/instruct' }, { generate: async (p) => p.map(() => 'Score: 4') });
     expect(j.name).toBe('local:some/instruct');
     expect(await j.outcome({ ...item, trace: 'Answer: 5' })).toMatchObject({ ok: true, score: 4, value: 0.75 });
-    expect(() => new GeneratingJudge({ name: 'x', generate: async () => [], templates: { outcome: 'no placeholders' } })).toThrow(/judge template refused/);
+    expect(() => new GeneratingJudge({ ...limits, name: 'x', generate: async () => [], templates: { outcome: 'no placeholders' } })).toThrow(/judge template refused/);
+  });
+
+  it('fails a batch that outlasts judge.timeoutMs at the limit, asks the generation to stop, and starts no other batch until it has', async () => {
+    let release: () => void = () => {};
+    let sawAbort = false;
+    let calls = 0;
+    const slow = new GeneratingJudge({
+      name: 'self-judge',
+      timeoutMs: 30,
+      breakerAfter: 100,
+      generate: async (p, signal) => {
+        calls++;
+        if (calls > 1) return p.map(() => 'Score: 5');
+        signal?.addEventListener('abort', () => (sawAbort = true));
+        await new Promise<void>((r) => (release = r)); // ignores the signal until released
+        return p.map(() => 'Score: 5');
+      },
+    });
+    const t0 = performance.now();
+    const r = await slow.outcome({ ...item, trace: 'Answer: 5' });
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(r).toMatchObject({ ok: false, failure: { kind: 'call' } });
+    if (!r.ok) expect(r.failure.message).toMatch(/generation took longer than judge.timeoutMs \(30 ms\)/);
+    expect(r).not.toHaveProperty('score');
+    expect(sawAbort).toBe(true);
+    // The first generation still runs: the next call fails at once instead of sharing the model.
+    const busy = await slow.outcome({ ...item, trace: 'Answer: 6' });
+    expect(busy).toMatchObject({ ok: false, failure: { kind: 'call' } });
+    if (!busy.ok) expect(busy.failure.message).toMatch(/still running past judge.timeoutMs/);
+    expect(calls).toBe(1);
+    release();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await slow.outcome({ ...item, trace: 'Answer: 7' })).toMatchObject({ ok: true, score: 5 });
+  });
+
+  it('stops calling after judge.breakerAfter failed calls in a row, and says why', async () => {
+    let calls = 0;
+    let down = true;
+    const judge = new GeneratingJudge({
+      name: 'local:m',
+      timeoutMs: 1000,
+      breakerAfter: 3,
+      generate: async (p) => {
+        calls++;
+        if (down) throw new Error('device lost');
+        return p.map(() => 'Score: 4');
+      },
+    });
+    await judge.outcome({ ...item, trace: 'a' });
+    down = false;
+    await judge.outcome({ ...item, trace: 'b' }); // a success ends the run of failures
+    down = true;
+    for (const t of ['c', 'd']) await judge.outcome({ ...item, trace: t });
+    expect(judge.tripped()).toBeNull();
+    await judge.outcome({ ...item, trace: 'e' });
+    expect(judge.tripped()).toMatch(/local:m failed 3 calls in a row \(judge.breakerAfter 3\).*device lost/);
+    down = false;
+    const after = await judge.outcome({ ...item, trace: 'f' });
+    expect(after).toMatchObject({ ok: false, failure: { kind: 'call' } });
+    expect(calls).toBe(5);
   });
 });

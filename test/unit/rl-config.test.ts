@@ -146,7 +146,7 @@ describe('validation', () => {
   });
 
   it('rejects unknown and missing fields', () => {
-    expect(issuesOf((c) => ((c.judge as unknown as Record<string, unknown>).temprature = 0))).toEqual([{ path: 'judge.temprature', value: 0, message: 'is not a known field' }]);
+    expect(issuesOf((c) => ((c.judge as unknown as Record<string, unknown>).temprature = 0))).toEqual([{ path: 'judge.temprature', value: '(not shown)', message: 'is not a known field' }]);
     expect(issuesOf((c) => delete (c.eval as Partial<RunConfig['eval']>).n)[0]).toMatchObject({ path: 'eval.n', message: 'is missing' });
     expect(issuesOf((c) => ((c as unknown as Record<string, unknown>).lr = 1))[0]).toMatchObject({ path: 'lr' });
     expect(issuesOf((c) => (c.stages = []))[0]).toMatchObject({ path: 'stages' });
@@ -202,7 +202,7 @@ describe('merging overrides', () => {
 
   it('validates the merged result, naming the overridden field', () => {
     expect(() => resolveConfig('small', { stages: [{ lr: 0 }] })).toThrow(/stages\[0\]\.lr = 0/);
-    expect(() => resolveConfig('small', { judge: { view: 'prefix' } as never })).toThrow(/judge\.view = "prefix": is not a known field/);
+    expect(() => resolveConfig('small', { judge: { view: 'prefix' } as never })).toThrow(/judge\.view = "\(not shown\)": is not a known field/);
     expect(() => mergeConfig(preset('small'), { judge: 'rubric' as never })).toThrow(/judge = "rubric": must be an object/);
     expect(() => resolveConfig('huge' as never)).toThrow(/preset = "huge"/);
   });
@@ -221,5 +221,51 @@ describe('merging overrides', () => {
       expect(({} as Record<string, unknown>).polluted, json).toBeUndefined();
     }
     expect(Object.getPrototypeOf(preset('small').judge)).toBe(Object.prototype);
+  });
+});
+
+describe('judge limits and the API key in a config', () => {
+  const key = 'sk-proj-Q7x_9zP3kLm2';
+
+  it('every preset takes judge.timeoutMs, judge.breakerAfter and judge.apiKeyEnv from the config, with no default variable', () => {
+    for (const name of PRESET_NAMES) {
+      const j = preset(name).judge;
+      expect(j.timeoutMs, name).toBe(60_000);
+      expect(j.breakerAfter, name).toBeGreaterThanOrEqual(1);
+      expect(j.apiKeyEnv, name).toBe('');
+    }
+    expect(issuesOf((c) => (c.judge.timeoutMs = 0))[0]).toMatchObject({ path: 'judge.timeoutMs' });
+    expect(issuesOf((c) => (c.judge.breakerAfter = 0))[0]).toMatchObject({ path: 'judge.breakerAfter' });
+    expect(issuesOf((c) => (c.judge.apiKeyEnv = 'MY_JUDGE_KEY'))).toEqual([]);
+  });
+
+  it('never shows a key put where none belongs: an unknown field, judge.apiKeyEnv, or the endpoint URL', () => {
+    const attempts: Record<string, unknown>[] = [
+      { judge: { apiKey: key } },
+      { judge: { api_key: key } },
+      { apiKey: key },
+      { judge: { apiKeyEnv: key } },
+      { judge: { kind: 'openai', model: 'm', endpoint: `https://user:${key}@judge.example/v1` } },
+      { judge: { kind: 'openai', model: 'm', endpoint: `https://judge.example/v1?api_key=${encodeURIComponent(key)}` } },
+      { judge: { kind: 'openai', model: 'm', endpoint: `https://judge.example/v1?key=${key}&api-version=1` } },
+    ];
+    for (const a of attempts) {
+      let message = '';
+      try {
+        resolveConfig('small', a as never);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        message = (e as Error).message;
+      }
+      expect(message, JSON.stringify(a)).not.toBe('');
+      expect(message).not.toContain(key);
+      expect(message).not.toContain(encodeURIComponent(key));
+      expect(message).not.toContain(Buffer.from(key).toString('base64').slice(0, 12));
+    }
+    expect(() => resolveConfig('small', attempts[0] as never)).toThrow(/judge\.apiKey = "\(not shown\)": .*judge\.apiKeyEnv/);
+    expect(() => resolveConfig('small', attempts[4] as never)).toThrow(/judge\.endpoint = "https:\/\/\[redacted\]@judge\.example\/v1": holds user information/);
+    expect(() => resolveConfig('small', attempts[6] as never)).toThrow(/holds the query parameter "key"/);
+    // A query that is no credential stays allowed.
+    expect(resolveConfig('small', { judge: { kind: 'openai', model: 'm', endpoint: 'https://judge.example/v1?api-version=2024-06-01' } }).judge.endpoint).toContain('api-version');
   });
 });

@@ -133,7 +133,7 @@ describe('the settings table', () => {
 describe('exprl train options come from the table', () => {
   it('has an option per setting with its label, doc, choices and range', () => {
     for (const s of RUN_SETTINGS) expect(TRAIN.options[s.key], s.key).toEqual(settingOption(s));
-    expect(Object.keys(TRAIN.options)).toEqual(['preset', 'config', ...RUN_SETTINGS.slice(1).map((s) => s.key), 'out', 'force', 'resume', 'pretrain-only']);
+    expect(Object.keys(TRAIN.options)).toEqual(['preset', 'config', ...RUN_SETTINGS.slice(1).map((s) => s.key), 'out', 'force', 'resume', 'judge-api-key-env', 'pretrain-only']);
     expect(TRAIN.options.seed).toMatchObject({ kind: 'int', min: 0, max: 0xffffffff, value: 'S' });
     expect(TRAIN.options['stage2-steps']).toMatchObject({ kind: 'int', min: 0 });
     const help = commandHelp(TRAIN);

@@ -64,6 +64,9 @@ export interface JudgeConfig {
   maxSegments: number | null;
   guard: boolean;
   retries: number;
+  timeoutMs: number;
+  breakerAfter: number;
+  apiKeyEnv: string;
   maxMaskedShare: number;
   callCap: number | null;
   maxTokens: number;
@@ -163,6 +166,9 @@ export const STAGE_FIELDS: Record<keyof StageConfig, Field> = {
   cutCorrectReward: { doc: `A response cut at maxResponseTokens whose answer is nevertheless correct earns reward 1 instead of 0 (PipelineRL, the paper's Stage II). Sparse-reward methods only (${sparseRewardMethods().join(', ')}).`, ...bool },
 };
 
+/** judge.apiKeyEnv: a variable name, or empty (no key). */
+const ENV_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*)?$/;
+
 export const JUDGE_FIELDS: Record<keyof JudgeConfig, Field> = {
   kind: { doc: 'Judge backend: rubric (programmatic, built-in task families), policy (the frozen policy judges itself, as in the paper; needs an instruct model with a chat template), local (an instruct model run by the app in its own slot, judge.model = folder or Hugging Face id), openai (an OpenAI-compatible server), none (sparse methods only).', ...oneOf(JUDGE_KINDS) },
   endpoint: { doc: 'Base URL of the OpenAI-compatible server (kind "openai" only; empty otherwise).', ...str(false) },
@@ -179,7 +185,20 @@ export const JUDGE_FIELDS: Record<keyof JudgeConfig, Field> = {
     doc: 'Process rewards: a response with no correct final answer and fewer than two segments gets no positive value (its negative values stay). Closes the route the delta rule leaves open (a lone segment gets +s_1 on every token); on in our presets, off in "paper" (the authors\' rule).',
     ...bool,
   },
-  retries: { doc: 'Retries of a failed judge call before its rollout is masked.', ...num({ int: true, min: 0, max: 20 }) },
+  retries: { doc: 'Retries of a failed judge call before its rollout is masked: after a timeout, HTTP 429 or 5xx, a reset connection, or a reply that holds no readable score (truncated or invalid JSON, no choices, no "Score:" line).', ...num({ int: true, min: 0, max: 20 }) },
+  timeoutMs: {
+    doc: 'Time limit of one judge request in ms: an HTTP request (kind "openai"), or one batch of generation (kinds "policy" and "local"). A request past it fails and is retried (judge.retries).',
+    ...num({ int: true, min: 1, max: 3_600_000 }),
+  },
+  breakerAfter: {
+    doc: 'Judge calls in a row that fail after their retries before the judge stops calling (its circuit opens): the run pauses with the reason, and resumes with exprl train --resume.',
+    ...num({ int: true, min: 1, max: 10_000 }),
+  },
+  apiKeyEnv: {
+    doc: 'Kind "openai": the name of the environment variable that holds the API key (exprl only; empty = no key). The key goes only in the Authorization header, only to judge.endpoint\'s origin, and is redacted from every output. There is no default variable, so a shared config cannot send your key anywhere unasked.',
+    type: { kind: 'string', nonEmpty: false },
+    check: (v) => (typeof v === 'string' && ENV_NAME.test(v) ? null : 'must be an environment variable name (letters, digits and _, not starting with a digit) or empty'),
+  },
   maxMaskedShare: { doc: 'The run pauses (with the reason) when more than this share of a step\'s rollouts is masked by judge failures.', ...num({ min: 0, max: 1 }) },
   maxTokens: { doc: 'Reply tokens at most for judges that are language models (policy, local, openai).', ...num({ int: true, min: 1, max: 32768 }) },
   runtime: {

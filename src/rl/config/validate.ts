@@ -1,5 +1,6 @@
 // Validation of a run config against the schema (./schema.ts): every field's own check, then the
 // relations between fields. Problems name the field path and the value.
+import { redactShapes, redactUrl, urlCredential } from '../../judge/redact';
 import { FAMILIES } from '../../tasks/families/index';
 import { methodTraits, needsJudge, sparseRewardMethods } from '../methods';
 import { isObject, type Field } from './checks';
@@ -23,14 +24,31 @@ export class ConfigError extends Error {
   }
 }
 
+/** A value as an error shows it: credentials in URLs (userinfo, key= queries) and Bearer/Basic credentials removed. */
 function show(v: unknown): string {
   if (v === undefined) return 'undefined';
   if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  if (typeof v === 'string') return JSON.stringify(redactUrl(v));
   try {
-    return JSON.stringify(v);
+    return redactShapes(JSON.stringify(v));
   } catch {
     return String(v);
   }
+}
+
+/** Shown in place of the value of a field the schema does not know: it may be a key put where none belongs. */
+const NOT_SHOWN = '(not shown)';
+
+/** An unknown field's issue; its value is never shown. A key-like name is told where a key goes. */
+function unknownField(path: string): ConfigIssue {
+  const keyLike = /(?:api[-_]?key|key|token|secret|passw(?:or)?d|auth)$/i.test(path);
+  return {
+    path,
+    value: NOT_SHOWN,
+    message: keyLike
+      ? 'is not a known field; a key is never read from a config: put it in an environment variable and name the variable with judge.apiKeyEnv (exprl: --judge-api-key-env NAME)'
+      : 'is not a known field',
+  };
 }
 
 function checkFields(value: unknown, fields: Record<string, Field>, path: string, issues: ConfigIssue[]): void {
@@ -40,10 +58,11 @@ function checkFields(value: unknown, fields: Record<string, Field>, path: string
   }
   for (const [k, f] of Object.entries(fields)) {
     const problem = k in value ? f.check(value[k]) : 'is missing';
-    if (problem !== null) issues.push({ path: `${path}.${k}`, value: value[k], message: problem });
+    // judge.apiKeyEnv's value is never shown: a key pasted there by mistake must not be echoed.
+    if (problem !== null) issues.push({ path: `${path}.${k}`, value: `${path}.${k}` === 'judge.apiKeyEnv' ? NOT_SHOWN : value[k], message: problem });
   }
   for (const k of Object.keys(value)) {
-    if (!(k in fields)) issues.push({ path: `${path}.${k}`, value: value[k], message: 'is not a known field' });
+    if (!(k in fields)) issues.push(unknownField(`${path}.${k}`));
   }
 }
 
@@ -53,7 +72,7 @@ export function configIssues(value: unknown): ConfigIssue[] {
   if (!isObject(value)) return [{ path: '(config)', value, message: 'must be an object' }];
   const known = new Set(['policy', 'tasks', 'pretrain', 'stages', 'judge', 'seeds', 'eval', 'checkpointEvery']);
   for (const k of Object.keys(value)) {
-    if (!known.has(k)) issues.push({ path: k, value: value[k], message: 'is not a known field' });
+    if (!known.has(k)) issues.push(unknownField(k));
   }
   const every = RUN_FIELDS.checkpointEvery.check(value.checkpointEvery);
   if (every !== null) issues.push({ path: 'checkpointEvery', value: value.checkpointEvery, message: value.checkpointEvery === undefined ? 'is missing' : every });
@@ -115,6 +134,14 @@ export function configIssues(value: unknown): ConfigIssue[] {
       issues.push({ path: 'judge.endpoint', value: j.endpoint, message: 'is required when judge.kind is "openai"' });
     } else if (j.kind === 'openai' && !isHttpUrl(j.endpoint as string)) {
       issues.push({ path: 'judge.endpoint', value: j.endpoint, message: 'is not an http:// or https:// URL' });
+    }
+    const credential = typeof j.endpoint === 'string' ? urlCredential(j.endpoint) : null;
+    if (credential !== null) {
+      issues.push({
+        path: 'judge.endpoint',
+        value: j.endpoint,
+        message: `holds ${credential}; a key is never read from a config or URL: put it in an environment variable and name the variable with judge.apiKeyEnv (exprl: --judge-api-key-env NAME)`,
+      });
     }
   }
   return issues;
