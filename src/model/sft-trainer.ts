@@ -12,7 +12,7 @@ import { backwardTrain } from './backward';
 import { ActivationArena, ROW_BUCKET, rowsFor } from './activation-sets';
 import { forwardTrain, setBatch } from './forward';
 import { zeroGrads, type ModelParams } from './params';
-import { createOptimizer, destroyOptimizer, optimizerStep, type OptimizerHyper, type OptimizerState } from './train-step';
+import { createOptimizer, destroyOptimizer, optimizerStep, settleOptimizerStep, type OptimizerHyper, type OptimizerState } from './train-step';
 
 export interface SftExample {
   /** The whole sequence: prompt then response. */
@@ -25,6 +25,8 @@ export interface SftStepResult {
   /** Token-mean cross-entropy over the batch's response tokens (before the update). */
   loss: number;
   gradNorm: number;
+  /** The gradient norm was NaN or infinite: the optimizer step changed nothing (settleOptimizerStep). */
+  skipped: boolean;
   /** Response tokens the loss averaged over. */
   tokens: number;
 }
@@ -116,9 +118,10 @@ export class SftTrainer {
     });
     const norm = optimizerStep(this.gpu, this.model, this.opt, this.hyper);
     const [sums, gn] = await Promise.all([this.gpu.readF32(this.sums!), this.gpu.readF32(norm)]);
+    const skipped = settleOptimizerStep(this.opt, gn[0]);
     let loss = 0;
     for (let i = 0; i < groups.length; i++) loss += sums[i];
-    return { loss, gradNorm: gn[0], tokens: total };
+    return { loss, gradNorm: gn[0], skipped, tokens: total };
   }
 
   destroy(): void {

@@ -90,6 +90,18 @@ export function optimizerStep(gpu: Gpu, model: ModelParams, opt: OptimizerState,
   return opt.gradNorm;
 }
 
+/**
+ * Settles the step count once the step's gradient norm has been read: a non-finite norm made
+ * AdamW skip the step on the GPU (parameters and moments untouched), so the count the step took
+ * is given back and the next step's bias corrections are those of a run without it. Returns
+ * whether the step was skipped.
+ */
+export function settleOptimizerStep(opt: OptimizerState, gradNorm: number): boolean {
+  if (Number.isFinite(gradNorm)) return false;
+  opt.step--;
+  return true;
+}
+
 /** AdamW's moments read back (the step count is `opt.step`), for a checkpoint of the run. */
 export async function readOptimizer(gpu: Gpu, opt: OptimizerState): Promise<{ m: Float32Array[]; v: Float32Array[] }> {
   const [m, v] = await Promise.all([Promise.all(opt.m.map((t) => gpu.readF32(t))), Promise.all(opt.v.map((t) => gpu.readF32(t)))]);

@@ -44,6 +44,8 @@ export interface UpdateStats {
   clipFracLow: number | null;
   clipFracHigh: number | null;
   gradNorm: number;
+  /** Optimizer steps skipped because the gradient norm was NaN or infinite (nothing changed). */
+  skipped: number;
 }
 
 /** Wall time of a step's parts, seconds; the update includes the reference, base and teacher passes. */
@@ -71,6 +73,8 @@ export interface StepMetrics {
   clip_frac_low: number | null;
   clip_frac_high: number | null;
   grad_norm: number;
+  /** Optimizer steps of this step skipped for a NaN or infinite gradient norm (weights and AdamW state unchanged). */
+  skipped: number;
   len_mean: number | null;
   len_max: number | null;
   cut_frac: number | null;
@@ -97,7 +101,7 @@ export const STEP_METRIC_KEYS: readonly (keyof StepMetrics)[] = [
   'len_mean', 'len_max', 'cut_frac', 'judge_calls', 'judge_latency_ms', 'judge_failures',
   'judge_parse_failures', 'masked', 'unlocked', 'tokens_per_s', 'step_s',
   'correct_frac', 'reward_correct_mean', 'reward_incorrect_mean', 'no_answer_frac',
-  'time_sample_s', 'time_judge_s', 'time_update_s',
+  'time_sample_s', 'time_judge_s', 'time_update_s', 'skipped',
 ];
 
 /** Keys that hold wall times: they differ between two runs of the same seeds, nothing else does. */
@@ -208,6 +212,7 @@ export function stepMetrics(input: StepInput): StepMetrics {
     clip_frac_low: input.update.clipFracLow,
     clip_frac_high: input.update.clipFracHigh,
     grad_norm: input.update.gradNorm,
+    skipped: input.update.skipped,
     len_mean: lengths.length ? totalTokens / lengths.length : null,
     len_max: lengths.length ? Math.max(...lengths) : null,
     cut_frac: rs.length ? rs.filter((r) => r.cut).length / rs.length : null,

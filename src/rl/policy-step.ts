@@ -24,7 +24,7 @@ import { backwardTrain } from '../model/backward';
 import { ActivationArena, ROW_BUCKET, rowsFor } from '../model/activation-sets';
 import { forwardTrain, setBatch } from '../model/forward';
 import { zeroGrads, type ModelParams } from '../model/params';
-import { createOptimizer, destroyOptimizer, optimizerStep, type OptimizerState } from '../model/train-step';
+import { createOptimizer, destroyOptimizer, optimizerStep, settleOptimizerStep, type OptimizerState } from '../model/train-step';
 import type { LossAggregation } from './config';
 import type { UpdateStats } from './metrics';
 
@@ -350,6 +350,7 @@ export class PolicyTrainer {
     });
     const norm = optimizerStep(gpu, model, this.opt, { lr: s.lr, weightDecay: s.weightDecay, maxNorm: s.maxNorm, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps });
     const [stash, gn] = await Promise.all([gpu.readF32(this.stash), gpu.readF32(norm)]);
+    const skipped = settleOptimizerStep(this.opt, gn[0]);
     let loss = 0;
     let kl = 0;
     let klBase = 0;
@@ -380,6 +381,7 @@ export class PolicyTrainer {
       clipFracLow: mean(low),
       clipFracHigh: mean(high),
       gradNorm: gn[0],
+      skipped: skipped ? 1 : 0,
       klBase: base === null ? null : mean(klBase),
     };
   }

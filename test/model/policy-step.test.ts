@@ -14,6 +14,7 @@ import { cloneParams, createParams, destroyParams, initParams, readGrads, readPa
 import { scoreResponses } from '../../src/model/score';
 import { ROW_BUCKET } from '../../src/model/activation-sets';
 import { MICRO_BATCH_COST_ROWS, microBatchOrder, microBatchSpans, packPolicyBatch, PolicyTrainer, rowLength, type PolicyRollout, type PolicyStepSettings } from '../../src/rl/policy-step';
+import { readOptimizer } from '../../src/model/train-step';
 import { modelBackwardRef, modelForwardRef, optimizerStepRef, type Params64 } from '../reference/model';
 import { KL_CLAMP, pgLossBackwardRef, pgLossForwardRef } from '../reference/losses';
 import type { AdamWRefState } from '../reference/optimizer';
@@ -464,6 +465,52 @@ describe('PolicyTrainer', () => {
     });
     const delta = (p: Map<string, Float32Array>) => concat(paramList(c).map((x) => p.get(x.name)!.map((v, i) => v - init.get(x.name)![i])));
     expectClose(delta(fitted.params), delta(padded.params), MICRO_TOL, `seed ${seed}: four updates`);
+  });
+
+  it('skips a step whose gradient norm is NaN: weights, AdamW moments and step count bitwise unchanged, counted; the next step is a first step', async () => {
+    const gpu = await testGpu();
+    const seed = freshSeed();
+    const c = tinyConfig();
+    const init = initParams(c, seed, 0.3);
+    const s = settings({ klCoef: 0.1 });
+    const bits = (xs: readonly Float32Array[]): Uint32Array[] => xs.map((x) => new Uint32Array(x.buffer.slice(x.byteOffset, x.byteOffset + x.byteLength)));
+    const run = async (poisonFirst: boolean) => {
+      const model = createParams(gpu, c);
+      uploadParams(gpu, model, init);
+      const ref = cloneParams(gpu, model);
+      const good = await onPolicy(gpu, model, rollouts(c, seed + 1, 4, (_, r) => r() * 2 - 1), s.temperature);
+      const trainer = new PolicyTrainer(gpu, model, { reference: ref, microBatch: 2, seqLen: T });
+      try {
+        let skipped = null;
+        if (poisonFirst) {
+          // A NaN advantage reaches the gradient through real GPU buffers: the norm is NaN.
+          const bad = good.map((r, i) => (i === 2 ? { ...r, advantages: Float64Array.from(r.advantages, (a, j) => (j === 0 ? NaN : a)) } : r));
+          const before = { params: await readParams(gpu, model), opt: await readOptimizer(gpu, trainer.optimizer) };
+          const m = await noGpuErrors(gpu, () => trainer.step(bad, s));
+          const after = { params: await readParams(gpu, model), opt: await readOptimizer(gpu, trainer.optimizer) };
+          expect(Number.isNaN(m.gradNorm), `seed ${seed}: grad norm ${m.gradNorm}`).toBe(true);
+          skipped = m.skipped;
+          expect(trainer.steps).toBe(0);
+          for (const name of before.params.keys()) expect(bits([after.params.get(name)!])[0], `seed ${seed}: ${name}`).toEqual(bits([before.params.get(name)!])[0]);
+          expect(bits(after.opt.m), `seed ${seed}: m`).toEqual(bits(before.opt.m));
+          expect(bits(after.opt.v), `seed ${seed}: v`).toEqual(bits(before.opt.v));
+        }
+        const m = await noGpuErrors(gpu, () => trainer.step(good, s));
+        expect(m.skipped).toBe(0);
+        expect(trainer.steps).toBe(1);
+        return { skipped, params: await readParams(gpu, model) };
+      } finally {
+        trainer.destroy();
+        destroyParams(ref);
+        destroyParams(model);
+      }
+    };
+    const plain = await run(false);
+    const afterSkip = await run(true);
+    expect(afterSkip.skipped).toBe(1);
+    // The step after the skip is the first step AdamW takes (bias corrections of step 1): the same
+    // weights, bit for bit, as a trainer that never saw the poisoned batch.
+    for (const name of plain.params.keys()) expect(bits([afterSkip.params.get(name)!])[0], `seed ${seed}: ${name}`).toEqual(bits([plain.params.get(name)!])[0]);
   });
 
   it('micro-batching gives the same update as one batch', async () => {

@@ -8,7 +8,7 @@ const DOC_KEYS = [
   'adv_max', 'loss', 'kl', 'entropy', 'clip_frac_low', 'clip_frac_high', 'grad_norm', 'len_mean', 'len_max',
   'cut_frac', 'judge_calls', 'judge_latency_ms', 'judge_failures', 'judge_parse_failures', 'masked',
   'unlocked', 'tokens_per_s', 'step_s', 'kl_base', 'correct_frac', 'reward_correct_mean',
-  'reward_incorrect_mean', 'no_answer_frac', 'time_sample_s', 'time_judge_s', 'time_update_s',
+  'reward_incorrect_mean', 'no_answer_frac', 'time_sample_s', 'time_judge_s', 'time_update_s', 'skipped',
 ];
 
 function rec(p: Partial<RolloutRecord> & { promptId: string }): RolloutRecord {
@@ -36,7 +36,7 @@ const batch: RolloutRecord[] = [
   rec({ promptId: 'b', reward: 0.5, advantages: [0, 0], length: 2, judgeCalls: 1, judgeLatenciesMs: [400] }),
   rec({ promptId: 'b', reward: 7, advantages: [9, 9], length: 4, masked: true, correct: true, judgeCalls: 3, judgeLatenciesMs: [1, 2, 3], judgeFailures: 1 }),
 ];
-const update = { loss: 0.01, kl: 0.002, klBase: 0.003, entropy: 1.5, clipFracLow: 0.1, clipFracHigh: 0.2, gradNorm: 0.7 };
+const update = { loss: 0.01, kl: 0.002, klBase: 0.003, entropy: 1.5, clipFracLow: 0.1, clipFracHigh: 0.2, gradNorm: 0.7, skipped: 0 };
 
 describe('step metrics', () => {
   it('have exactly the keys of the method doc', () => {
