@@ -54,7 +54,8 @@ export default defineConfig({
       },
       {
         // Learning from the shipped base policy, through Dawn as the CLI runs: direction, over
-        // seeds, with controls. Budget: 6 minutes on a software GPU (measured 3.9 alone); the
+        // seeds, with controls (sparse GRPO, then guarded ExpRL-Process). Budget: 6 minutes on a
+        // software GPU (measured 6.3 min on 2 cores shared with a background experiment); the
         // timeout leaves room for the other projects sharing the CPU in CI.
         test: {
           name: 'learning',
