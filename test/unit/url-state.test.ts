@@ -15,18 +15,8 @@ import {
   type Setup,
 } from '../../src/rl/config';
 import { num, str } from '../../src/rl/config/checks';
+import { rng } from '../support/check';
 
-/** Seeded generator (mulberry32), so a failing case can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const AWKWARD = ['&', '=', '#', '%', '+', ' ', '?', '/', 'ü', '\n', '%20', 'a&b=c', '__proto__'];
 
