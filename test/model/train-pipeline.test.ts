@@ -158,6 +158,21 @@ class DownJudge implements Judge {
   }
 }
 
+/** A DownJudge with a circuit breaker that opens after `after` failed calls. */
+class BreakingJudge extends DownJudge {
+  private failed = 0;
+  constructor(private readonly after: number) {
+    super();
+  }
+  override async outcome(): Promise<JudgeScore> {
+    this.failed++;
+    return super.outcome();
+  }
+  tripped(): string | null {
+    return this.failed >= this.after ? `the judge down failed ${this.after} calls in a row (judge.breakerAfter ${this.after}), so it makes no more calls; the last failure: HTTP 503` : null;
+  }
+}
+
 describe('runPipeline pauses', () => {
   const quick = (over: Partial<RunConfig['judge']>): RunConfig => {
     const c = preset('tiny');
@@ -178,6 +193,23 @@ describe('runPipeline pauses', () => {
       expect(result.reason).toMatch(/stage 1 step 1: \d+ of 8 rollouts masked by judge failures .* more than judge\.maxMaskedShare 25%; first failure: call failure: HTTP 503/);
       expect(result.steps).toBe(0);
       expect(lines).toHaveLength(1); // the eval before training, no step line
+      const after = await readParams(session.gpu, session.model);
+      for (const [k, v] of after) expect(Array.from(v), k).toEqual(Array.from(before.get(k)!));
+    } finally {
+      session.destroy();
+    }
+  }, 120_000);
+
+  it('when the judge\'s circuit breaker opens (calls in a row failed), with its reason and no update', async () => {
+    const session = await freshSession(6, true);
+    try {
+      const before = await readParams(session.gpu, session.model);
+      // maxMaskedShare 1: only the breaker can pause this run.
+      const result = await runPipeline({ session, config: quick({ maxMaskedShare: 1 }), judge: new BreakingJudge(3), freshPolicy: false });
+      print(JSON.stringify(result));
+      expect(result.status).toBe('paused');
+      expect(result.reason).toMatch(/^stage 1 step 1: the judge down failed 3 calls in a row .*HTTP 503.*No update was made for this step\.$/);
+      expect(result.steps).toBe(0);
       const after = await readParams(session.gpu, session.model);
       for (const [k, v] of after) expect(Array.from(v), k).toEqual(Array.from(before.get(k)!));
     } finally {
