@@ -98,6 +98,9 @@ export interface RunInputs {
 
 class Paused extends Error {}
 
+/** Steps in a row skipped for a non-finite gradient norm before the run pauses. */
+export const MAX_SKIPS_IN_A_ROW = 3;
+
 export async function runPipeline(inputs: RunInputs, hooks: RunHooks = {}): Promise<RunResult> {
   const run = new Run(inputs, hooks);
   try {
@@ -134,6 +137,8 @@ class Run {
   private committedLines = { metrics: 0, rollouts: 0 };
   private trainer: LiveTrainer | null = null;
   private pauseSaved = false;
+  /** Steps in a row whose optimizer step was skipped (noteSkips); not saved: a resume starts at 0. */
+  private skipStreak = 0;
   private readonly evalItems: TaskItem[];
 
   constructor(
@@ -343,13 +348,14 @@ class Run {
         const t0 = performance.now();
         const examples = stepItems(pool, step, perStep).map((it) => pairs.get(it.id)!);
         const r = await trainer.step(examples);
-        const update: UpdateStats = { loss: r.loss, kl: null, klBase: null, entropy: null, clipFracLow: null, clipFracHigh: null, gradNorm: r.gradNorm };
+        const update: UpdateStats = { loss: r.loss, kl: null, klBase: null, entropy: null, clipFracLow: null, clipFracHigh: null, gradNorm: r.gradNorm, skipped: r.skipped ? 1 : 0 };
         const stepNo = stage === 0 ? step + 1 : ++this.cursor.globalStep;
         this.cursor.step = step + 1;
         const line = stepMetrics({ step: stepNo, stage, method, rollouts: [], update, stepSeconds: seconds(t0), unlockedBefore: this.unlocked, tokens: r.tokens });
         await this.emitMetrics(line);
         this.progress({ phase, stage, done: step + 1, total: steps, method });
         await this.afterStep(stage, method, step + 1 === steps);
+        this.noteSkips(stage, step + 1, update.skipped);
       }
     } catch (e) {
       await this.onStageError(e);
@@ -438,6 +444,23 @@ class Run {
     return stageSalt(this.cfg.stages.map((st) => st.method), stageNo);
   }
 
+  /**
+   * A step whose gradient norm was NaN or infinite changed nothing (settleOptimizerStep): the
+   * user is told, and after MAX_SKIPS_IN_A_ROW such steps in a row the run pauses, checkpointed
+   * after the last of them, since more steps from the same state would most likely skip too.
+   */
+  private noteSkips(stage: number, step: number, skipped: number): void {
+    if (skipped === 0) {
+      this.skipStreak = 0;
+      return;
+    }
+    this.skipStreak++;
+    this.hooks.onNote?.(`stage ${stage} step ${step}: the gradient norm was NaN or infinite, so the optimizer step was skipped (weights and AdamW state unchanged)`);
+    if (this.skipStreak >= MAX_SKIPS_IN_A_ROW) {
+      throw new Paused(`stage ${stage} step ${step}: ${this.skipStreak} steps in a row skipped for a NaN or infinite gradient norm; lower the learning rate or check the data, then resume`);
+    }
+  }
+
   private releaseReference(): void {
     if (this.reference !== null && this.reference !== this.base) destroyParams(this.reference);
     this.reference = null;
@@ -460,10 +483,11 @@ class Run {
       this.resumeTrainer(trainer);
       for (let step = this.cursor.step; step < s.steps; step++) {
         this.hooks.signal?.throwIfAborted();
-        await this.rlStep(stageNo, s, step, stepItems(pool, step, s.promptsPerStep), trainer);
+        const skipped = await this.rlStep(stageNo, s, step, stepItems(pool, step, s.promptsPerStep), trainer);
         this.cursor.step = step + 1;
         this.progress({ phase: 'train', stage: stageNo, done: step + 1, total: s.steps, method: s.method });
         await this.afterStep(stageNo, s.method, step + 1 === s.steps);
+        this.noteSkips(stageNo, step + 1, skipped);
       }
     } catch (e) {
       await this.onStageError(e);
@@ -473,7 +497,7 @@ class Run {
     }
   }
 
-  private async rlStep(stageNo: number, s: StageConfig, step: number, items: TaskItem[], trainer: PolicyTrainer): Promise<void> {
+  private async rlStep(stageNo: number, s: StageConfig, step: number, items: TaskItem[], trainer: PolicyTrainer): Promise<number> {
     const t0 = performance.now();
     const j = this.cfg.judge;
     const judged = needsJudge(s.method);
@@ -536,6 +560,7 @@ class Run {
     });
     for (const r of records) if (r.correct) this.unlocked.add(r.itemId);
     await this.emitMetrics(line);
+    return update.skipped;
   }
 
   /** miniBatches × epochs updates over the step's prompt groups; the figures are their means (the grad norm is the last one's). */
@@ -561,7 +586,7 @@ class Run {
         results.push(await trainer.step(batch, settings));
       }
     }
-    if (results.length === 0) return { loss: 0, kl: null, klBase: null, entropy: null, clipFracLow: null, clipFracHigh: null, gradNorm: 0 };
+    if (results.length === 0) return { loss: 0, kl: null, klBase: null, entropy: null, clipFracLow: null, clipFracHigh: null, gradNorm: 0, skipped: 0 };
     const avg = (f: (u: PolicyUpdate) => number): number => results.reduce((a, u) => a + f(u), 0) / results.length;
     const klBase = results[0].klBase === null ? null : avg((u) => u.klBase ?? 0);
     return {
@@ -572,6 +597,7 @@ class Run {
       clipFracLow: avg((u) => u.clipFracLow),
       clipFracHigh: avg((u) => u.clipFracHigh),
       gradNorm: results[results.length - 1].gradNorm,
+      skipped: results.reduce((a, u) => a + u.skipped, 0),
     };
   }
 
