@@ -24,7 +24,7 @@ import { runConfigFromJson } from './judge';
 import { readJudgeKey, redactText } from './judge-key';
 import { localJudgeOpeners, openPolicy } from './policy-source';
 import { cutLines, RunFolder, STATE_FILE } from './run-folder';
-import { testKillPoint } from './test-hooks';
+import { testKillPoint, testPoisonStep } from './test-hooks';
 
 export interface RunSetup {
   out: string;
@@ -125,6 +125,7 @@ export async function executeRun(o: ExecuteRunOptions): Promise<RunResult> {
           testKillPoint('rollouts');
         },
         onCheckpoint: () => testKillPoint('checkpoint'),
+        testPoisonStep,
         onProgress: o.onProgress,
         onNote: (m) => o.log(`note: ${m}`),
       },

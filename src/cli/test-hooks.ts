@@ -4,8 +4,20 @@
  * an exact place (mid-checkpoint-write included) and check that a resume loses nothing. Points:
  * "checkpoint-write" (policy written, the rest of the checkpoint not), "rollouts" (a step's
  * rollouts appended, its update not made), "checkpoint" (a checkpoint complete). Unset: no effect.
+ * EXPRL_TEST_NAN poisons steps (testPoisonStep).
  */
 const passes = new Map<string, number>();
+
+/**
+ * EXPRL_TEST_NAN="FROM:COUNT": optimizer steps FROM .. FROM + COUNT - 1 (1-based, stages I on)
+ * get NaN advantages, so their gradient norm is NaN (the run skips and counts them). Unset: none.
+ */
+export function testPoisonStep(globalStep: number): boolean {
+  const spec = process.env.EXPRL_TEST_NAN;
+  if (spec === undefined || spec === '') return false;
+  const [from, count] = spec.split(':').map(Number);
+  return globalStep >= from && globalStep < from + count;
+}
 
 export function testKillPoint(point: string): void {
   const spec = process.env.EXPRL_TEST_KILL;

@@ -68,6 +68,8 @@ export interface RunHooks {
   onNote?(message: string): void;
   /** A checkpoint is durable in the store (after every save). */
   onCheckpoint?(cursor: RunCursor): void | Promise<void>;
+  /** Test-only: true for an optimizer step (1-based, stages I on) whose advantages are made NaN on their way to the GPU. */
+  testPoisonStep?(globalStep: number): boolean;
   signal?: AbortSignal;
 }
 
@@ -545,7 +547,8 @@ class Run {
     }
     // Counted once the step stands: a paused step is made again on resume, with its calls.
     this.judgeCalls += records.reduce((a, r) => a + r.judgeCalls, 0);
-    const update = await this.updates(records, s, trainer);
+    const poison = this.hooks.testPoisonStep?.(this.cursor.globalStep + 1) === true;
+    const update = await this.updates(poison ? records.map((r) => ({ ...r, advantages: r.advantages.map(() => NaN) })) : records, s, trainer);
     const updateS = seconds(tUpdate);
     this.cursor.globalStep++;
     const line = stepMetrics({

@@ -58,6 +58,21 @@ describe.skipIf(platform !== 'node')('exprl train', () => {
     expect(clash.stderr).toContain(`already holds a run (run.json); continue it with --resume ${out}, or pass --force`);
   }, 900_000);
 
+  it('skips and counts steps whose gradient norm is NaN, and pauses after 3 in a row', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const out = `${cli.root()}/nan`;
+    // Steps 2, 3 and 4 get NaN advantages (test-only hook); the tiny preset's Stage I has 3 steps.
+    const r = await cli.runWith({ ms: 600_000, env: { EXPRL_TEST_NAN: '2:3' } }, 'train', '--preset', 'tiny', '--steps', '6', '--stage2-steps', '0', '--seed', '3', '--out', out);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('stage 1 step 2: the gradient norm was NaN or infinite, so the optimizer step was skipped');
+    expect(r.stderr).toContain('paused: stage 1 step 4: 3 steps in a row skipped for a NaN or infinite gradient norm');
+    expect(JSON.parse(r.stdout.trim())).toMatchObject({ status: 'paused', steps: 4 });
+    const steps = (await readFile(`${out}/metrics.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.eval !== true && m.stage === 1);
+    expect(steps.map((m) => [m.step, m.skipped, m.grad_norm === null])).toEqual([[1, 0, false], [2, 1, true], [3, 1, true], [4, 1, true]]);
+    const state = JSON.parse(await readFile(`${out}/state.json`, 'utf8'));
+    expect(state.state.cursor).toMatchObject({ stage: 1, step: 4, globalStep: 4 });
+  });
+
   it('refuses usage mistakes with exit code 2', async () => {
     const both = await cli.run('train', '--preset', 'tiny', '--config', 'x.json');
     expect(both.code).toBe(2);
