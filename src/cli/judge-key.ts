@@ -4,7 +4,7 @@
  * kept out of every output. Once a key is read, the process's stdout and stderr, and every run
  * file run-exec writes, pass through one redactor (src/judge/redact.ts) that knows it.
  */
-import { redactUrl, Redactor } from '../judge/redact';
+import { Redactor } from '../judge/redact';
 import type { JudgeConfig } from '../rl/config';
 import { UsageError } from './args';
 
@@ -53,5 +53,5 @@ export function readJudgeKey(j: JudgeConfig, env: NodeJS.ProcessEnv = process.en
   cliRedactor.add(key);
   guardOutput();
   const origin = new URL(j.endpoint).origin;
-  return { key, line: `the API key in $${j.apiKeyEnv} goes to ${redactUrl(origin)} only, in the Authorization header (judge.apiKeyEnv)` };
+  return { key, line: `the API key in $${j.apiKeyEnv} goes to ${origin} only, in the Authorization header (judge.apiKeyEnv)` };
 }
