@@ -92,15 +92,17 @@ export function parseKs(text: string, n: number): number[] {
   return [...new Set(ks)].sort((a, b) => a - b);
 }
 
-
 export interface PromptOutcome {
   family: string;
   correct: boolean[];
+  /** Per sample: correct with every line a true step (soundTrace); null when the rubric cannot grade the task. */
+  sound: (boolean | null)[];
 }
 
 /**
  * The eval line: evalMetrics over all prompts (pass@1 always, pass@k for each k, mean@n, n),
- * the prompt count, and the same figures per family (families in first-seen order).
+ * sound@n (null unless the rubric grades every task), the prompt count, and the same figures per
+ * family (families in first-seen order).
  */
 export function evalLine(outcomes: readonly PromptOutcome[], ks: readonly number[]): Record<string, unknown> {
   const all = ks.includes(1) ? [...ks] : [1, ...ks];
@@ -108,6 +110,8 @@ export function evalLine(outcomes: readonly PromptOutcome[], ks: readonly number
     const m: Record<string, unknown> = evalMetrics({ step: 0, stage: 0, method: 'eval', prompts: ps, ks: all });
     const out: Record<string, unknown> = { prompts: ps.length };
     for (const [k, v] of Object.entries(m)) if (!['step', 'stage', 'method', 'eval'].includes(k)) out[k] = v;
+    const sound = ps.flatMap((p) => p.sound);
+    out['sound@n'] = sound.length === 0 || sound.some((x) => x === null) ? null : sound.filter((x) => x).length / sound.length;
     return out;
   };
   const families: Record<string, unknown> = {};

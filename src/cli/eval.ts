@@ -5,6 +5,7 @@ import { checkAnswer } from '../tasks/answers';
 import type { TaskItem } from '../tasks/types';
 import { commandHelp, parseArgs, UsageError, type CommandSpec } from './args';
 import { rolloutPrompt } from '../rl/stage-data';
+import { rubricCannotGrade, soundTrace } from '../judge/rubric';
 import { builtinTasks, evalLine, parseKs, parseTaskSpec, type PromptOutcome } from './eval-spec';
 import { withGpu } from './gpu';
 import { readTaskSpec } from './task-files';
@@ -19,8 +20,9 @@ export const EVAL: CommandSpec = {
     '(SPLIT easy, mid, rl, eval, or dev or test (the halves of eval), default eval; difficulties 1..10, default the split\'s own), or a dataset file\n' +
     'ending in .jsonl, .json or .csv (question/reference/answer columns, or verl rows; bad rows are reported and skipped).\n' +
     'The prompt is the question, a blank line, and \'End with a line "Answer: N".\' Prompt i is sampled with seed S + i*N.\n' +
-    'Prints {"eval": true, "prompts", "n", "pass@1", "pass@K"..., "mean@n", "families": {NAME: {the same}}}:\n' +
-    'unbiased pass@k averaged over prompts; mean@n the mean share of correct samples.',
+    'Prints {"eval": true, "prompts", "n", "pass@1", "pass@K"..., "mean@n", "sound@n", "families": {NAME: {the same}}}:\n' +
+    'unbiased pass@k averaged over prompts; mean@n the mean share of correct samples; sound@n the share of samples\n' +
+    'that are correct with every line a true step by the rubric\'s rules (null for tasks the rubric cannot grade).',
   options: {
     model: { kind: 'string', value: 'DIR', required: true, help: 'Hugging Face model folder (e.g. from `exprl init`)' },
     tasks: { kind: 'string', value: 'SPEC', required: true, help: 'built-in tasks or a dataset file (see below)' },
@@ -65,7 +67,9 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
       for (const [i, item] of items.entries()) {
         // Spaced by n so that no two prompts' samples share a seed.
         const samples = await session.sample(rolloutPrompt(item.question), { n, temperature, seed: (seed + i * n) >>> 0, maxTokens });
-        outcomes.push({ family: item.family, correct: samples.map((s) => checkAnswer(item, s.text).correct) });
+        const correct = samples.map((s) => checkAnswer(item, s.text).correct);
+        const gradable = rubricCannotGrade(item) === null;
+        outcomes.push({ family: item.family, correct, sound: samples.map((s, j) => (gradable ? correct[j] && soundTrace(item, s.text) : null)) });
       }
     } finally {
       session.destroy();

@@ -492,6 +492,17 @@ function falseStatement(item: JudgeItem, segment: string, lines: readonly LinePa
   return null;
 }
 
+/**
+ * Every non-blank line of `text` is a step of the item's family and none states anything false
+ * (the rubric's 1 for a segment: false arithmetic or equation, a wrong intermediate result, a
+ * wrong answer line). With a correct answer, this tells worked solutions from lucky guesses:
+ * "2x = 36 - 10 = 16 / x = 16 / 2 = 13 / Answer: 13" is correct by its answer line, not sound.
+ */
+export function soundTrace(item: JudgeItem, text: string): boolean {
+  const lines = parseSteps(text, item);
+  return lines.every((l) => l.step) && falseStatement(item, text, lines) === null;
+}
+
 /** Some answer line of `text` declares the correct final answer. */
 function declaresCorrectAnswer(item: JudgeItem, text: string): boolean {
   if (item.answer === undefined) return false;

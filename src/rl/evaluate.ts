@@ -1,9 +1,10 @@
 /**
  * Held-out evaluation of the policy during a run: n samples per eval prompt (batched decodes of
- * at most EVAL_BATCH sequences), the sparse answer check, unbiased pass@k, mean@n and behaviour
- * counts, as one metrics.jsonl eval line.
+ * at most EVAL_BATCH sequences), the sparse answer check, unbiased pass@k, mean@n, the share of
+ * correct samples with right work (sound@n) and behaviour counts, as one metrics.jsonl eval line.
  */
 import type { PolicySession } from '../model/session';
+import { rubricCannotGrade, soundTrace } from '../judge/rubric';
 import { checkAnswer } from '../tasks/answers';
 import type { TaskItem } from '../tasks/types';
 import { countBehaviours, type Behaviour } from './behaviours';
@@ -16,6 +17,12 @@ export const EVAL_BATCH = 64;
 
 export type EvalLine = EvalMetrics & {
   prompts: number;
+  /**
+   * Mean share of samples whose answer is correct AND whose every line is a true step by the
+   * rubric's rules (soundTrace): correct answers reached by right work, not guessed. Null when
+   * the rubric cannot grade the tasks (imported families, non-numeric answers).
+   */
+  'sound@n': number | null;
   /** Traces (of prompts × n) showing each behaviour (src/rl/behaviours.ts). */
   behaviours: Record<Behaviour, number>;
 };
@@ -24,6 +31,8 @@ export interface EvalSample {
   itemId: string;
   text: string;
   correct: boolean;
+  /** Correct with every line a true step (see EvalLine 'sound@n'); null when the rubric cannot grade the item. */
+  sound: boolean | null;
 }
 
 export async function evaluatePolicy(
@@ -45,11 +54,14 @@ export async function evaluatePolicy(
     gen.tokens.forEach((t, j) => {
       const item = items[chunk[j].item];
       const text = session.responseText(t);
-      samples.push({ itemId: item.id, text, correct: checkAnswer(item, text).correct });
+      const correct = checkAnswer(item, text).correct;
+      const sound = rubricCannotGrade(item) !== null ? null : correct && soundTrace(item, text);
+      samples.push({ itemId: item.id, text, correct, sound });
     });
   }
   const perPrompt = items.map((_, i) => ({ correct: samples.slice(i * cfg.n, (i + 1) * cfg.n).map((s) => s.correct) }));
   const base = evalMetrics({ step: at.step, stage: at.stage, method: at.method, prompts: perPrompt, ks: cfg.k });
   const behaviours = countBehaviours(samples.map((s) => s.text)).counts;
-  return { line: { ...base, prompts: items.length, behaviours }, samples };
+  const sound = samples.some((s) => s.sound === null) || samples.length === 0 ? null : samples.filter((s) => s.sound).length / samples.length;
+  return { line: { ...base, prompts: items.length, 'sound@n': sound, behaviours }, samples };
 }

@@ -29,7 +29,7 @@ describe.skipIf(platform !== 'node')('exprl eval and judge', () => {
     const r = await exprl('eval', '--model', dir, '--tasks', 'arith-chain:eval:d=1', '--n', '2', '--k', '1,2', '--limit', '2', '--max-tokens', '8');
     expect(r.code, r.stderr).toBe(0);
     const line = oneJson(r);
-    expect(Object.keys(line)).toEqual(['eval', 'prompts', 'n', 'pass@1', 'pass@2', 'mean@n', 'families']);
+    expect(Object.keys(line)).toEqual(['eval', 'prompts', 'n', 'pass@1', 'pass@2', 'mean@n', 'sound@n', 'families']);
     expect(line).toMatchObject({ eval: true, prompts: 2, n: 2 });
     for (const key of ['pass@1', 'pass@2', 'mean@n']) {
       const v = line[key] as number;

@@ -81,13 +81,19 @@ describe('--k and the eval line', () => {
     expect(rolloutPrompt('What is 2+2?')).toBe(`What is 2+2?\n\n${ANSWER_INSTRUCTION}\n`);
   });
 
-  it('reports pass@1, unbiased pass@k and mean@n overall and per family', () => {
+  it('sound@n is null where the rubric cannot grade a task (an imported family)', () => {
+    const line = evalLine([{ family: 'linear-equation', correct: [true, false], sound: [true, false] }, { family: 'imported', correct: [true, true], sound: [null, null] }], [1]);
+    expect(line['sound@n']).toBeNull();
+    expect((line.families as Record<string, Record<string, unknown>>)['linear-equation']['sound@n']).toBe(0.5);
+  });
+
+  it('reports pass@1, unbiased pass@k, mean@n and sound@n overall and per family', () => {
     // a: 1 of 4 correct -> pass@2 = 1 - C(3,2)/C(4,2) = 1 - 3/6 = 0.5; b: 3 of 4 -> 1; c: 0 of 4 -> 0.
     const line = evalLine(
       [
-        { family: 'a', correct: [true, false, false, false] },
-        { family: 'b', correct: [true, true, false, true] },
-        { family: 'a', correct: [false, false, false, false] },
+        { family: 'a', correct: [true, false, false, false], sound: [true, false, false, false] },
+        { family: 'b', correct: [true, true, false, true], sound: [false, true, false, false] },
+        { family: 'a', correct: [false, false, false, false], sound: [false, false, false, false] },
       ],
       [2, 4],
     );
@@ -99,9 +105,10 @@ describe('--k and the eval line', () => {
       'pass@2': (0.5 + 1 + 0) / 3,
       'pass@4': 2 / 3,
       'mean@n': (0.25 + 0.75 + 0) / 3,
+      'sound@n': 2 / 12,
       families: {
-        a: { prompts: 2, n: 4, 'pass@1': 0.125, 'pass@2': 0.25, 'pass@4': 0.5, 'mean@n': 0.125 },
-        b: { prompts: 1, n: 4, 'pass@1': 0.75, 'pass@2': 1, 'pass@4': 1, 'mean@n': 0.75 },
+        a: { prompts: 2, n: 4, 'pass@1': 0.125, 'pass@2': 0.25, 'pass@4': 0.5, 'mean@n': 0.125, 'sound@n': 1 / 8 },
+        b: { prompts: 1, n: 4, 'pass@1': 0.75, 'pass@2': 1, 'pass@4': 1, 'mean@n': 0.75, 'sound@n': 1 / 4 },
       },
     });
   });

@@ -10,7 +10,7 @@ export function pass1(arm: ArmId, stage: 'base' | 'I' | 'II', seed: number): num
 }
 
 function evalLine(step: number, stage: number, method: string, p1: number): Record<string, unknown> {
-  return { step, stage, method, eval: true, n: 4, 'pass@1': p1, 'pass@4': Math.min(1, p1 * 2), 'mean@n': p1, prompts: 2, behaviours: {} };
+  return { step, stage, method, eval: true, n: 4, 'pass@1': p1, 'pass@4': Math.min(1, p1 * 2), 'mean@n': p1, 'sound@n': p1 / 2, prompts: 2, behaviours: {} };
 }
 
 function stepLine(step: number, stage: number, method: string, reward: number | null): Record<string, unknown> {

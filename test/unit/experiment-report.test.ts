@@ -33,6 +33,9 @@ describe('experiment report', () => {
     expect(md).toContain('**After Stage I, pass@1**');
     expect(md).toContain('**After Stage II, pass@4**');
     expect(md).toMatch(/Orderings beyond 2 SE: .*exprl-process > sparse-grpo/);
+    expect(md).toContain('## Correct answers reached by right work');
+    // Sparse GRPO after Stage I: mean@n 0.315 ± 0.007, sound@n half of it (the fixture's).
+    expect(md).toContain(`| ${ARM_LABELS['sparse-grpo']} | 0.315 ± 0.007 | 0.158 ± 0.004 |`);
     expect(md).toContain('## Reward that went to wrong rollouts');
     expect(md).toContain(`| ${ARM_LABELS['sparse-grpo']} | 0.300 ± 0.000 | 0.750 ± 0.000 |`);
     expect(md).toContain('## What was held equal');

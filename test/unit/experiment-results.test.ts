@@ -101,7 +101,7 @@ describe('experiment results', () => {
       expect(Object.keys(r.eval).sort(), r.id).toEqual(stages);
       expect(r.config.seeds.data).toBe(r.seed);
     }
-    expect(results).toMatchObject({ plan: 'quick', seeds: [1, 2], commit: 'abc123', package_version: '0.1.0', wall_s: 140, metrics: ['pass@1', 'pass@4', 'mean@n'] });
+    expect(results).toMatchObject({ plan: 'quick', seeds: [1, 2], commit: 'abc123', package_version: '0.1.0', wall_s: 140, metrics: ['pass@1', 'pass@4', 'mean@n', 'sound@n'] });
     expect(results.learning_rates.stage2).toBe(plan.regime.lr.stage2);
     expect(results.base_evals['2']!['pass@1']).toBe(pass1('base', 'base', 2));
   });
@@ -117,7 +117,7 @@ describe('experiment results', () => {
   });
 
   it('pairs every two arms at both stages for every metric', () => {
-    expect(results.paired).toHaveLength(((ARMS.length * (ARMS.length - 1)) / 2) * 2 * 3);
+    expect(results.paired).toHaveLength(((ARMS.length * (ARMS.length - 1)) / 2) * 2 * 4);
     // exprl-process vs sparse-grpo: a constant difference of 0.2 in both seeds (SE 0) → beyond 2 SE.
     const d = results.paired.find((x) => x.stage === 'II' && x.metric === 'pass@1' && x.a === 'sparse-grpo' && x.b === 'exprl-process')!;
     expect(d.mean).toBeCloseTo(-0.2, 12);

@@ -21,7 +21,7 @@ function syntheticTuneRuns(runs: readonly PlannedRun[], unfinished: string[] = [
   return runs.map((r) => {
     const method = r.config.stages[0].method;
     const metrics: Record<string, unknown>[] = [];
-    if (r.config.eval.before) metrics.push({ step: 0, stage: 0, method, eval: true, n: 16, 'pass@1': 0.05, 'pass@4': 0.15, 'pass@16': 0.3, 'mean@n': 0.05, prompts: 32 });
+    if (r.config.eval.before) metrics.push({ step: 0, stage: 0, method, eval: true, n: 16, 'pass@1': 0.05, 'pass@4': 0.15, 'pass@16': 0.3, 'mean@n': 0.05, 'sound@n': 0.01, prompts: 32 });
     for (let step = 1; step <= 8; step++) metrics.push({ step, stage: 1, method, reward_mean: step, kl_base: 0.01 * step, loss: 0.1 });
     const p1 = devPass1(r.arm, r.lr!, r.seed);
     if (!unfinished.includes(r.id)) metrics.push({ step: 8, stage: 1, method, eval: true, n: 16, 'pass@1': p1, 'pass@4': p1 * 2, 'pass@16': Math.min(1, p1 * 3), 'mean@n': p1, prompts: 32 });
@@ -83,7 +83,7 @@ describe('tuning results', () => {
     expect(r.kl_base.mean).toBeCloseTo((0.01 * (8 + 9 - TAIL_STEPS) * TAIL_STEPS) / 2 / TAIL_STEPS, 12);
     const md = renderTuningReport(t);
     expect(md).toContain('# Learning rates: `exprl experiment --plan tune` (1 seed)');
-    expect(md).toContain('Base policy on dev: pass@1 0.050, pass@4 0.150, pass@16 0.300.');
+    expect(md).toContain('Base policy on dev: pass@1 0.050, pass@4 0.150, pass@16 0.300, sound@n 0.010.');
     expect(md).toMatch(/\| SFT on references \| Stage I \| 1e-3 \| 0\.310 \|.*\| \*\*yes\*\* \|/);
     expect(md).toContain('| Stage II (all arms) | 3e-4 |');
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { processDeltaValues } from '../../src/rl/advantages';
 import { FAMILIES } from '../../src/tasks/families/index';
+import { makeSplit } from '../../src/tasks/splits';
 import {
   addressesGrader,
   checkpointsInOrder,
@@ -14,6 +15,7 @@ import {
   rubricCannotGrade,
   rubricOutcomeScore,
   rubricSegmentScore,
+  soundTrace,
   statedSpans,
   UngradableTaskError,
 } from '../../src/judge/rubric.ts';
@@ -340,5 +342,23 @@ describe('tasks the rubric cannot grade', () => {
     await expect(j.outcome({ ...item, family: 'capitals', answer: 'Paris', trace: 'Answer: Paris' })).rejects.toThrow(UngradableTaskError);
     await expect(j.process({ ...item, answer: 'Paris', segments: ['Answer: Paris'], view: 'segment' })).rejects.toThrow('numeric answers only');
     expect(await j.outcome({ ...item, trace: SOLVED })).toMatchObject({ ok: true, score: 5 });
+  });
+});
+
+describe('sound traces (correct answers reached by right work)', () => {
+  it('every built-in reference is sound, at every difficulty', () => {
+    for (const family of Object.keys(FAMILIES)) {
+      for (const item of makeSplit({ split: 'eval', count: 40, seed: 5, families: [family], difficulties: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] })) {
+        expect(soundTrace(item, item.reference), `${item.id}: ${item.reference}`).toBe(true);
+      }
+    }
+  });
+
+  it('a right answer after wrong arithmetic, a wrong answer, or text that is not a step is not sound', () => {
+    const lin = { question: 'Solve for x: 2x + 10 = 36', reference: '', answer: '13', checkpoints: ['26', '13', '13'], family: 'linear-equation' };
+    expect(soundTrace(lin, '2x = 36 - 10 = 26\nx = 26 / 2 = 13\nAnswer: 13')).toBe(true);
+    expect(soundTrace(lin, '2x = 36 - 10 = 16\nx = 16 / 2 = 13\nAnswer: 13')).toBe(false); // lucky guess
+    expect(soundTrace(lin, '2x = 36 - 10 = 26\nx = 26 / 2 = 13\nAnswer: 12')).toBe(false);
+    expect(soundTrace(lin, '2x = 36 - 10 = 26\nso x is 13\nAnswer: 13')).toBe(false);
   });
 });

@@ -7,7 +7,7 @@
  * from ExperimentResults and TuningResults.
  */
 import { ARM_LABELS, lrLabel } from './plans';
-import { ordering, TRAINED_STAGES, type ExperimentResults, type PairedDifference, type Spread } from './results';
+import { ordering, SOUND_KEY, TRAINED_STAGES, type ExperimentResults, type PairedDifference, type Spread } from './results';
 import { TAIL_STEPS, type TuningResults } from './tuning';
 
 /** The plot files the CLI draws (OUT/plots/NAME.svg), with their captions. */
@@ -90,7 +90,13 @@ export function renderReport(r: ExperimentResults): string {
   lines.push('', '## Differences between arms, paired by seed');
   lines.push('', 'For each seed the difference A − B; its mean, and the standard error of that mean (sd of the differences / √seeds). An ordering "exceeds" its standard error when |mean| > SE (and > 2 SE).');
   for (const m of [...new Set([passKeys[0], passKeys[passKeys.length - 1]])]) lines.push(...pairedSection(r, m));
-  lines.push('', 'results.json holds the same for every pass@k and mean@n.');
+  lines.push('', 'results.json holds the same for every pass@k, mean@n and sound@n.');
+
+  lines.push('', '## Correct answers reached by right work', '', 'mean@n is the share of samples with the correct answer; sound@n the share with the correct answer and every line a true step by the rubric\'s rules. The difference is answers guessed after a false step. Mean ± sd over seeds.', '');
+  lines.push(...table(['Arm', ...TRAINED_STAGES.flatMap((st) => [`mean@n after Stage ${st}`, `sound@n after Stage ${st}`])], r.table.map((row) => [
+    ARM_LABELS[row.arm] + (row.arm === 'base' ? ' †' : ''),
+    ...TRAINED_STAGES.flatMap((st) => ['mean@n', SOUND_KEY].map((k) => fmtSpread(row.cells[st][k], r.seeds.length))),
+  ])));
 
   lines.push('', '## Reward that went to wrong rollouts', '', 'Per arm, the reward given to rollouts whose answer was wrong over all reward given (unmasked rollouts, from rollouts.jsonl), mean ± sd over seeds. Stage II rewards only correct answers, so its share is 0 unless a rule pays a wrong one.', '');
   lines.push(...table(['Arm', 'Stage I', 'Stage II'], r.arms.map((a) => [ARM_LABELS[a], fmtSpread(r.wrong_reward_share[a]?.I, r.seeds.length), fmtSpread(r.wrong_reward_share[a]?.II, r.seeds.length)])));
@@ -127,7 +133,7 @@ export function renderReport(r: ExperimentResults): string {
 
 /** tuning.md: per arm, each rate's dev evaluation, KL to the base and reward at the stage's end; the rates chosen. */
 export function renderTuningReport(t: TuningResults): string {
-  const keys = t.metrics.filter((m) => m.startsWith('pass@'));
+  const keys = [...t.metrics.filter((m) => m.startsWith('pass@')), ...t.metrics.filter((m) => m === SOUND_KEY)];
   const seeds = t.seeds.length;
   const chosenOf = (arm: string): number | null => t.chosen[arm === 'base' ? 'stage2' : arm] ?? null;
   const stageOf = (arm: string): string => (arm === 'base' ? 'Stage II alone, from the base policy' : 'Stage I');

@@ -87,6 +87,9 @@ export function rewardSplitFromSteps(steps: readonly Record<string, unknown>[]):
   return n === 0 ? null : { total, wrong, rollouts: n, from: 'metrics' };
 }
 
+/** The eval key of correct samples reached by right work (src/rl/evaluate.ts), next to mean@n. */
+export const SOUND_KEY = 'sound@n';
+
 /** Share of the reward that went to wrong rollouts; null when no reward was given. */
 export function wrongRewardShare(s: RewardSplit | null | undefined): number | null {
   return s === null || s === undefined || !(s.total > 0) ? null : s.wrong / s.total;
@@ -267,7 +270,7 @@ export function buildResults(plan: ExperimentPlan, runs: readonly RunData[], met
       config: r.config,
     };
   });
-  const metrics = [...passKeys(plan.regime), 'mean@n'];
+  const metrics = [...passKeys(plan.regime), 'mean@n', SOUND_KEY];
   const arms = ARMS.filter((a) => plan.arms.includes(a));
   const table: TableRow[] = arms.map((arm) => ({
     arm,

@@ -6,7 +6,7 @@
  */
 import type { EvalLine } from '../evaluate';
 import { gridOf, stageLabel, type ArmId, type ExperimentPlan, type LearningRateGrid, type Regime } from './plans';
-import { isEvalLine, num, passKeys, spread, type Meta, type RunData, type Spread } from './results';
+import { isEvalLine, num, passKeys, SOUND_KEY, spread, type Meta, type RunData, type Spread } from './results';
 
 /** The dev-split metric the choice maximises. */
 export const TUNE_METRIC = 'pass@1';
@@ -90,7 +90,7 @@ export function chooseRate(rows: readonly TuneRow[], metric = TUNE_METRIC): numb
 export function buildTuning(plan: ExperimentPlan, runs: readonly (RunData & { lr: number })[], meta: Meta): TuningResults {
   if (plan.lrGrid === null) throw new Error(`buildTuning: the plan "${plan.name}" has no learning-rate grid`);
   const grid = plan.lrGrid;
-  const metrics = [...passKeys(plan.regime), 'mean@n'];
+  const metrics = [...passKeys(plan.regime), 'mean@n', SOUND_KEY];
   const parsed = runs.map((r) => ({ run: r, ...evals(r) }));
   const rows: TuneRow[] = plan.arms.flatMap((arm) =>
     gridOf(grid, arm).map((lr) => {
