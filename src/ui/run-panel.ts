@@ -1,7 +1,8 @@
 /**
  * The run panel: pick a preset, method, policy and judge, see the judge-call estimate, start and
- * stop a run, and watch it: metric lines as they come, eval lines, and each step's rollouts
- * beside the question and its hidden reference, every segment coloured by its judge score.
+ * stop a run, and watch it: charts of the metric lines as they come (charts.ts), the last
+ * lines as numbers (Stage 0's too, which the charts leave out), eval lines, and each step's
+ * rollouts beside the question and its hidden reference, every segment coloured by its judge score.
  * Every text the model, the task set or the judge produced is set as text, never as markup.
  */
 import * as Comlink from 'comlink';
@@ -21,6 +22,7 @@ import { describeJudgeEstimate } from '../rl/judge-budget';
 import type { EvalLine } from '../rl/evaluate';
 import type { StepMetrics } from '../rl/metrics';
 import type { EngineApi, EngineEvent, RolloutBatchView, RolloutView, RunPolicy } from '../worker/api';
+import { chartsView, type PlotFactory } from './charts';
 import { el } from './dom';
 import { settingsForm } from './settings-form';
 
@@ -70,7 +72,8 @@ const PAGE_PRESET: PresetName = 'tiny';
 /** The policies a run in the page can use: the built-in ones, or the one loaded in the Policy panel ("current"). */
 const PAGE_POLICIES: readonly RunPolicy[] = ['builtin', 'builtin-base', 'current'];
 
-export function runPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
+/** `loadPlot` draws the charts (default uPlot; tests pass their own). */
+export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?: () => Promise<PlotFactory> } = {}): HTMLElement {
   // Every run setting of the table (src/rl/config/settings.ts), labelled and bounded from the schema.
   const form = settingsForm(undefined, { model: PAGE_POLICIES });
   const control = (key: string) => form.controls.get(key)!;
@@ -96,6 +99,9 @@ export function runPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
   const metricsBody = el('tbody');
   const metrics = el('table', { className: 'metrics' }, el('thead', {}, el('tr', {}, ...STEP_COLUMNS.map((c) => el('th', { text: c })))), metricsBody);
   const evals = el('ul', { className: 'evals' });
+  const charts = chartsView(options.loadPlot);
+  /** The metric lines of the run on screen, in arrival order. */
+  let lines: (StepMetrics | EvalLine)[] = [];
   const rollouts = el('div', { className: 'rollout-view' });
   const notes = el('ul', { className: 'notes' });
 
@@ -181,6 +187,8 @@ export function runPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
     Comlink.proxy((e: EngineEvent) => {
       if (e.type === 'run-metrics') {
         const line = e.line;
+        lines.push(line);
+        charts.update([{ id: 'run', label: 'this run', lines }]);
         if ((line as EvalLine).eval === true) {
           const ev = line as EvalLine;
           const ks = Object.keys(ev).filter((k) => k.startsWith('pass@'));
@@ -226,6 +234,8 @@ export function runPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
     startBtn.disabled = true;
     stopBtn.disabled = false;
     metricsBody.replaceChildren();
+    lines = [];
+    charts.update([]);
     evals.replaceChildren();
     rollouts.replaceChildren();
     notes.replaceChildren();
@@ -251,6 +261,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
     progress,
     status,
     el('p', { className: 'hint', text: "On-policy GRPO's loss sits near zero while its gradient does not: watch the reward, not the loss." }),
+    charts.element,
     metrics,
     evals,
     notes,

@@ -120,9 +120,26 @@ it('runs the tiny preset in the page and shows each step\'s rollouts, segments c
   expect(await page.getByRole('button', { name: 'Start run' }).isDisabled()).toBe(true);
   await page.getByRole('combobox', { name: 'judge', exact: true }).selectOption('rubric');
   await page.getByRole('button', { name: 'Start run' }).click();
+  // The charts stream: the reward figure holds the first RL step before the run ends.
+  const reward = page.getByRole('figure', { name: 'Reward', exact: true });
+  await page.locator('figure[data-metric="reward_mean"][data-points="1"]').waitFor({ timeout: 500_000 });
   const status = page.locator('.run-status');
   await status.filter({ hasText: /^(finished|paused|failed)/ }).waitFor({ timeout: 500_000 });
   expect(await status.innerText()).toMatch(/^finished: 2 steps, \d+ judge calls$/);
+  // Steps 1 (Stage I) and 2 (Stage II); Stage 0's own steps stay in the table only. Evals at steps 0 and 2.
+  expect([await reward.getAttribute('data-metric'), await reward.getAttribute('data-series'), await reward.getAttribute('data-points')]).toEqual(['reward_mean', '1', '2']);
+  const evalFigure = page.locator('figure[data-metric~="pass@1"]');
+  expect([await evalFigure.getAttribute('data-series'), await evalFigure.getAttribute('data-points')]).toEqual(['2', '2']);
+  expect(await page.locator('figure[data-metric="kl kl_base"] .chart-legend .series-name').allInnerTexts()).toEqual(['kl', 'kl_base']);
+  expect(await page.locator('figure[data-metric~="time_judge_s"]').getAttribute('data-points')).toBe('2');
+  // uPlot drew the reward line (#0072b2) on its canvas.
+  const inked = await reward.locator('canvas').evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200 && Math.abs(d[i] - 0x00) < 40 && Math.abs(d[i + 1] - 0x72) < 40 && Math.abs(d[i + 2] - 0xb2) < 40) n++;
+    return n;
+  });
+  expect(inked).toBeGreaterThan(20);
 
   const rows = await page.locator('.metrics tbody tr').allInnerTexts();
   expect(rows.map((r) => r.split('\t').slice(0, 3).join(' '))).toEqual(['0 1 sft', '0 2 sft', '1 1 exprl-process', '2 2 stage2']);
