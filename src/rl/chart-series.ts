@@ -69,9 +69,9 @@ export const CHARTS: readonly ChartSpec[] = [
 
 const PASS_KEY = /^pass@(\d+)$/;
 
-/** Keys an eval line carries (plotted at the eval's own step); every other key is read from step lines. */
+/** Keys an eval line carries (pass@k, and per-sample shares such as mean@n, sound@n), plotted at the eval's own step; every other key is read from step lines. */
 export function isEvalKey(key: string): boolean {
-  return PASS_KEY.test(key) || key === 'mean@n';
+  return PASS_KEY.test(key) || /^[a-z_]+@n$/.test(key);
 }
 
 export function isEvalLine(line: MetricLine): boolean {

@@ -23,7 +23,7 @@ describe('the charts', () => {
   });
 
   it('tells eval keys from step keys', () => {
-    expect(['pass@1', 'pass@16', 'mean@n'].map(isEvalKey)).toEqual([true, true, true]);
+    expect(['pass@1', 'pass@16', 'mean@n', 'sound@n'].map(isEvalKey)).toEqual([true, true, true, true]);
     expect(['reward_mean', 'step', 'pass@', 'pass@k', 'n'].map(isEvalKey)).toEqual([false, false, false, false, false]);
   });
 });
