@@ -98,10 +98,10 @@ export interface StepMetrics {
 export const STEP_METRIC_KEYS: readonly (keyof StepMetrics)[] = [
   'step', 'stage', 'method', 'reward_mean', 'reward_std', 'frac_zero_std', 'adv_mean', 'adv_std',
   'adv_min', 'adv_max', 'loss', 'kl', 'kl_base', 'entropy', 'clip_frac_low', 'clip_frac_high', 'grad_norm',
-  'len_mean', 'len_max', 'cut_frac', 'judge_calls', 'judge_latency_ms', 'judge_failures',
+  'skipped', 'len_mean', 'len_max', 'cut_frac', 'judge_calls', 'judge_latency_ms', 'judge_failures',
   'judge_parse_failures', 'masked', 'unlocked', 'tokens_per_s', 'step_s',
   'correct_frac', 'reward_correct_mean', 'reward_incorrect_mean', 'no_answer_frac',
-  'time_sample_s', 'time_judge_s', 'time_update_s', 'skipped',
+  'time_sample_s', 'time_judge_s', 'time_update_s',
 ];
 
 /** Keys that hold wall times: they differ between two runs of the same seeds, nothing else does. */
