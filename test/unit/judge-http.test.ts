@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { rng } from '../support/check';
 import { corsHints, HttpJudge, type HttpJudgeOptions, parseRetryAfter } from '../../src/judge/http.ts';
 
 type Behaviour =
@@ -323,17 +324,6 @@ describe('HttpJudge against a local server', () => {
   });
 });
 
-/** A small seeded generator (mulberry32), so a failing case can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('HttpJudge against the fault server: rewards after retries', () => {
   const faults: Behaviour[] = [

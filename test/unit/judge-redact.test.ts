@@ -2,18 +2,9 @@
 // back in (raw, percent-encoded, JSON-escaped, inside base64 at any byte offset as in Basic
 // auth) is gone from the text, and credential shapes are removed whatever their value.
 import { describe, expect, it } from 'vitest';
+import { rng } from '../support/check';
 import { REDACTED, Redactor, redactShapes, redactUrl, urlCredential } from '../../src/judge/redact';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~+/=:%@ é"\\?&#';
 
