@@ -3,16 +3,17 @@
 // checks where the key arrives and echoes it back in every spelling; the key must then be absent
 // from stdout, stderr and every file, raw, percent-encoded, JSON-escaped and in base64 (Basic auth).
 import { testPlatform } from '#test-gpu';
-import { createServer, type Server } from 'node:http';
+// Node modules are imported inside the tests: this file is also collected by the browser project, which skips it.
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useExprl, type Run } from '../support/exprl-cli';
 
 const platform: string = testPlatform;
 const KEY = 'sk-test_K3y/+=é%2Fq9';
 const VAR = 'EXPRL_TEST_JUDGE_KEY';
-const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+// Base64 of the UTF-8 bytes without Buffer: the browser project collects (and skips) this file too.
+const b64 = (s: string) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
 const spellings = [KEY, encodeURIComponent(KEY), JSON.stringify(KEY).slice(1, -1), b64(KEY), b64(`me:${KEY}`), b64(`me:${KEY}`).slice(4, 20)];
 const echo = `${KEY} ${encodeURIComponent(KEY)} ${JSON.stringify(KEY)} Basic ${b64(`me:${KEY}`)} https://me:${encodeURIComponent(KEY)}@x.test/`;
 
@@ -28,6 +29,7 @@ describe.skipIf(platform !== 'node')('exprl judge and its API key', () => {
   const seen: { url: string; auth: string | undefined; body: string }[] = [];
 
   beforeAll(async () => {
+    const { createServer } = await import('node:http');
     server = createServer((req, res) => {
       let body = '';
       req.on('data', (c) => (body += c));
@@ -53,6 +55,7 @@ describe.skipIf(platform !== 'node')('exprl judge and its API key', () => {
   const judge = async (config: Record<string, unknown>, env: Record<string, string>, ...extra: string[]): Promise<Run> => {
     const file = `${cli.root()}/config.json`;
     const response = `${cli.root()}/response.txt`;
+    const { writeFile } = await import('node:fs/promises');
     await writeFile(file, JSON.stringify(config));
     await writeFile(response, '2 + 3 = 5\nAnswer: 5');
     return cli.runWith({ env, ms: 60_000 }, 'judge', '--config', file, '--question', 'What is 2 + 3?', '--reference', '2 + 3 = 5\nAnswer: 5', '--response', response, ...extra);
@@ -99,6 +102,7 @@ describe.skipIf(platform !== 'node')('exprl judge and its API key', () => {
       expectNoKey('stdout', r.stdout);
     }
     expect(seen).toHaveLength(0);
+    const { readdir, readFile } = await import('node:fs/promises');
     for (const f of await readdir(cli.root())) if (f.endsWith('.txt')) expectNoKey(f, await readFile(`${cli.root()}/${f}`, 'utf8'));
   }, 120_000);
 });

@@ -1,7 +1,6 @@
 // `exprl train` end to end (gpu-node project only: spawns `node bin/exprl.js` after
 // `npm run build:cli`): the tiny preset writes run.json, metrics.jsonl, rollouts.jsonl and a
 // checkpoint that loads again; usage mistakes exit 2 before any work.
-import { existsSync } from 'node:fs';
 import { testPlatform } from '#test-gpu';
 import { describe, expect, it } from 'vitest';
 import { preset, resolveConfig } from '../../src/rl/config';
@@ -90,6 +89,7 @@ describe.skipIf(platform !== 'node')('exprl train', () => {
     const notUrl = await cli.run('train', '--preset', 'tiny', '--judge', 'openai', '--judge-endpoint', 'localhost:8000/v1', '--judge-model', 'm', '--out', `${cli.root()}/z`);
     expect(notUrl.code).toBe(2);
     expect(notUrl.stderr).toContain('judge.endpoint = "localhost:8000/v1": is not an http:// or https:// URL');
+    const { existsSync } = await import('node:fs');
     for (const d of ['x', 'y', 'z']) expect(existsSync(`${cli.root()}/${d}`), d).toBe(false);
   });
 });
