@@ -11,7 +11,7 @@
  * A SPEC ending in .jsonl, .json, .csv or .parquet is a dataset file instead (src/tasks/load.ts),
  * and `hf:OWNER/NAME[:FILE]` a Hugging Face Hub dataset (src/tasks/hub-dataset.ts).
  */
-import { evalMetrics } from '../rl/metrics';
+import { evalMetrics, soundShare } from '../rl/metrics';
 import { FAMILY_NAMES } from '../tasks/families/index';
 import { makeSplit, SPLIT_NAMES, type SplitName } from '../tasks/splits';
 import { TASK_FILE_FORMATS, type TaskFileFormat } from '../tasks/load';
@@ -110,8 +110,7 @@ export function evalLine(outcomes: readonly PromptOutcome[], ks: readonly number
     const m: Record<string, unknown> = evalMetrics({ step: 0, stage: 0, method: 'eval', prompts: ps, ks: all });
     const out: Record<string, unknown> = { prompts: ps.length };
     for (const [k, v] of Object.entries(m)) if (!['step', 'stage', 'method', 'eval'].includes(k)) out[k] = v;
-    const sound = ps.flatMap((p) => p.sound);
-    out['sound@n'] = sound.length === 0 || sound.some((x) => x === null) ? null : sound.filter((x) => x).length / sound.length;
+    out['sound@n'] = soundShare(ps.flatMap((p) => p.sound));
     return out;
   };
   const families: Record<string, unknown> = {};

@@ -9,7 +9,7 @@ import { checkAnswer } from '../tasks/answers';
 import type { TaskItem } from '../tasks/types';
 import { countBehaviours, type Behaviour } from './behaviours';
 import type { EvalConfig } from './config';
-import { evalMetrics, type EvalMetrics } from './metrics';
+import { evalMetrics, soundShare, type EvalMetrics } from './metrics';
 import { mixSeed, rolloutPrompt } from './stage-data';
 
 /** Sequences per batched decode: bounds the KV cache and the logits of one decode. */
@@ -62,6 +62,5 @@ export async function evaluatePolicy(
   const perPrompt = items.map((_, i) => ({ correct: samples.slice(i * cfg.n, (i + 1) * cfg.n).map((s) => s.correct) }));
   const base = evalMetrics({ step: at.step, stage: at.stage, method: at.method, prompts: perPrompt, ks: cfg.k });
   const behaviours = countBehaviours(samples.map((s) => s.text)).counts;
-  const sound = samples.some((s) => s.sound === null) || samples.length === 0 ? null : samples.filter((s) => s.sound).length / samples.length;
-  return { line: { ...base, prompts: items.length, 'sound@n': sound, behaviours }, samples };
+  return { line: { ...base, prompts: items.length, 'sound@n': soundShare(samples.map((s) => s.sound)), behaviours }, samples };
 }

@@ -234,6 +234,11 @@ export function stepMetrics(input: StepInput): StepMetrics {
   };
 }
 
+/** sound@n of an eval: the share of samples correct with right work; null when there are none or any is ungradable (null). */
+export function soundShare(sound: readonly (boolean | null)[]): number | null {
+  return sound.length === 0 || sound.some((x) => x === null) ? null : sound.filter((x) => x).length / sound.length;
+}
+
 /** An eval line: `eval: true`, n, pass@k for each requested k (null when k > n), mean@n. */
 export type EvalMetrics = {
   step: number;
