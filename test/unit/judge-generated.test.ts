@@ -76,7 +76,7 @@ describe('GeneratingJudge', () => {
     });
     const t0 = performance.now();
     const r = await slow.outcome({ ...item, trace: 'Answer: 5' });
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(5000);
     expect(r).toMatchObject({ ok: false, failure: { kind: 'call' } });
     if (!r.ok) expect(r.failure.message).toMatch(/generation took longer than judge.timeoutMs \(30 ms\)/);
     expect(r).not.toHaveProperty('score');
