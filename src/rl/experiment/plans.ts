@@ -86,9 +86,11 @@ export const LEARNING_RATES: LearningRates = {
 /**
  * The replication's regime: cheap enough for 3 seeds × 7 arms × (40 + 40) steps on this
  * project's software GPU, run in parts by resuming. Chosen on the dev split, where the base should
- * solve prompts rarely but not never (pass@16 between 10% and 50%). The shipped base on dev linear
- * equations, 32 prompts × 16 samples, 64 tokens (`exprl eval --tasks linear-equation:dev:d=N`):
- * d2 pass@1 8.6% / pass@16 47%, d3 6.3% / 53%, d4 2.7% / 34%; d3-4 sits inside the band. The
+ * solve prompts rarely but not never (pass@16 between 10% and 50%). The shipped base (1800 SFT
+ * steps) on dev linear equations, 32 prompts × 16 samples, 64 tokens (`exprl eval --tasks
+ * linear-equation:dev:d=N`): d2 pass@1 27% / pass@16 72%, d3 9.0% / 50%, d4 6.8% / 41%; d3-4
+ * together 14.5% / 59% (the tune's base eval, another draw of prompts), at the band's top edge.
+ * Its sound@n there is 3.1% and 1.0%: most right answers at d3-4 are still guesses. The
  * references of d3-4 are 39-54 characters, so 64 tokens leave room for an answer line (48 cut
  * half of them).
  */
