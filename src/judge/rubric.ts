@@ -523,11 +523,14 @@ export function rubricSegmentScore(item: JudgeItem, before: string, segment: str
   const cps: (string | number)[] = [...(item.checkpoints ?? [])];
   if (item.answer !== undefined) cps.push(item.answer);
   const here = cps.filter((cp) => reached(segment, cp, item).length > 0);
-  if (here.some((cp) => reached(before, cp, item).length === 0)) return { score: 5, why: 'establishes a new checkpoint' };
+  // The reasons name the checkpoints: the page shows them beside the segment's score.
+  const fresh = here.filter((cp) => reached(before, cp, item).length === 0);
+  if (fresh.length > 0) return { score: 5, why: `establishes a new checkpoint: ${fresh.join(', ')}` };
   // Answer lines left here are correct ones (falseStatement sends a wrong one to 1).
   const declares = lines.some((l) => l.answerLine !== null);
-  if (declares && !declaresCorrectAnswer(item, before)) return { score: 5, why: 'declares the correct final answer' };
-  if (here.length > 0 || declares) return { score: 3, why: 'restates checkpoints already reached' };
+  if (declares && !declaresCorrectAnswer(item, before)) return { score: 5, why: `declares the correct final answer: ${item.answer}` };
+  if (here.length > 0) return { score: 3, why: `restates checkpoints already reached: ${here.join(', ')}` };
+  if (declares) return { score: 3, why: 'declares the final answer again' };
   return { score: 2, why: 'reaches no checkpoint' };
 }
 

@@ -96,6 +96,11 @@ export interface RolloutRecord {
   judgeMs: number;
   /** Why the judge gave no usable score (the first failure), when masked by one. */
   judgeError?: string;
+  /**
+   * The judge's reason for each of `segments`, in order (its rationale, or the failure), when a
+   * judge was asked and answered once per segment. For the page only: rollouts.jsonl leaves it out.
+   */
+  judgeReasons?: string[];
 }
 
 
@@ -178,6 +183,8 @@ interface Judged {
   parseFailures: number;
   /** The first failure's message, for the pause reason and the record. */
   error?: string;
+  /** Per result, the judge's rationale or its failure (absent when the results do not line up with the segments). */
+  reasons?: string[];
   /** Wall time of this rollout's judging. */
   ms?: number;
 }
@@ -201,7 +208,8 @@ function tally(results: readonly JudgeScore[], expected: number): Judged {
     // A judge that answers with the wrong number of scores cannot be lined up with the segments.
     return { scores: null, calls: expected, failures: failures + 1, parseFailures, error: `the judge returned ${results.length} scores for ${expected} segments` };
   }
-  return { scores: failures > 0 || dropped ? null : scores, calls: expected, failures, parseFailures, error };
+  const reasons = results.map((r) => (r.ok ? r.rationale : `${r.failure.kind} failure: ${r.failure.message}`));
+  return { scores: failures > 0 || dropped ? null : scores, calls: expected, failures, parseFailures, error, reasons };
 }
 
 async function askJudge(judge: Judge, mode: 'outcome' | 'process', item: JudgeItem, text: string, segments: string[], o: CollectOptions): Promise<Judged> {
@@ -338,6 +346,7 @@ export async function collectRollouts(session: PolicySession, items: readonly Ta
         judgeParseFailures: r.judged.parseFailures,
         judgeMs: r.judged.ms ?? 0,
         ...(r.judged.error !== undefined ? { judgeError: r.judged.error } : {}),
+        ...(r.judged.reasons !== undefined ? { judgeReasons: r.judged.reasons } : {}),
       });
     });
   }

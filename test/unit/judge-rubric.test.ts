@@ -205,6 +205,16 @@ describe('segment rule', () => {
     expect(seg('8 ... 32', 'Answer: 26')).toBe(5);
     expect(seg('8 ... 32', '32 - 6 = 26\nAnswer: 26')).toBe(5);
   });
+  it('the reason names the checkpoint a segment matched (the page shows it beside the score)', () => {
+    const why = (before: string, segment: string) => rubricSegmentScore(item2, before, segment).why;
+    expect(why('', '3 + 5 = 8')).toBe('establishes a new checkpoint: 8');
+    expect(why('3 + 5 = 8\n', '8 * 4 = 32')).toBe('establishes a new checkpoint: 32');
+    expect(why('3 + 5 = 8\n', '8 = 8 * 1')).toBe('restates checkpoints already reached: 8');
+    expect(why('8 * 4 = 32\n', 'Answer: 26')).toBe('establishes a new checkpoint: 26');
+    expect(why('32 - 6 = 26\n', 'Answer: 26')).toBe('declares the correct final answer: 26');
+    expect(why('Answer: 26\n', 'Answer: 26')).toBe('restates checkpoints already reached: 26');
+    expect(why('', 'x = 6')).toBe('reaches no checkpoint');
+  });
   it('1 for false arithmetic even when the stated result is a checkpoint', () => {
     expect(seg('', '3 + 4 = 8.')).toBe(1);
     expect(rubricSegmentScore(item2, '', '3 + 4 = 8.').why).toBe('false arithmetic: 3 + 4 is 7, not 8');

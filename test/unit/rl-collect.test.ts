@@ -2,6 +2,8 @@
 // maximum length earns 0, and with cutCorrectReward (PipelineRL's Stage II) 1 when its answer is
 // correct, in sparse methods only; the judge mode comes from the method table.
 import { describe, expect, it } from 'vitest';
+import { callFailure } from '../../src/judge/parse';
+import { RubricJudge } from '../../src/judge/rubric';
 import type { Generation } from '../../src/model/decode';
 import type { PolicySession } from '../../src/model/session';
 import { collectRollouts, type CollectOptions } from '../../src/rl/rollouts';
@@ -68,5 +70,22 @@ describe('collectRollouts on a scripted session', () => {
   it('refuses cutCorrectReward with a judged method, and a judged method without a judge', async () => {
     await expect(collectRollouts(scripted(samples), [item], options({ method: 'exprl-outcome', cutCorrectReward: true, judge: { name: 'x' } as never }))).rejects.toThrow(/sparse methods only/);
     await expect(collectRollouts(scripted(samples), [item], options({ method: 'exprl-process' }))).rejects.toThrow(/needs a judge/);
+  });
+
+  it("keeps the judge's reason for each segment, a failure's message included; a cut or sparse rollout has none", async () => {
+    const judge = new RubricJudge();
+    const recs = await collectRollouts(scripted(samples), [item], options({ method: 'exprl-process', judge, judgeMode: 'process' }));
+    expect(recs.map((r) => r.judgeReasons === undefined)).toEqual([true, true, false, false]);
+    for (const r of recs.filter((x) => x.judgeReasons !== undefined)) {
+      expect(r.judgeReasons).toHaveLength(r.segments.length);
+      for (const reason of r.judgeReasons ?? []) expect(reason).toMatch(/\S/);
+    }
+    expect(recs[2].judgeReasons?.at(-1)).toMatch(/final answer|checkpoint/);
+    const failing = { name: 'failing', outcome: async () => callFailure('HTTP 503'), process: async (input: { segments: readonly string[] }) => input.segments.map(() => callFailure('HTTP 503')) };
+    const masked = await collectRollouts(scripted(samples), [item], options({ method: 'exprl-process', judge: failing, judgeMode: 'process' }));
+    expect(masked[2].masked).toBe(true);
+    expect(masked[2].judgeReasons?.[0]).toBe('call failure: HTTP 503');
+    const sparse = await collectRollouts(scripted(samples), [item], options({}));
+    expect(sparse.every((r) => r.judgeReasons === undefined)).toBe(true);
   });
 });
