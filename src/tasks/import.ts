@@ -21,6 +21,8 @@
  *   whose default is {question: 'question', reference: 'reference', answer: 'answer'}.
  *
  * Errors: every bad row is reported as {row, field, message} and skipped; the good rows are kept.
+ * A row holding a "__proto__", "constructor" or "prototype" key at any depth is refused (the field
+ * is the key's path), so nothing copied out of a row can reach Object.prototype.
  * `row` is 1-based: the line number for JSONL, the array position for JSON, the data record number
  * for CSV (the header is not counted; `line` then gives the record's first line in the file).
  */
@@ -165,14 +167,42 @@ export function exportCsv(items: readonly TaskItem[]): string {
 
 // ---------------------------------------------------------------- rows
 
+/** A row's value at a key or dotted path; own keys only, so "constructor" or "toString" find nothing inherited. */
 function getPath(obj: unknown, path: string): unknown {
-  if (obj && typeof obj === 'object' && path in (obj as Record<string, unknown>)) return (obj as Record<string, unknown>)[path];
+  if (obj && typeof obj === 'object' && Object.hasOwn(obj, path)) return (obj as Record<string, unknown>)[path];
   let cur: unknown = obj;
   for (const part of path.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, part)) return undefined;
     cur = (cur as Record<string, unknown>)[part];
   }
   return cur;
+}
+
+/** Keys that reach an object's prototype when assigned (JSON.parse keeps "__proto__" as an own key). */
+export const PROTOTYPE_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+/**
+ * The path ("extra_info.__proto__", "prompt[0].constructor") of the first PROTOTYPE_KEYS key in
+ * `v`, or null. A row holding one is refused: whatever later copies or merges it (a mapping, an
+ * exporter, the page's table) would otherwise reach Object.prototype.
+ */
+export function prototypeKeyPath(v: unknown, path = ''): string | null {
+  if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) {
+      const p = prototypeKeyPath(x, `${path}[${i}]`);
+      if (p !== null) return p;
+    }
+    return null;
+  }
+  if (v !== null && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      const here = path === '' ? k : `${path}.${k}`;
+      if (PROTOTYPE_KEYS.includes(k)) return here;
+      const p = prototypeKeyPath(x, here);
+      if (p !== null) return p;
+    }
+  }
+  return null;
 }
 
 function isVerl(row: Record<string, unknown>): boolean {
@@ -242,6 +272,11 @@ export function importRows(rows: readonly unknown[], opts: Omit<ImportOptions, '
       return;
     }
     const obj = row as Record<string, unknown>;
+    const protoKey = prototypeKeyPath(obj);
+    if (protoKey !== null) {
+      fail(protoKey, `"${/[^.\]]*$/.exec(protoKey)![0]}" is not allowed as a key (it would reach the object prototype)`);
+      return;
+    }
     const garbled = opts.invalidUtf8 ? replacementCharPath(obj) : null;
     if (garbled !== null) {
       fail(garbled, 'holds bytes that are not UTF-8 (read as U+FFFD); re-save the file as UTF-8');

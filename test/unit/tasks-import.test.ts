@@ -111,6 +111,32 @@ describe('import', () => {
     ]);
     expect(res.errors).toEqual([{ row: 3, field: 'extra_info.question', message: 'missing or empty' }]);
   });
+  it('refuses a row with a "__proto__", "constructor" or "prototype" key at any depth, naming row and key; the others are kept', () => {
+    const good = '{"question": "Q?", "reference": "R", "answer": "1"}';
+    const text = [
+      good,
+      '{"question": "Q2?", "reference": "R", "answer": "2", "__proto__": {"polluted": true}}',
+      '{"data_source": "d", "prompt": [{"role": "user", "constructor": "x"}], "reward_model": {"ground_truth": "3"}, "extra_info": {"index": 0, "question": "Q3?", "solution": "S"}}',
+      '{"question": "Q4?", "reference": "R", "answer": "4", "meta": {"prototype": 1}}',
+    ].join('\n');
+    const res = importTasks(text, { format: 'jsonl' });
+    expect(res.items.map((i) => i.question)).toEqual(['Q?']);
+    expect(res.errors).toEqual([
+      { row: 2, field: '__proto__', message: '"__proto__" is not allowed as a key (it would reach the object prototype)' },
+      { row: 3, field: 'prompt[0].constructor', message: '"constructor" is not allowed as a key (it would reach the object prototype)' },
+      { row: 4, field: 'meta.prototype', message: '"prototype" is not allowed as a key (it would reach the object prototype)' },
+    ]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // A CSV column of that name is such a key too.
+    const csv = importTasks('question,reference,answer,constructor\nQ?,R,1,x\n', { format: 'csv' });
+    expect(csv.errors).toEqual([{ row: 1, line: 2, field: 'constructor', message: '"constructor" is not allowed as a key (it would reach the object prototype)' }]);
+  });
+  it('a mapping finds own keys only: "constructor" or "toString" is missing, not inherited', () => {
+    const res = importTasks('{"q": "Q?", "reference": "R"}', { format: 'jsonl', mapping: { question: 'q', reference: 'reference', answer: 'toString' } });
+    expect(res.errors).toEqual([{ row: 1, field: 'toString', message: 'missing or empty' }]);
+    const nested = importTasks('{"q": {"a": "Q?"}, "reference": "R", "answer": "1"}', { format: 'jsonl', mapping: { question: 'q.constructor.name', reference: 'reference', answer: 'answer' } });
+    expect(nested.errors).toEqual([{ row: 1, field: 'q.constructor.name', message: 'missing or empty' }]);
+  });
 });
 
 describe('export', () => {
