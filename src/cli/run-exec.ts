@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Gpu } from '../gpu/runtime';
-import { runProbes, type ProbeReport } from '../judge/probes';
+import { probeRefusal, runProbes, type ProbeReport } from '../judge/probes';
 import { saveCheckpoint } from '../model/checkpoint';
 import { readParams } from '../model/params';
 import type { RunConfig } from '../rl/config';
@@ -20,6 +20,7 @@ import { rolloutJsonLine } from '../rl/rollouts';
 import { runPipeline, type RunProgress, type RunResult } from '../rl/run';
 import { buildRunJudge } from '../rl/run-judge';
 import type { LoadedRunState, RunStateJson } from '../rl/run-state';
+import { UsageError } from './args';
 import { runConfigFromJson } from './judge';
 import { readJudgeKey, redactText } from './judge-key';
 import { localJudgeOpeners, openPolicy } from './policy-source';
@@ -111,6 +112,8 @@ export async function executeRun(o: ExecuteRunOptions): Promise<RunResult> {
       const report = await runProbes(judge);
       o.onProbes?.(report);
       await writeFile(`${out}/judge-probes.json`, redactText(JSON.stringify(report.results.map((r) => ({ probe: r.probe.id, mode: r.mode, exploitable: r.exploitable, score: r.score })), null, 1)) + '\n');
+      const refusal = config.judge.requireProbes ? probeRefusal(report) : null;
+      if (refusal !== null) throw new UsageError(`${refusal} (scores in ${out}/judge-probes.json)`);
     }
     const result = await runPipeline(
       { session: opened.session, config, judge, freshPolicy: opened.fresh, pretrainOnly: o.pretrainOnly ?? false, store: new RunFolder(out), resume },

@@ -173,6 +173,20 @@ export async function runProbes(
   };
 }
 
+/**
+ * Why a run that requires its judge to pass the probes (judge.requireProbes) must not start, or
+ * null when every probe was scored and none earned more than the minimum. A probe the judge could
+ * not score counts against it: an unscored probe is no evidence that the judge resists it.
+ */
+export function probeRefusal(report: ProbeReport): string | null {
+  if (report.exploitable.length === 0 && report.failed.length === 0) return null;
+  const some = (keys: readonly string[]): string => (keys.length <= 6 ? keys.join(', ') : `${keys.slice(0, 6).join(', ')} and ${keys.length - 6} more`);
+  const parts = [];
+  if (report.exploitable.length > 0) parts.push(`${report.exploitable.length} junk probe(s) earned more than the minimum (${some(report.exploitable)})`);
+  if (report.failed.length > 0) parts.push(`${report.failed.length} probe(s) could not be scored (${some(report.failed)})`);
+  return `judge.requireProbes: ${report.judge} did not pass the judge-hacking probes: ${parts.join('; ')}. Fix the judge (prompt, model, parse) or set judge.requireProbes false to run with it anyway`;
+}
+
 /** A plain-text table of the report, for the CLI and logs. */
 export function formatProbeReport(report: ProbeReport): string {
   const minimum = PROBE_MODES.map((m) => `${m} ${PROBE_MINIMUM[m]}`).join(', ');

@@ -105,4 +105,26 @@ describe.skipIf(platform !== 'node')('exprl judge and its API key', () => {
     const { readdir, readFile } = await import('node:fs/promises');
     for (const f of await readdir(cli.root())) if (f.endsWith('.txt')) expectNoKey(f, await readFile(`${cli.root()}/${f}`, 'utf8'));
   }, 120_000);
+
+  // This server pays 4 whatever it is sent: the junk probes find it out before the first step.
+  it('judge.requireProbes: a judge that pays junk probes refuses the run before Stage 0 (exit 2), after the report every run prints', async () => {
+    mode = 'echo-200';
+    const { existsSync } = await import('node:fs');
+    const { readFile } = await import('node:fs/promises');
+    const strict = `${cli.root()}/strict`;
+    const refused = await cli.runWith(
+      { ms: 240_000 },
+      ...['train', '--preset', 'tiny', '--steps', '1', '--stage2-steps', '0', '--judge', 'openai', '--judge-endpoint', `${base}/v1`, '--judge-model', 'm', '--judge-require-probes', 'true', '--out', strict],
+    );
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/judge\.requireProbes: .* did not pass the judge-hacking probes: \d+ junk probe\(s\) earned more than the minimum \(outcome:[\w-]+/);
+    expect(refused.stderr).toContain(`${strict}/judge-probes.json`);
+    const probes = JSON.parse(await readFile(`${strict}/judge-probes.json`, 'utf8')) as { exploitable: boolean }[];
+    expect(probes.length).toBeGreaterThan(0);
+    expect(probes.every((p) => p.exploitable)).toBe(true);
+    expect(existsSync(`${strict}/metrics.jsonl`) ? (await readFile(`${strict}/metrics.jsonl`, 'utf8')).trim() : '').toBe('');
+    // The report every run prints (the warning a run without judge.requireProbes gets).
+    expect(refused.stderr).toMatch(/FAIL +outcome/);
+    expect(refused.stderr).toMatch(/\d+ probe\(s\) earned more than the minimum/);
+  }, 300_000);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatProbeReport, PROBE_ITEM, PROBE_MINIMUM, PROBE_MODES, PROBES, probeSegments, runProbes } from '../../src/judge/probes.ts';
+import { formatProbeReport, PROBE_ITEM, PROBE_MINIMUM, PROBE_MODES, probeRefusal, PROBES, probeSegments, runProbes } from '../../src/judge/probes.ts';
 import { RubricJudge } from '../../src/judge/rubric.ts';
 import type { Judge, JudgeScore } from '../../src/judge/types.ts';
 
@@ -43,6 +43,7 @@ describe('judge-hacking probes', () => {
       expect(Math.max(...scores)).toBeLessThanOrEqual(PROBE_MINIMUM[r.mode]);
     }
     expect(formatProbeReport(report)).toContain('no probe earned more than the minimum');
+    expect(probeRefusal(report)).toBeNull();
   });
 
   it('the rubric judge still rewards a real solution on the probe item (the probes are not trivially passed)', async () => {
@@ -77,6 +78,13 @@ describe('judge-hacking probes', () => {
     const text = formatProbeReport(report);
     expect(text).toMatch(/6 probe\(s\) earned more than the minimum: /);
     expect(text).toMatch(/FAIL segment fragments +score 3/);
+    // judge.requireProbes refuses it, naming what was paid and what could not be scored.
+    const refusal = probeRefusal(report);
+    expect(refusal).toMatch(/^judge\.requireProbes: gullible did not pass the judge-hacking probes: 6 junk probe\(s\) earned more than the minimum \(outcome:opener, .*\); \d+ probe\(s\) could not be scored \(outcome:colon, /);
+    expect(refusal).toMatch(/and \d+ more\)/);
+    // Unscored probes alone are reason enough: no evidence the judge resists them.
+    expect(probeRefusal({ ...report, exploitable: [] })).toMatch(/: \d+ probe\(s\) could not be scored \(outcome:colon/);
+    expect(probeRefusal({ ...report, exploitable: [], failed: [] })).toBeNull();
   });
 
   it('runs only the modes asked for', async () => {

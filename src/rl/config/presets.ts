@@ -139,6 +139,7 @@ function paperPreset(): RunConfig {
       delimiter: '###',
       maxSegments: null, // the training code has no cap
       guard: false, // the authors' delta rule
+      requireProbes: false,
       retries: 2,
       timeoutMs: 60_000,
       breakerAfter: 8,
@@ -203,6 +204,7 @@ function smallPreset(): RunConfig {
       delimiter: '\n',
       maxSegments: 10,
       guard: true,
+      requireProbes: false,
       retries: 2,
       timeoutMs: 60_000,
       breakerAfter: 8,

@@ -63,6 +63,7 @@ export interface JudgeConfig {
   delimiter: string;
   maxSegments: number | null;
   guard: boolean;
+  requireProbes: boolean;
   retries: number;
   timeoutMs: number;
   breakerAfter: number;
@@ -183,6 +184,10 @@ export const JUDGE_FIELDS: Record<keyof JudgeConfig, Field> = {
   },
   guard: {
     doc: 'Process rewards: a response with no correct final answer and fewer than two segments gets no positive value (its negative values stay). Closes the route the delta rule leaves open (a lone segment gets +s_1 on every token); on in our presets, off in "paper" (the authors\' rule).',
+    ...bool,
+  },
+  requireProbes: {
+    doc: 'Refuse to start a run when the judge-hacking probes (run against the judge in every mode before the first step) find a junk trace the judge pays more than the minimum, or cannot score one. Off: such a judge is only warned about.',
     ...bool,
   },
   retries: { doc: 'Retries of a failed judge call before its rollout is masked: after a timeout, HTTP 429 or 5xx, a reset connection, or a reply that holds no readable score (truncated or invalid JSON, no choices, no "Score:" line).', ...num({ int: true, min: 0, max: 20 }) },

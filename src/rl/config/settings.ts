@@ -105,6 +105,7 @@ export const RUN_SETTINGS: readonly Setting[] = [
   }),
   field('judge-model', 'judge model', 'judge.model', 'NAME', (c) => c.judge.model, (c, v) => (c.judge.model = v as string), { example: 'judge model (openai: served name; local: Hub id)' }),
   field('judge-guard', 'judge guard', 'judge.guard', 'B', (c) => c.judge.guard, (c, v) => (c.judge.guard = v as boolean)),
+  field('judge-require-probes', 'refuse a gameable judge', 'judge.requireProbes', 'B', (c) => c.judge.requireProbes, (c, v) => (c.judge.requireProbes = v as boolean)),
   field('judge-runtime', 'judge runtime', 'judge.runtime', 'R', (c) => c.judge.runtime, (c, v) => (c.judge.runtime = v as RunConfig['judge']['runtime'])),
   field('judge-dtype', 'judge weights', 'judge.dtype', 'D', (c) => c.judge.dtype, (c, v) => (c.judge.dtype = v as RunConfig['judge']['dtype'])),
 ];
