@@ -1,10 +1,6 @@
 /**
- * A run folder's state on disk (src/rl/run-state.ts says what the state is):
- *
- *   DIR/state.json                       {"folder": "state/c-000012", "state": RunStateJson}
- *   DIR/state/c-000012/policy.safetensors    flat.0 ... : the policy's flat parameter buffers
- *   DIR/state/c-000012/optimizer.safetensors m.0 ..., v.0 ...: AdamW's moments (when a trainer is live)
- *   DIR/state/frozen-KEY.safetensors         a frozen policy (base, a stage's reference), written once
+ * A run folder's state on disk (src/rl/run-state.ts says what the state is; src/rl/run-state-files.ts
+ * its files, DIR/state.json and DIR/state/, which the page's saved run shares).
  *
  * A save writes a new c-* folder (numbered above any there, so never the one in force) and any
  * new frozen file, then replaces state.json by rename, then removes what the new state no longer
@@ -13,12 +9,11 @@
  */
 import { mkdir, open, readdir, readFile, rename, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseSafetensors, writeSafetensors } from '../model/safetensors';
-import { frozenKeys, parseRunState, RunStateError, type FlatWeights, type LoadedRunState, type RunSnapshot, type RunStateJson, type RunStore } from '../rl/run-state';
+import { frozenKeys, RunStateError, type FlatWeights, type LoadedRunState, type RunSnapshot, type RunStateJson, type RunStore } from '../rl/run-state';
+import { CHECKPOINT_NAME, checkpointName, frozenFileName, parseStateFile, readWeights, STATE_DIR, STATE_FILE, stateFileText, weightsFile } from '../rl/run-state-files';
 import { testKillPoint } from './test-hooks';
 
-export const STATE_FILE = 'state.json';
-const STATE_DIR = 'state';
+export { STATE_FILE };
 
 async function writeDurable(path: string, bytes: Uint8Array | string): Promise<void> {
   const f = await open(path, 'w');
@@ -28,18 +23,6 @@ async function writeDurable(path: string, bytes: Uint8Array | string): Promise<v
   } finally {
     await f.close();
   }
-}
-
-function weightsFile(groups: Record<string, FlatWeights>): Uint8Array {
-  return writeSafetensors(Object.entries(groups).flatMap(([prefix, bufs]) => bufs.map((data, i) => ({ name: `${prefix}.${i}`, shape: [data.length], data }))));
-}
-
-function readWeights(bytes: Uint8Array, file: string, prefix: string): FlatWeights {
-  const st = parseSafetensors(bytes, file);
-  const out: FlatWeights = [];
-  for (let i = 0; st.header.byName.has(`${prefix}.${i}`); i++) out.push(st.float32(`${prefix}.${i}`));
-  if (out.length === 0) throw new RunStateError(file, `holds no ${prefix}.0 tensor`);
-  return out;
 }
 
 export class RunFolder implements RunStore {
@@ -65,12 +48,12 @@ export class RunFolder implements RunStore {
     testKillPoint('checkpoint-write');
     if (snap.optimizer !== null) await writeDurable(join(at, 'optimizer.safetensors'), weightsFile({ m: snap.optimizer.m, v: snap.optimizer.v }));
     for (const [key, weights] of snap.frozen) {
-      const file = join(this.dir, STATE_DIR, `frozen-${key}.safetensors`);
+      const file = join(this.dir, STATE_DIR, frozenFileName(key));
       await writeDurable(`${file}.tmp`, weightsFile({ flat: weights }));
       await rename(`${file}.tmp`, file);
     }
     const stateFile = join(this.dir, STATE_FILE);
-    await writeDurable(`${stateFile}.tmp`, JSON.stringify({ folder, state: snap.state }) + '\n');
+    await writeDurable(`${stateFile}.tmp`, stateFileText(folder, snap.state));
     await rename(`${stateFile}.tmp`, stateFile);
     await this.removeUnused(folder, snap.state);
   }
@@ -82,15 +65,15 @@ export class RunFolder implements RunStore {
   private async nextFolder(): Promise<string> {
     const names = await readdir(join(this.dir, STATE_DIR)).catch(() => [] as string[]);
     for (const n of names) {
-      const m = /^c-(\d{6})$/.exec(n);
+      const m = CHECKPOINT_NAME.exec(n);
       if (m !== null) this.seq = Math.max(this.seq, Number(m[1]));
     }
-    return `${STATE_DIR}/c-${String(++this.seq).padStart(6, '0')}`;
+    return `${STATE_DIR}/${checkpointName(++this.seq)}`;
   }
 
   /** Deletes checkpoint folders and frozen files the state in force does not use (and half-written ones). */
   private async removeUnused(folder: string, state: RunStateJson): Promise<void> {
-    const keep = new Set([folder.slice(STATE_DIR.length + 1), ...frozenKeys(state).map((k) => `frozen-${k}.safetensors`)]);
+    const keep = new Set([folder.slice(STATE_DIR.length + 1), ...frozenKeys(state).map(frozenFileName)]);
     const names = await readdir(join(this.dir, STATE_DIR)).catch(() => [] as string[]);
     await Promise.all(names.filter((n) => !keep.has(n)).map((n) => rm(join(this.dir, STATE_DIR, n), { recursive: true, force: true })));
   }
@@ -98,17 +81,13 @@ export class RunFolder implements RunStore {
   /** state.json, checked: the folder of the checkpoint in force and its state. */
   private async readStateFile(): Promise<{ folder: string; state: RunStateJson }> {
     const stateFile = join(this.dir, STATE_FILE);
-    let parsed: unknown;
+    let text: string;
     try {
-      parsed = JSON.parse(await readFile(stateFile, 'utf8'));
+      text = await readFile(stateFile, 'utf8');
     } catch (e) {
       throw new RunStateError(stateFile, `cannot be read as JSON (${e instanceof Error ? e.message : String(e)})`);
     }
-    const wrap = parsed as { folder?: unknown; state?: unknown };
-    if (typeof wrap !== 'object' || wrap === null || typeof wrap.folder !== 'string' || !/^state\/c-\d{6}$/.test(wrap.folder)) {
-      throw new RunStateError(stateFile, 'must hold {"folder": "state/c-NNNNNN", "state": {...}}');
-    }
-    return { folder: wrap.folder, state: parseRunState(wrap.state, `${stateFile}: state`) };
+    return parseStateFile(text, stateFile);
   }
 
   /** The state in force without its weights (where a run is: cursor, evals, line counts); nothing is changed. */
@@ -132,7 +111,7 @@ export class RunFolder implements RunStore {
     }
     const frozen = new Map<string, FlatWeights>();
     for (const key of frozenKeys(state)) {
-      const f = join(this.dir, STATE_DIR, `frozen-${key}.safetensors`);
+      const f = join(this.dir, STATE_DIR, frozenFileName(key));
       frozen.set(key, readWeights(await readFile(f), f, 'flat'));
     }
     await this.removeUnused(wrap.folder, state);

@@ -1,8 +1,10 @@
 /**
- * Model folders in the origin-private file system (browser page or worker): models/<name>/<file>.
- * Names are checked so a model name cannot reach outside its folder.
+ * Model folders in the origin-private file system (browser page or worker): models/<name>/<file>;
+ * and the folder of the page's saved run (opfsRunDir). Names are checked so a name cannot reach
+ * outside its folder.
  */
 import type { FolderFiles } from './api';
+import type { RunDir } from './saved-run';
 
 const ROOT = 'models';
 
@@ -58,4 +60,65 @@ export async function listFolders(): Promise<string[]> {
     if (handle.kind === 'directory') names.push(name);
   }
   return names.sort();
+}
+
+/**
+ * A folder of the origin-private file system as the saved run uses it (src/worker/saved-run.ts).
+ * Paths are '/'-separated; each segment is checked as a name, so no path leaves the folder.
+ */
+export function opfsRunDir(name: string): RunDir {
+  const root = async (): Promise<FileSystemDirectoryHandle> => {
+    if (typeof navigator === 'undefined' || navigator.storage?.getDirectory === undefined) {
+      throw new Error('this browser has no origin-private file system (navigator.storage.getDirectory)');
+    }
+    return (await navigator.storage.getDirectory()).getDirectoryHandle(checkName(name), { create: true });
+  };
+  /** The folder holding `path`'s last segment, and that segment; null when a folder on the way is missing. */
+  const parent = async (path: string, create: boolean): Promise<[FileSystemDirectoryHandle, string] | null> => {
+    const parts = path.split('/').map(checkName);
+    let dir = await root();
+    for (const p of parts.slice(0, -1)) {
+      try {
+        dir = await dir.getDirectoryHandle(p, { create });
+      } catch (e) {
+        if (!create && e instanceof DOMException && e.name === 'NotFoundError') return null;
+        throw e;
+      }
+    }
+    return [dir, parts[parts.length - 1]];
+  };
+  const missing = (e: unknown): boolean => e instanceof DOMException && (e.name === 'NotFoundError' || e.name === 'TypeMismatchError');
+  return {
+    async read(path) {
+      const at = await parent(path, false);
+      if (at === null) return null;
+      try {
+        return new Uint8Array(await (await (await at[0].getFileHandle(at[1])).getFile()).arrayBuffer());
+      } catch (e) {
+        if (missing(e)) return null;
+        throw e;
+      }
+    },
+    async write(path, bytes) {
+      const [dir, file] = (await parent(path, true))!;
+      // A writable goes to a swap file and replaces the file on close: a reader never sees a part.
+      const writable = await (await dir.getFileHandle(file, { create: true })).createWritable();
+      await writable.write(bytes as Uint8Array<ArrayBuffer>);
+      await writable.close();
+    },
+    async list(path) {
+      const at = await parent(`${path}/x`, false);
+      if (at === null) return [];
+      const names: string[] = [];
+      for await (const [n] of at[0] as unknown as AsyncIterable<[string, FileSystemHandle]>) names.push(n);
+      return names.sort();
+    },
+    async remove(path) {
+      const at = await parent(path, false);
+      if (at === null) return;
+      await at[0].removeEntry(at[1], { recursive: true }).catch((e: unknown) => {
+        if (!missing(e)) throw e;
+      });
+    },
+  };
 }
