@@ -72,7 +72,8 @@ export default defineConfig({
         resolve: { alias: { '#test-gpu': '/test/support/gpu-node.ts' } },
         test: {
           name: 'gpu-node',
-          include: ['test/kernels/**/*.test.ts', 'test/model/**/*.test.ts'],
+          // test/oracle/: Node only (llama.cpp through node-llama-cpp as an outside oracle).
+          include: ['test/kernels/**/*.test.ts', 'test/model/**/*.test.ts', 'test/oracle/**/*.test.ts'],
           environment: 'node',
           setupFiles: ['test/support/gpu-node-setup.ts'],
           testTimeout: 120_000,
