@@ -12,7 +12,7 @@ import { backwardTrain } from './backward';
 import { ActivationArena, ROW_BUCKET, rowsFor } from './activation-sets';
 import { forwardTrain, setBatch } from './forward';
 import { zeroGrads, type ModelParams } from './params';
-import { createOptimizer, destroyOptimizer, optimizerStep, settleOptimizerStep, type OptimizerHyper, type OptimizerState } from './train-step';
+import { createOptimizer, destroyOptimizer, stepUnlessNonFinite, type OptimizerHyper, type OptimizerState } from './train-step';
 
 export interface SftExample {
   /** The whole sequence: prompt then response. */
@@ -25,7 +25,7 @@ export interface SftStepResult {
   /** Token-mean cross-entropy over the batch's response tokens (before the update). */
   loss: number;
   gradNorm: number;
-  /** The gradient norm was NaN or infinite: the optimizer step changed nothing (settleOptimizerStep). */
+  /** The loss or the gradient norm was NaN or infinite: the optimizer step changed nothing (stepUnlessNonFinite). */
   skipped: boolean;
   /** Response tokens the loss averaged over. */
   tokens: number;
@@ -116,12 +116,11 @@ export class SftTrainer {
       ceLossBackward(this.gpu, mask, acts.dlogp, R, { nTokens: total });
       backwardTrain(this.gpu, this.model, acts);
     });
-    const norm = optimizerStep(this.gpu, this.model, this.opt, this.hyper);
-    const [sums, gn] = await Promise.all([this.gpu.readF32(this.sums!), this.gpu.readF32(norm)]);
-    const skipped = settleOptimizerStep(this.opt, gn[0]);
+    const sums = await this.gpu.readF32(this.sums!);
     let loss = 0;
     for (let i = 0; i < groups.length; i++) loss += sums[i];
-    return { loss, gradNorm: gn[0], skipped, tokens: total };
+    const { gradNorm, skipped } = await stepUnlessNonFinite(this.gpu, this.model, this.opt, this.hyper, loss);
+    return { loss, gradNorm, skipped, tokens: total };
   }
 
   destroy(): void {

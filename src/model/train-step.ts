@@ -2,7 +2,8 @@
  * The optimizer step over the model's flat buffers: the global gradient norm of all gradient
  * buffers with its clip coefficient (computed and applied on the GPU, no readback), then AdamW
  * (PyTorch semantics) with weight decay on embeddings and linear weights only — norms take none.
- * A non-finite gradient norm makes the coefficient NaN, and AdamW then leaves everything as is.
+ * A non-finite gradient norm makes the coefficient NaN, and AdamW then leaves everything as is;
+ * a non-finite loss skips AdamW before it is recorded (stepUnlessNonFinite).
  */
 import { adamwStep } from '../gpu/ops/optimizer';
 import { globalGradNorm } from '../gpu/ops/reduce';
@@ -64,14 +65,18 @@ function decayRuns(model: ModelParams): Run[] {
   return runs;
 }
 
+/** The norm to clip to; 0 = no clipping (globalGradNorm's convention). */
+function clipNorm(h: OptimizerHyper): number {
+  return Number.isFinite(h.maxNorm) && h.maxNorm > 0 ? h.maxNorm : 0;
+}
+
 /**
  * Records one optimizer step from the accumulated gradients: clip by the global norm, then
  * AdamW. The gradients are left as they are (zero them before the next step's backward).
  * Returns the [norm, coefficient] tensor, to be read whenever the caller wants the figure.
  */
 export function optimizerStep(gpu: Gpu, model: ModelParams, opt: OptimizerState, h: OptimizerHyper): Tensor {
-  const maxNorm = Number.isFinite(h.maxNorm) && h.maxNorm > 0 ? h.maxNorm : 0;
-  globalGradNorm(gpu, model.flatGrads, maxNorm, opt.gradNorm);
+  globalGradNorm(gpu, model.flatGrads, clipNorm(h), opt.gradNorm);
   const step = opt.step + 1;
   for (const r of decayRuns(model)) {
     adamwStep(gpu, model.flat[r.buffer], model.flatGrads[r.buffer], opt.m[r.buffer], opt.v[r.buffer], opt.gradNorm, {
@@ -100,6 +105,23 @@ export function settleOptimizerStep(opt: OptimizerState, gradNorm: number): bool
   if (Number.isFinite(gradNorm)) return false;
   opt.step--;
   return true;
+}
+
+/**
+ * The optimizer step of an update whose loss has been read: a NaN or infinite loss skips AdamW
+ * before anything is recorded (weights, moments and step count untouched), even when the gradient
+ * stayed finite, as a KL term of an infinite log-ratio under klCoef 0 leaves it; the gradient norm
+ * is still measured for the step line. Otherwise optimizerStep, whose non-finite gradient norm
+ * skips on the GPU (settleOptimizerStep). Reading the loss first costs one wait for the GPU.
+ */
+export async function stepUnlessNonFinite(gpu: Gpu, model: ModelParams, opt: OptimizerState, h: OptimizerHyper, loss: number): Promise<{ gradNorm: number; skipped: boolean }> {
+  if (!Number.isFinite(loss)) {
+    globalGradNorm(gpu, model.flatGrads, clipNorm(h), opt.gradNorm);
+    const gn = await gpu.readF32(opt.gradNorm);
+    return { gradNorm: gn[0], skipped: true };
+  }
+  const gn = await gpu.readF32(optimizerStep(gpu, model, opt, h));
+  return { gradNorm: gn[0], skipped: settleOptimizerStep(opt, gn[0]) };
 }
 
 /** AdamW's moments read back (the step count is `opt.step`), for a checkpoint of the run. */

@@ -24,7 +24,7 @@ import { backwardTrain } from '../model/backward';
 import { ActivationArena, ROW_BUCKET, rowsFor } from '../model/activation-sets';
 import { forwardTrain, setBatch } from '../model/forward';
 import { zeroGrads, type ModelParams } from '../model/params';
-import { createOptimizer, destroyOptimizer, optimizerStep, settleOptimizerStep, type OptimizerState } from '../model/train-step';
+import { createOptimizer, destroyOptimizer, stepUnlessNonFinite, type OptimizerState } from '../model/train-step';
 import type { LossAggregation } from './config';
 import type { UpdateStats } from './metrics';
 
@@ -348,9 +348,7 @@ export class PolicyTrainer {
       gpu.copy(acts.entropy, stashView(3));
       backwardTrain(gpu, model, acts, { temperature: s.temperature, entropy });
     });
-    const norm = optimizerStep(gpu, model, this.opt, { lr: s.lr, weightDecay: s.weightDecay, maxNorm: s.maxNorm, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps });
-    const [stash, gn] = await Promise.all([gpu.readF32(this.stash), gpu.readF32(norm)]);
-    const skipped = settleOptimizerStep(this.opt, gn[0]);
+    const stash = await gpu.readF32(this.stash);
     let loss = 0;
     let kl = 0;
     let klBase = 0;
@@ -374,13 +372,16 @@ export class PolicyTrainer {
     // Figures to watch are token means whatever the aggregation.
     const mean = (x: number): number => (N > 0 ? x / N : 0);
     // The loss reported is the objective differentiated: PPO-clip + KL, minus the entropy bonus.
+    const objective = loss - (divisor > 0 ? (s.entropyCoef * ent) / divisor : 0);
+    const hyper = { lr: s.lr, weightDecay: s.weightDecay, maxNorm: s.maxNorm, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps };
+    const { gradNorm, skipped } = await stepUnlessNonFinite(gpu, model, this.opt, hyper, objective);
     return {
-      loss: loss - (divisor > 0 ? (s.entropyCoef * ent) / divisor : 0),
+      loss: objective,
       kl: mean(kl),
       entropy: mean(ent),
       clipFracLow: mean(low),
       clipFracHigh: mean(high),
-      gradNorm: gn[0],
+      gradNorm,
       skipped: skipped ? 1 : 0,
       klBase: base === null ? null : mean(klBase),
     };

@@ -11,7 +11,7 @@ import type { ModelConfig } from '../../src/model/config';
 import { createActivations, destroyActivations, forwardTrain, setBatch, type Activations, type TrainBatch } from '../../src/model/forward';
 import { paramList } from '../../src/model/layout';
 import { createParams, destroyParams, initParams, readParams, uploadParams, zeroGrads, type ModelParams } from '../../src/model/params';
-import { createOptimizer, destroyOptimizer, optimizerStep, type OptimizerHyper, type OptimizerState } from '../../src/model/train-step';
+import { createOptimizer, destroyOptimizer, optimizerStep, readOptimizer, stepUnlessNonFinite, type OptimizerHyper, type OptimizerState } from '../../src/model/train-step';
 import type { AdamWRefState } from '../reference/optimizer';
 import { modelBackwardRef, modelLossRef, optimizerStepRef, sftWeights, type Params64 } from '../reference/model';
 import { concat } from '../support/joint';
@@ -170,6 +170,52 @@ describe('model training steps', () => {
       expect(first, `initial loss ≈ ln V (seed ${seed})`).toBeGreaterThan(0.9 * Math.log(c.vocabSize));
       expect(last, `loss after 60 steps (seed ${seed}), from ${first}`).toBeLessThan(0.05);
       if (globalThis.process?.env?.EXPRL_PRINT_ERRORS) console.log(`overfit: loss ${first} -> ${last}`);
+    } finally {
+      maskTensor.buffer.destroy();
+      dispose(t);
+    }
+  });
+
+  it('skips the step of a NaN or infinite loss whose gradient is finite: weights, moments and count bitwise unchanged, the norm still measured', async () => {
+    const seed = freshSeed();
+    const rand = rng(seed);
+    const c = config();
+    const T = 5;
+    const tokens = Uint32Array.from({ length: T }, () => Math.floor(rand() * c.vocabSize));
+    const targets = Uint32Array.from({ length: T }, () => Math.floor(rand() * c.vocabSize));
+    const mask = new Float32Array(T).fill(1);
+    const t = await trainer(c, initParams(c, seed, 0.1), { batch: 1, seqLen: T, tokens, targets }, mask);
+    const maskTensor = t.gpu.upload(mask, [T]);
+    const h = { lr: 1e-2, weightDecay: 0.1, maxNorm: 1 };
+    const gradients = () => {
+      zeroGrads(t.gpu, t.model);
+      forwardTrain(t.gpu, t.model, t.acts);
+      ceLossBackward(t.gpu, maskTensor, t.acts.dlogp, t.acts.rows, { nTokens: t.nTokens });
+      backwardTrain(t.gpu, t.model, t.acts);
+    };
+    const bits = (xs: Float32Array[]) => xs.map((x) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length)));
+    const snapshot = async () => ({ params: bits([...(await readParams(t.gpu, t.model)).values()]), ...(await readOptimizer(t.gpu, t.opt)), step: t.opt.step });
+    try {
+      // One real step first, so the moments are not zero and a change would show.
+      gradients();
+      expect(await stepUnlessNonFinite(t.gpu, t.model, t.opt, h, 1.5)).toMatchObject({ skipped: false });
+      const before = await snapshot();
+      for (const loss of [NaN, Infinity, -Infinity]) {
+        gradients();
+        const r = await stepUnlessNonFinite(t.gpu, t.model, t.opt, h, loss);
+        expect(r.skipped, `loss ${loss} (seed ${seed})`).toBe(true);
+        expect(Number.isFinite(r.gradNorm) && r.gradNorm > 0, `grad norm ${r.gradNorm}`).toBe(true);
+        const after = await snapshot();
+        expect(after.step).toBe(before.step);
+        expect(after.params).toEqual(before.params);
+        expect(bits(after.m)).toEqual(bits(before.m));
+        expect(bits(after.v)).toEqual(bits(before.v));
+      }
+      // The same gradient with a finite loss does step.
+      gradients();
+      expect(await stepUnlessNonFinite(t.gpu, t.model, t.opt, h, 2)).toMatchObject({ skipped: false });
+      expect(t.opt.step).toBe(before.step + 1);
+      expect((await snapshot()).params).not.toEqual(before.params);
     } finally {
       maskTensor.buffer.destroy();
       dispose(t);
