@@ -182,11 +182,11 @@ function getPath(obj: unknown, path: string): unknown {
 export const PROTOTYPE_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
 
 /**
- * The path ("extra_info.__proto__", "prompt[0].constructor") of the first PROTOTYPE_KEYS key in
- * `v`, or null. A row holding one is refused: whatever later copies or merges it (a mapping, an
- * exporter, the page's table) would otherwise reach Object.prototype.
+ * The first PROTOTYPE_KEYS key in `v` and its path ("extra_info.__proto__", "prompt[0].constructor";
+ * `path` prefixes it), or null. A row holding one is refused: whatever later copies or merges it
+ * (a mapping, an exporter, the page's table) would otherwise reach Object.prototype.
  */
-export function prototypeKeyPath(v: unknown, path = ''): string | null {
+export function prototypeKeyPath(v: unknown, path = ''): { path: string; key: string } | null {
   if (Array.isArray(v)) {
     for (const [i, x] of v.entries()) {
       const p = prototypeKeyPath(x, `${path}[${i}]`);
@@ -197,7 +197,7 @@ export function prototypeKeyPath(v: unknown, path = ''): string | null {
   if (v !== null && typeof v === 'object') {
     for (const [k, x] of Object.entries(v)) {
       const here = path === '' ? k : `${path}.${k}`;
-      if (PROTOTYPE_KEYS.includes(k)) return here;
+      if (PROTOTYPE_KEYS.includes(k)) return { path: here, key: k };
       const p = prototypeKeyPath(x, here);
       if (p !== null) return p;
     }
@@ -274,7 +274,7 @@ export function importRows(rows: readonly unknown[], opts: Omit<ImportOptions, '
     const obj = row as Record<string, unknown>;
     const protoKey = prototypeKeyPath(obj);
     if (protoKey !== null) {
-      fail(protoKey, `"${/[^.\]]*$/.exec(protoKey)![0]}" is not allowed as a key (it would reach the object prototype)`);
+      fail(protoKey.path, `"${protoKey.key}" is not allowed as a key (it would reach the object prototype)`);
       return;
     }
     const garbled = opts.invalidUtf8 ? replacementCharPath(obj) : null;

@@ -1,5 +1,6 @@
 // Merging overrides onto a run config (a preset, a config file, a link's setup), refusing keys
 // that would reach an object's prototype.
+import { PROTOTYPE_KEYS, prototypeKeyPath } from '../../tasks/import';
 import { isObject } from './checks';
 import { preset, type PresetName } from './presets';
 import type { RunConfig } from './schema';
@@ -39,12 +40,19 @@ export function mergeConfig(base: RunConfig, override: DeepPartial<RunConfig> | 
  * Keys that reach an object's prototype when assigned (JSON.parse makes "__proto__" an own key):
  * a config holding one would change Object.prototype for the whole process.
  */
-export const FORBIDDEN_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+export const FORBIDDEN_KEYS: readonly string[] = PROTOTYPE_KEYS;
+
+function forbiddenKey(path: string, key: string): ConfigError {
+  return new ConfigError([{ path, value: '(not shown)', message: `"${key}" is not allowed as a key (it would reach the object prototype)` }]);
+}
 
 function mergeObject(base: Record<string, unknown>, over: Record<string, unknown>, path: string): Record<string, unknown> {
   for (const [k, v] of Object.entries(over)) {
     const p = path === '' ? k : `${path}.${k}`;
-    if (FORBIDDEN_KEYS.includes(k)) throw new ConfigError([{ path: p, value: '(not shown)', message: `"${k}" is not allowed as a key (it would reach the object prototype)` }]);
+    if (FORBIDDEN_KEYS.includes(k)) throw forbiddenKey(p, k);
+    // Also inside values copied whole (a list, an unknown field, an object where a value belongs).
+    const deep = prototypeKeyPath(v, p);
+    if (deep !== null) throw forbiddenKey(deep.path, deep.key);
     if (path === '' && k === 'stages') continue;
     if (v === undefined) continue;
     const b = base[k];

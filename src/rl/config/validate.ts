@@ -62,7 +62,8 @@ function checkFields(value: unknown, fields: Record<string, Field>, path: string
     if (problem !== null) issues.push({ path: `${path}.${k}`, value: `${path}.${k}` === 'judge.apiKeyEnv' ? NOT_SHOWN : value[k], message: problem });
   }
   for (const k of Object.keys(value)) {
-    if (!(k in fields)) issues.push(unknownField(`${path}.${k}`));
+    // Own keys only: `in` would take "constructor" or "__proto__" for fields (Object.prototype has them).
+    if (!Object.hasOwn(fields, k)) issues.push(unknownField(`${path}.${k}`));
   }
 }
 
