@@ -16,6 +16,7 @@
  * There is no RNG state to keep: every draw is a pure function of the seeds and the cursor (a
  * step's prompts are `stepItems(pool, step)`, its sampling seed `mixSeed(seed, stageSalt(stage), step)`).
  */
+import { prototypeKeyPath } from '../tasks/import';
 import type { EvalLine } from './evaluate';
 
 export const RUN_STATE_FORMAT = 'exprl-run-state';
@@ -104,6 +105,9 @@ function frozenSource(v: unknown, where: string, field: string): FrozenSource | 
 /** Checks a parsed state file field by field; errors name the file and the field. */
 export function parseRunState(value: unknown, where: string): RunStateJson {
   if (!isObj(value)) throw new RunStateError(where, 'must be a JSON object');
+  // A state file is untrusted (it may come from elsewhere); its eval lines are copied into outputs.
+  const protoKey = prototypeKeyPath(value);
+  if (protoKey !== null) throw new RunStateError(where, `${protoKey.path}: "${protoKey.key}" is not allowed as a key (it would reach the object prototype)`);
   if (value.format !== RUN_STATE_FORMAT) throw new RunStateError(where, `format must be "${RUN_STATE_FORMAT}"`);
   if (value.version !== RUN_STATE_VERSION) throw new RunStateError(where, `version ${JSON.stringify(value.version)} is not supported (this build reads ${RUN_STATE_VERSION})`);
   const c = value.cursor;
