@@ -18,9 +18,17 @@ export function encodeSetup(setup: Setup, table: readonly Setting[] = RUN_SETTIN
   for (const s of table) {
     const v = setup[s.key];
     if (v === undefined || s.secret) continue;
-    params.append(s.key, String(v));
+    params.append(s.key, valueText(v));
   }
   return params.toString();
+}
+
+/**
+ * A value as the link writes it. Integers in plain digits: String() writes 1e21 and above with
+ * an exponent, which an integer setting does not read back (it takes digits only, not "0x10").
+ */
+function valueText(v: SettingValue): string {
+  return typeof v === 'number' && Number.isInteger(v) ? BigInt(v).toString() : String(v);
 }
 
 export interface SetupFromLink {
