@@ -53,21 +53,29 @@ export interface SafetensorsHeader {
   metadata: Record<string, string> | undefined;
 }
 
+/** Every error of this module: a file that is not valid safetensors, or tensors that cannot be written. The message starts with the file. */
+export class SafetensorsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SafetensorsError';
+  }
+}
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function requireLittleEndian(file: string): void {
-  if (!LITTLE_ENDIAN) throw new Error(`${file}: safetensors data is little-endian and this host is big-endian (not supported)`);
+  if (!LITTLE_ENDIAN) throw new SafetensorsError(`${file}: safetensors data is little-endian and this host is big-endian (not supported)`);
 }
 
 /** N from the first 8 bytes, checked against the file's size. */
 export function readHeaderLength(prefix: Uint8Array, fileSize: number, file: string): number {
-  if (fileSize < 8 || prefix.length < 8) throw new Error(`${file}: truncated safetensors file (${fileSize} bytes, the header length alone takes 8)`);
+  if (fileSize < 8 || prefix.length < 8) throw new SafetensorsError(`${file}: truncated safetensors file (${fileSize} bytes, the header length alone takes 8)`);
   const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
   const lo = view.getUint32(0, true);
   const hi = view.getUint32(4, true);
   const n = hi * 2 ** 32 + lo;
-  if (n > MAX_HEADER_BYTES) throw new Error(`${file}: safetensors header length ${n} is over the ${MAX_HEADER_BYTES}-byte limit (damaged or not a safetensors file)`);
-  if (8 + n > fileSize) throw new Error(`${file}: safetensors header (${n} bytes) runs past the end of the file (${fileSize} bytes): truncated file`);
+  if (n > MAX_HEADER_BYTES) throw new SafetensorsError(`${file}: safetensors header length ${n} is over the ${MAX_HEADER_BYTES}-byte limit (damaged or not a safetensors file)`);
+  if (8 + n > fileSize) throw new SafetensorsError(`${file}: safetensors header (${n} bytes) runs past the end of the file (${fileSize} bytes): truncated file`);
   return n;
 }
 
@@ -81,58 +89,58 @@ const TENSOR_KEYS = new Set(['dtype', 'shape', 'data_offsets']);
 export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number, file: string): SafetensorsHeader {
   const headerLength = headerBytes.length;
   const dataStart = 8 + headerLength;
-  if (dataStart > fileSize) throw new Error(`${file}: safetensors header (${headerLength} bytes) runs past the end of the file (${fileSize} bytes): truncated file`);
+  if (dataStart > fileSize) throw new SafetensorsError(`${file}: safetensors header (${headerLength} bytes) runs past the end of the file (${fileSize} bytes): truncated file`);
   const dataLength = fileSize - dataStart;
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
   } catch {
-    throw new Error(`${file}: safetensors header is not valid UTF-8`);
+    throw new SafetensorsError(`${file}: safetensors header is not valid UTF-8`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: safetensors header is not valid JSON (${(e as Error).message})`);
+    throw new SafetensorsError(`${file}: safetensors header is not valid JSON (${(e as Error).message})`);
   }
-  if (!isPlainObject(json)) throw new Error(`${file}: safetensors header must be a JSON object`);
+  if (!isPlainObject(json)) throw new SafetensorsError(`${file}: safetensors header must be a JSON object`);
 
   let metadata: Record<string, string> | undefined;
   const tensors: SafetensorsTensorInfo[] = [];
   for (const [name, entry] of Object.entries(json)) {
     if (name === '__metadata__') {
-      if (!isPlainObject(entry)) throw new Error(`${file}: __metadata__ must be an object of strings`);
+      if (!isPlainObject(entry)) throw new SafetensorsError(`${file}: __metadata__ must be an object of strings`);
       for (const [k, v] of Object.entries(entry)) {
-        if (typeof v !== 'string') throw new Error(`${file}: __metadata__.${k} must be a string, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'string') throw new SafetensorsError(`${file}: __metadata__.${k} must be a string, got ${JSON.stringify(v)}`);
       }
       metadata = entry as Record<string, string>;
       continue;
     }
     const where = `${file}: tensor "${name}"`;
-    if (!isPlainObject(entry)) throw new Error(`${where}: header entry must be an object`);
-    for (const k of Object.keys(entry)) if (!TENSOR_KEYS.has(k)) throw new Error(`${where}: unexpected header field "${k}"`);
+    if (!isPlainObject(entry)) throw new SafetensorsError(`${where}: header entry must be an object`);
+    for (const k of Object.keys(entry)) if (!TENSOR_KEYS.has(k)) throw new SafetensorsError(`${where}: unexpected header field "${k}"`);
     const dtype = entry.dtype;
-    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) throw new Error(`${where}: unknown dtype ${JSON.stringify(dtype)}`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) throw new SafetensorsError(`${where}: unknown dtype ${JSON.stringify(dtype)}`);
     const shape = entry.shape;
-    if (!Array.isArray(shape)) throw new Error(`${where}: shape must be an array, got ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape)) throw new SafetensorsError(`${where}: shape must be an array, got ${JSON.stringify(shape)}`);
     let size = 1;
     for (const d of shape) {
-      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw new Error(`${where}: shape ${JSON.stringify(shape)} must hold non-negative integers`);
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw new SafetensorsError(`${where}: shape ${JSON.stringify(shape)} must hold non-negative integers`);
       size *= d;
     }
-    if (!Number.isSafeInteger(size)) throw new Error(`${where}: shape ${JSON.stringify(shape)} has too many elements`);
+    if (!Number.isSafeInteger(size)) throw new SafetensorsError(`${where}: shape ${JSON.stringify(shape)} has too many elements`);
     const offsets = entry.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)) {
-      throw new Error(`${where}: data_offsets must be two non-negative integers, got ${JSON.stringify(offsets)}`);
+      throw new SafetensorsError(`${where}: data_offsets must be two non-negative integers, got ${JSON.stringify(offsets)}`);
     }
     const [begin, end] = offsets as [number, number];
-    if (end < begin) throw new Error(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
+    if (end < begin) throw new SafetensorsError(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
     const byteLength = size * DTYPE_BYTES[dtype as SafetensorsDType];
     if (end - begin !== byteLength) {
-      throw new Error(`${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape [${shape.join(', ')}] of ${dtype} needs ${byteLength}`);
+      throw new SafetensorsError(`${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape [${shape.join(', ')}] of ${dtype} needs ${byteLength}`);
     }
     if (end > dataLength) {
-      throw new Error(`${where}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes): truncated file or bad offsets`);
+      throw new SafetensorsError(`${where}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes): truncated file or bad offsets`);
     }
     tensors.push({ name, dtype: dtype as SafetensorsDType, shape: shape as number[], size, dataOffsets: [begin, end], byteOffset: dataStart + begin, byteLength });
   }
@@ -142,12 +150,12 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
   let prev: SafetensorsTensorInfo | undefined;
   for (const t of sorted) {
     const [begin, end] = t.dataOffsets;
-    if (begin < pos) throw new Error(`${file}: tensor "${t.name}" (bytes ${begin}..${end}) overlaps tensor "${prev?.name}" (ends at ${pos})`);
-    if (begin > pos) throw new Error(`${file}: tensor "${t.name}" starts at byte ${begin} of the data, leaving a gap after byte ${pos}`);
+    if (begin < pos) throw new SafetensorsError(`${file}: tensor "${t.name}" (bytes ${begin}..${end}) overlaps tensor "${prev?.name}" (ends at ${pos})`);
+    if (begin > pos) throw new SafetensorsError(`${file}: tensor "${t.name}" starts at byte ${begin} of the data, leaving a gap after byte ${pos}`);
     pos = end;
     prev = t;
   }
-  if (pos !== dataLength) throw new Error(`${file}: ${dataLength - pos} bytes after the last tensor's data (the tensors cover ${pos} of ${dataLength})`);
+  if (pos !== dataLength) throw new SafetensorsError(`${file}: ${dataLength - pos} bytes after the last tensor's data (the tensors cover ${pos} of ${dataLength})`);
   return { file, headerLength, dataStart, fileSize, tensors, byName: new Map(tensors.map((t) => [t.name, t])), metadata };
 }
 
@@ -159,7 +167,7 @@ export async function readSafetensorsHeader(
 ): Promise<SafetensorsHeader> {
   const n = readHeaderLength(fileSize >= 8 ? await read(0, 8) : new Uint8Array(0), fileSize, file);
   const bytes = await read(8, 8 + n);
-  if (bytes.length !== n) throw new Error(`${file}: read ${bytes.length} header bytes, expected ${n}: truncated file`);
+  if (bytes.length !== n) throw new SafetensorsError(`${file}: read ${bytes.length} header bytes, expected ${n}: truncated file`);
   return parseSafetensorsHeader(bytes, fileSize, file);
 }
 
@@ -177,7 +185,7 @@ export function parseSafetensors(data: Uint8Array, file = '<buffer>'): Safetenso
   const header = parseSafetensorsHeader(data.subarray(8, 8 + n), data.length, file);
   const info = (name: string): SafetensorsTensorInfo => {
     const t = header.byName.get(name);
-    if (t === undefined) throw new Error(`${file}: no tensor "${name}"`);
+    if (t === undefined) throw new SafetensorsError(`${file}: no tensor "${name}"`);
     return t;
   };
   const bytes = (name: string): Uint8Array => {
@@ -191,10 +199,10 @@ export function parseSafetensors(data: Uint8Array, file = '<buffer>'): Safetenso
 export function decodeFloat32(info: Pick<SafetensorsTensorInfo, 'name' | 'dtype' | 'size'>, bytes: Uint8Array, file: string): Float32Array {
   const where = `${file}: tensor "${info.name}"`;
   if (!(FLOAT_DTYPES as readonly string[]).includes(info.dtype)) {
-    throw new Error(`${where}: dtype ${info.dtype} is not supported (only ${FLOAT_DTYPES.join(', ')})`);
+    throw new SafetensorsError(`${where}: dtype ${info.dtype} is not supported (only ${FLOAT_DTYPES.join(', ')})`);
   }
   const width = DTYPE_BYTES[info.dtype];
-  if (bytes.length !== info.size * width) throw new Error(`${where}: got ${bytes.length} bytes, expected ${info.size * width}`);
+  if (bytes.length !== info.size * width) throw new SafetensorsError(`${where}: got ${bytes.length} bytes, expected ${info.size * width}`);
   requireLittleEndian(file);
   // Offsets inside a file need not be aligned to the element size (a BF16 tensor of odd length
   // shifts everything after it), and typed-array views must be: copy when they are not.
@@ -227,16 +235,18 @@ export interface EncodedSafetensors {
  */
 export function encodeSafetensors(tensors: readonly TensorToWrite[], metadata?: Record<string, string>, file = '<output>'): EncodedSafetensors {
   requireLittleEndian(file);
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor named "__proto__" is then a key like any other (on {}, assigning it
+  // would replace the header's prototype and drop the tensor from the JSON).
+  const header = Object.create(null) as Record<string, unknown>;
   if (metadata !== undefined) header.__metadata__ = metadata;
   const chunks: Uint8Array[] = [];
   let pos = 0;
   for (const t of tensors) {
     const where = `${file}: tensor "${t.name}"`;
-    if (t.name === '__metadata__' || Object.hasOwn(header, t.name)) throw new Error(`${where}: duplicate or reserved name`);
+    if (t.name === '__metadata__' || Object.hasOwn(header, t.name)) throw new SafetensorsError(`${where}: duplicate or reserved name`);
     const size = t.shape.reduce((a, b) => a * b, 1);
-    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`${where}: bad shape [${t.shape.join(', ')}]`);
-    if (t.data.length !== size) throw new Error(`${where}: ${t.data.length} values for shape [${t.shape.join(', ')}] (${size})`);
+    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new SafetensorsError(`${where}: bad shape [${t.shape.join(', ')}]`);
+    if (t.data.length !== size) throw new SafetensorsError(`${where}: ${t.data.length} values for shape [${t.shape.join(', ')}] (${size})`);
     let dtype: FloatDType;
     let bytes: Uint8Array;
     if (t.data instanceof Float32Array) {
@@ -244,7 +254,7 @@ export function encodeSafetensors(tensors: readonly TensorToWrite[], metadata?: 
       const raw = dtype === 'F32' ? t.data : dtype === 'BF16' ? f32ToBf16(t.data) : f32ToF16(t.data);
       bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
     } else {
-      if (t.dtype !== 'BF16' && t.dtype !== 'F16') throw new Error(`${where}: 16-bit data needs dtype BF16 or F16`);
+      if (t.dtype !== 'BF16' && t.dtype !== 'F16') throw new SafetensorsError(`${where}: 16-bit data needs dtype BF16 or F16`);
       dtype = t.dtype;
       bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     }
