@@ -11,10 +11,10 @@
  * structs (our extras id, difficulty and checkpoints included), strings as UTF8. These are the
  * standard three-level LIST and group layouts that pyarrow, pandas and 🤗 datasets read.
  */
-import { parquetReadObjects } from 'hyparquet';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { decodeUtf8 } from './utf8';
-import { importRows, toVerlRow, type ImportOptions, type ImportResult, type VerlExportOptions } from './import';
+import { importRows, PROTOTYPE_KEYS, toVerlRow, type ImportOptions, type ImportResult, type VerlExportOptions } from './import';
 import type { TaskItem } from './types';
 
 /** The 4-byte magic at both ends of every parquet file. */
@@ -47,6 +47,10 @@ export async function readParquetRows(bytes: ArrayBuffer | Uint8Array): Promise<
   const head = new TextDecoder().decode(new Uint8Array(buf, 0, Math.min(4, buf.byteLength)));
   const tail = buf.byteLength >= 8 ? new TextDecoder().decode(new Uint8Array(buf, buf.byteLength - 4, 4)) : '';
   if (head !== MAGIC || tail !== MAGIC) throw new Error(`not a parquet file (no "${MAGIC}" magic at both ends; ${buf.byteLength} bytes)`);
+  // hyparquet builds rows by assignment: a column named "__proto__" would set the row's prototype
+  // (and vanish from the row) rather than be a key the importer can refuse.
+  const key = parquetMetadata(buf).schema.find((e) => PROTOTYPE_KEYS.includes(e.name));
+  if (key !== undefined) throw new Error(`column "${key.name}": "${key.name}" is not allowed as a key (it would reach the object prototype)`);
   const bad = { invalid: false };
   // Text columns through our decoder, which notes bytes that are not UTF-8 (hyparquet's replaces them silently).
   const stringFromBytes = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : (toPlain(b, bad) as string));

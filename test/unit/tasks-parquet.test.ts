@@ -42,6 +42,22 @@ describe('parquet', () => {
     ]);
   });
 
+  it('refuses a file with a column or struct field named "__proto__", "constructor" or "prototype", naming it (hyparquet would set the row\'s prototype)', async () => {
+    for (const name of ['__proto__', 'constructor', 'prototype']) {
+      const flat = parquetWriteBuffer({ columnData: [{ name: 'question', data: ['Q?'] }, { name: 'reference', data: ['R'] }, { name: 'answer', data: ['1'] }, { name, data: ['x'] }] });
+      const nested = parquetWriteBuffer({
+        columnData: [{ name: 'extra_info', data: [{ question: 'Q?', [name]: 'x' }] }],
+        schema: [{ name: 'root', num_children: 1 }, { name: 'extra_info', repetition_type: 'OPTIONAL', num_children: 2 }, { name: 'question', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' }, { name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' }],
+      } as Parameters<typeof parquetWriteBuffer>[0]);
+      for (const buf of [flat, nested]) {
+        const r = await importParquet(new Uint8Array(buf));
+        expect(r.items).toEqual([]);
+        expect(r.errors).toEqual([{ row: 0, field: '(file)', message: `cannot read parquet: column "${name}": "${name}" is not allowed as a key (it would reach the object prototype)` }]);
+      }
+    }
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
   it('refuses a file that is not parquet as one error at row 0', async () => {
     const r = await importParquet(new TextEncoder().encode('question,answer\n1,2\n'));
     expect(r.items).toEqual([]);
