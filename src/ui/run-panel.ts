@@ -1,8 +1,8 @@
 /**
  * The run panel: pick a preset, method, policy and judge, see the judge-call estimate, start and
  * stop a run, and watch it: charts of the metric lines as they come (charts.ts), the last
- * lines as numbers (Stage 0's too, which the charts leave out), eval lines, and each step's
- * rollouts beside the question and its hidden reference, every segment coloured by its judge score.
+ * lines as numbers (Stage 0's too, which the charts leave out), eval lines, and every step's
+ * rollouts in the rollout browser (rollouts-view.ts).
  * Every text the model, the task set or the judge produced is set as text, never as markup.
  */
 import * as Comlink from 'comlink';
@@ -21,9 +21,10 @@ import {
 import { describeJudgeEstimate } from '../rl/judge-budget';
 import type { EvalLine } from '../rl/evaluate';
 import type { StepMetrics } from '../rl/metrics';
-import type { EngineApi, EngineEvent, RolloutBatchView, RolloutView, RunPolicy } from '../worker/api';
+import type { EngineApi, EngineEvent, RunPolicy } from '../worker/api';
 import { chartsView, type PlotFactory } from './charts';
 import { el } from './dom';
+import { rolloutsBrowser } from './rollouts-view';
 import { settingsForm } from './settings-form';
 
 const STEP_COLUMNS: (keyof StepMetrics)[] = ['stage', 'step', 'method', 'reward_mean', 'masked', 'adv_std', 'loss', 'kl', 'entropy', 'grad_norm', 'len_mean', 'cut_frac', 'judge_calls', 'step_s'];
@@ -33,38 +34,6 @@ function fmt(v: unknown): string {
   if (v === null || v === undefined) return '–';
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 || Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toFixed(3);
   return String(v);
-}
-
-/** Background of a segment: red (0) through yellow to green (1); masked segments are grey. */
-export function scoreColour(score: number | null): string {
-  if (score === null) return '#d9dbe3';
-  const s = Math.min(1, Math.max(0, score));
-  return `hsl(${Math.round(120 * s)}, 70%, 84%)`;
-}
-
-function rolloutItem(r: RolloutView): HTMLElement {
-  const flags = [r.correct ? 'correct' : 'wrong', r.cut ? 'cut at max length (reward 0)' : '', r.masked ? `masked: ${r.judgeError ?? 'no usable score'}` : ''].filter((x) => x !== '');
-  const trace = el('div', { className: 'trace' });
-  for (const seg of r.segments) {
-    const span = el('span', { className: 'segment', text: seg.text });
-    span.style.backgroundColor = scoreColour(seg.score);
-    span.title = `score ${fmt(seg.score)} · value ${seg.advantage >= 0 ? '+' : ''}${fmt(seg.advantage)}`;
-    trace.appendChild(span);
-  }
-  if (r.segments.length === 0) trace.appendChild(el('em', { text: '(empty response)' }));
-  return el('li', { className: r.masked ? 'rollout masked' : 'rollout' }, el('div', { className: 'rollout-head', text: `reward ${fmt(r.reward)} · ${flags.join(' · ')}` }), trace);
-}
-
-function rolloutsView(b: RolloutBatchView): HTMLElement {
-  const groups = b.prompts.map((p, g) =>
-    el(
-      'div',
-      { className: 'group' },
-      el('div', { className: 'reference' }, el('h4', { text: 'Question' }), el('pre', { text: p.question }), el('h4', { text: 'Reference (hidden from the policy)' }), el('pre', { text: p.reference })),
-      el('ol', { className: 'rollouts' }, ...b.rollouts.filter((r) => r.group === g).map(rolloutItem)),
-    ),
-  );
-  return el('div', {}, el('h3', { text: `Stage ${b.stage}, step ${b.step}: ${b.method} rollouts` }), ...groups);
 }
 
 /** The preset the page starts from when the link names none. */
@@ -102,7 +71,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
   const charts = chartsView(options.loadPlot);
   /** The metric lines of the run on screen, in arrival order. */
   let lines: (StepMetrics | EvalLine)[] = [];
-  const rollouts = el('div', { className: 'rollout-view' });
+  const rollouts = rolloutsBrowser();
   const notes = el('ul', { className: 'notes' });
 
   /** The setup the inputs hold; "current" (the policy loaded in this page) is not part of it: a link cannot carry it. */
@@ -199,7 +168,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
           while (metricsBody.children.length > MAX_ROWS) metricsBody.firstElementChild?.remove();
         }
       } else if (e.type === 'run-rollouts') {
-        rollouts.replaceChildren(rolloutsView(e.batch));
+        rollouts.add(e.batch);
       } else if (e.type === 'run-progress') {
         const p = e.progress;
         progress.hidden = false;
@@ -237,7 +206,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
     lines = [];
     charts.update([]);
     evals.replaceChildren();
-    rollouts.replaceChildren();
+    rollouts.clear();
     notes.replaceChildren();
     status.textContent = 'starting…';
     // The outcome, a failure included, is shown when the 'run-end' event arrives: it comes after
@@ -265,6 +234,6 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
     metrics,
     evals,
     notes,
-    rollouts,
+    rollouts.element,
   );
 }

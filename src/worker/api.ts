@@ -48,12 +48,15 @@ export interface TrainSettings extends OptimizerHyper {
 export interface RolloutView {
   group: number;
   text: string;
-  segments: { text: string; score: number | null; advantage: number }[];
+  /** `reason`: the judge's rationale for the segment's score, or its failure (absent when no judge was asked). */
+  segments: { text: string; score: number | null; advantage: number; reason?: string }[];
   reward: number | null;
   correct: boolean;
   cut: boolean;
   masked: boolean;
   judgeError?: string;
+  /** Per checkpoint of its prompt (same order), whether the response reaches it (the rubric's rule). */
+  reached: boolean[];
 }
 
 /** One RL step's rollouts, grouped by prompt, with each prompt's question and hidden reference. */
@@ -61,7 +64,8 @@ export interface RolloutBatchView {
   stage: number;
   step: number;
   method: string;
-  prompts: { id: string; question: string; reference: string; answer: string }[];
+  /** `steps` and `checkpoints`: the reference's steps and the intermediate result of each (empty for imported items without them). */
+  prompts: { id: string; question: string; reference: string; answer: string; steps: string[]; checkpoints: string[] }[];
   rollouts: RolloutView[];
 }
 

@@ -148,14 +148,40 @@ it('runs the tiny preset in the page and shows each step\'s rollouts, segments c
   await page.getByRole('heading', { name: 'Stage 2, step 2: stage2 rollouts' }).waitFor();
   expect(await page.locator('.group').count()).toBe(2);
   expect(await page.locator('.group .reference pre').first().innerText()).toMatch(/\S/);
+  await page.locator('[data-score]:not([data-score=""])').first().waitFor();
   const spans = page.locator('.rollout .segment');
   expect(await spans.count()).toBeGreaterThan(0);
   const colour = await spans.first().evaluate((s) => getComputedStyle(s).backgroundColor);
   expect(colour).toMatch(/^rgb/);
-  expect(await spans.first().getAttribute('title')).toMatch(/^score \S+ · value [+-]/);
-  // Model text is text: a trace holds only segment spans (or an "empty" note), never parsed markup.
-  const stray = await page.locator('.trace').evaluateAll((ts) => ts.flatMap((t) => [...t.children].filter((c) => !c.matches('span.segment, em')).map((c) => c.tagName)));
+  // Model text is text: a trace holds only segment spans, each followed by its score as text (or an "empty" note), never parsed markup.
+  const stray = await page.locator('.trace').evaluateAll((ts) => ts.flatMap((t) => [...t.children].filter((c) => !c.matches('span.segment, sub.segment-score, em')).map((c) => c.tagName)));
   expect(stray).toEqual([]);
+  // A segment is focusable; focus shows its score, value and reason as text, the score matching data-score.
+  const detail = page.locator('.segment-detail');
+  const focusFirst = async (): Promise<string> => {
+    const seg = spans.first();
+    await seg.focus();
+    await expect.poll(() => detail.innerText()).toMatch(/score [\d.]+|score masked/);
+    const score = await seg.getAttribute('data-score');
+    const text = await detail.innerText();
+    expect(text).toContain(score === '' ? 'score masked' : `score ${Number(score).toFixed(2)}`);
+    expect(text).toMatch(/value [+−]\d/);
+    return text;
+  };
+  expect(await focusFirst()).toMatch(/reason: (the answer check|cut at the length limit)/);
+  // Back to step 1 on the slider: Stage I's ExpRL-Process rollouts, each segment's reason from the rubric judge or the cut rule.
+  await page.locator('#rollout-step').press('Home');
+  await page.getByRole('heading', { name: 'Stage 1, step 1: exprl-process rollouts' }).waitFor();
+  expect(await page.locator('.rollout-step-label').innerText()).toMatch(/^stage 1, step 1 \(1 of 2 kept\)/);
+  expect(await focusFirst()).toMatch(/reason: \S/);
+  expect(await focusFirst()).not.toMatch(/reason: the answer check/);
+  // The outcome filter hides what does not match: "masked" leaves only masked rollouts (the rubric masks none).
+  const all = await page.locator('.rollout').count();
+  await page.locator('#rollout-outcome').selectOption('masked');
+  await expect.poll(() => page.locator('.rollout-count').innerText()).toMatch(/^0 of \d+ rollouts shown/);
+  expect(await page.locator('.rollout').count()).toBe(0);
+  await page.locator('#rollout-outcome').selectOption('all');
+  await expect.poll(() => page.locator('.rollout').count()).toBe(all);
   expect(errors).toEqual([]);
 }, 600_000);
 
