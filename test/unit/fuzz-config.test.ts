@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, mergeConfig, preset, PRESET_NAMES, resolveConfig, validateConfig, type DeepPartial, type RunConfig } from '../../src/rl/config';
+import { num, oneOf, orValue, str } from '../../src/rl/config/checks';
 import { expectPrototypeUnchanged, fuzzParams, jsonTextWithProtoKeys, objectWithProtoKeyAt, PROTO_KEYS } from '../support/fuzz';
 
 /** A field path as the config's errors write it: "judge.endpoint", "stages[0].lr". */
@@ -47,9 +48,10 @@ describe('run config: errors name the field', () => {
       fc.property(leafArb, fc.dictionary(fc.string({ minLength: 1, maxLength: 4 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }), ({ name, path }, value) => {
         const err = configError(() => resolveConfig(name, overrideAt(path, value) as DeepPartial<RunConfig>));
         const named = err.issues.map((i) => i.path);
-        // The leaf itself, or the custom-checked object holding it (judge.templates, tasks.difficulties).
+        // The leaf itself, the custom-checked object holding it (judge.templates, tasks.difficulties),
+        // or a prototype key inside the value (jsonValue makes "__proto__" keys too).
         const want = [show(path), show(path.slice(0, -1))];
-        expect(named.some((p) => want.includes(p)), `${err.message}\nwanted one of ${want.join(', ')}`).toBe(true);
+        expect(named.some((p) => want.includes(p) || p.startsWith(`${show(path)}.`)), `${err.message}\nwanted one of ${want.join(', ')}`).toBe(true);
         for (const i of err.issues) expect(err.message).toContain(`${i.path} = `);
       }),
       fuzzParams(200),
@@ -68,6 +70,39 @@ describe('run config: errors name the field', () => {
           expect(issues.length).toBeGreaterThan(0);
           for (const i of issues) expect((e as Error).message).toContain(`${i.path} = `);
         }
+      }),
+      fuzzParams(300),
+    );
+  });
+});
+
+describe('run config: field checks (checks.ts)', () => {
+  it('num accepts exactly the finite numbers (integers) within its bounds, and says so in the same words it describes', () => {
+    const bound = fc.option(fc.integer({ min: -100, max: 100 }), { freq: 2 });
+    fc.assert(
+      fc.property(fc.record({ int: fc.boolean(), min: bound, max: bound, gt: bound, lt: bound }), fc.oneof(fc.double(), fc.integer({ min: -120, max: 120 }), fc.jsonValue({ maxDepth: 1 })), (b, v) => {
+        const opts = Object.fromEntries(Object.entries(b).filter(([, x]) => x !== null)) as Parameters<typeof num>[0];
+        const rule = num(opts);
+        const ok =
+          typeof v === 'number' && Number.isFinite(v) && (!opts.int || Number.isInteger(v)) &&
+          (opts.min === undefined || v >= opts.min) && (opts.max === undefined || v <= opts.max) && (opts.gt === undefined || v > opts.gt) && (opts.lt === undefined || v < opts.lt);
+        const problem = rule.check(v);
+        expect(problem === null).toBe(ok);
+        if (problem !== null) expect(problem).toMatch(opts.int ? /^must be a finite integer/ : /^must be a finite number/);
+        // orValue adds one more accepted value, and nothing else.
+        const or = orValue(rule, 'auto', 'must be a number or "auto"');
+        expect(or.check('auto')).toBeNull();
+        expect(or.check(v) === null).toBe(ok);
+      }),
+      fuzzParams(300),
+    );
+  });
+
+  it('oneOf and str accept exactly their values, whatever the value', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.string(), { minLength: 1, maxLength: 4 }), fc.oneof(fc.string(), fc.jsonValue({ maxDepth: 1 }), fc.constantFrom('__proto__', 'constructor', 'toString')), fc.boolean(), (choices, v, nonEmpty) => {
+        expect(oneOf(choices).check(v) === null).toBe(typeof v === 'string' && choices.includes(v));
+        expect(str(nonEmpty).check(v) === null).toBe(typeof v === 'string' && (!nonEmpty || v !== ''));
       }),
       fuzzParams(300),
     );

@@ -4,7 +4,7 @@
 // prototype keys are refused and Object.prototype stays as it was.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { importTaskFile } from '../../src/tasks/load';
+import { importTaskFile, TASK_FILE_FORMATS, taskFileFormat } from '../../src/tasks/load';
 import { exportCsv, exportVerlJsonl, importTasks, type ImportError } from '../../src/tasks/import';
 import { exportVerlParquet, importParquet } from '../../src/tasks/parquet';
 import type { TaskItem } from '../../src/tasks/types';
@@ -243,6 +243,20 @@ describe('task files: each bad row is an error naming its row and field; the goo
 
 const VERL_KEYS = ['role', 'content', 'style', 'ground_truth', 'index', 'split', 'question', 'solution', 'answer', 'id', 'difficulty', 'checkpoints'];
 
+describe('task files: the format from the name', () => {
+  it('a known extension (any case) gives its format; any other name is an error naming the file and the known types', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 12 }), fc.oneof(fc.constantFrom(...TASK_FILE_FORMATS, 'JSONL', 'Csv', 'txt', 'parq', 'json5', ''), fc.string({ maxLength: 5 }).filter((e) => !e.includes('.'))), (stem, ext) => {
+        const name = `${stem}.${ext}`;
+        const known = TASK_FILE_FORMATS.find((f) => f === ext.toLowerCase());
+        if (known !== undefined) expect(taskFileFormat(name)).toBe(known);
+        else expect(() => taskFileFormat(name)).toThrow(`${name}: unknown task file type (known: .jsonl, .json, .csv, .parquet)`);
+      }),
+      fuzzParams(300),
+    );
+  });
+});
+
 describe('task files: prototype keys', () => {
   it('a mapping naming an inherited property ("toString", "constructor", ...) finds nothing in a row', () => {
     fc.assert(
@@ -263,7 +277,7 @@ describe('task files: prototype keys', () => {
         const rows = exportVerlJsonl(items, { split: 'train' }).trimEnd().split('\n');
         const inner = JSON.stringify(proto.value);
         // The first row carries the key inside one of verl's nested objects.
-        rows[0] = where === 'prompt' ? rows[0].replace('"prompt":[{', `"prompt":[{${inner.slice(1, -1)},`) : rows[0].replace(`"${where}":{`, `"${where}":{${inner.slice(1, -1)},`);
+        rows[0] = where === 'prompt' ? rows[0].replace('"prompt":[{', () => `"prompt":[{${inner.slice(1, -1)},`) : rows[0].replace(`"${where}":{`, () => `"${where}":{${inner.slice(1, -1)},`);
         const res = importTasks(rows.join('\n'), { format: 'jsonl' });
         const field = `${where === 'prompt' ? 'prompt[0]' : where}.${proto.path.join('.')}`;
         expect(res.errors).toEqual([{ row: 1, field, message: `"${proto.path.at(-1)}" is not allowed as a key (it would reach the object prototype)` }]);
