@@ -78,6 +78,7 @@ describe('URL state', () => {
       'judge-endpoint': 'http://127.0.0.1:8000/v1?x=1&y=2',
       'judge-model': 'Qwen/Qwen3 4B #1',
       'judge-guard': false,
+      'judge-require-probes': true,
       'judge-runtime': 'transformers',
       'judge-dtype': 'q4f16',
     };
