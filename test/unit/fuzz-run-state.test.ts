@@ -1,11 +1,12 @@
-// Property tests of the run state (src/rl/run-state.ts parseRunState, and src/cli/run-folder.ts
-// that stores it with safetensors weights): what is saved reads back equal; a wrong field is a
-// RunStateError naming the file and the field; prototype keys anywhere are refused, naming their
-// path, and Object.prototype stays as it was.
+// Property tests of the run state (src/rl/run-state.ts parseRunState, src/rl/run-state-files.ts
+// state.json and weights files, and src/cli/run-folder.ts that stores them on disk): what is saved
+// reads back equal; a wrong field is a RunStateError naming the file and the field; prototype keys
+// anywhere are refused, naming their path, and Object.prototype stays as it was.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RunFolder } from '../../src/cli/run-folder';
 import { parseRunState, RUN_STATE_FORMAT, RUN_STATE_VERSION, RunStateError, type FlatWeights, type RunStateJson } from '../../src/rl/run-state';
+import { parseStateFile, readWeights, stateFileText, weightsFile } from '../../src/rl/run-state-files';
 import { nodeTempPath, removeNodePath } from '../support/node-temp';
 import { expectPrototypeUnchanged, fuzzParams, objectWithProtoKeyAt } from '../support/fuzz';
 
@@ -106,6 +107,36 @@ describe('run state', () => {
         expectPrototypeUnchanged();
       }),
       fuzzParams(150),
+    );
+  });
+
+  it('state.json: stateFileText -> parseStateFile reads back equal; any other text is a RunStateError naming the file', () => {
+    const folderArb = fc.integer({ min: 0, max: 999_999 }).map((n) => `state/c-${String(n).padStart(6, '0')}`);
+    fc.assert(
+      fc.property(folderArb, stateArb, fc.oneof(fc.string(), fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v))), (folder, state, junk) => {
+        expect(parseStateFile(stateFileText(folder, state), 'run/state.json')).toEqual({ folder, state });
+        try {
+          parseStateFile(junk, 'run/state.json');
+        } catch (e) {
+          expect(e).toBeInstanceOf(RunStateError);
+          expect((e as Error).message.startsWith('run/state.json: ')).toBe(true);
+        }
+      }),
+      fuzzParams(150),
+    );
+  });
+
+  it('weights files: weightsFile -> readWeights gives back each group bit for bit; a missing group is an error naming the file', () => {
+    const bufs = fc.array(fc.float32Array({ minLength: 1, maxLength: 16 }), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(bufs, bufs, (m, v) => {
+        const bytes = weightsFile({ m, v });
+        const bits = (ws: FlatWeights) => ws.map((w) => [...new Uint32Array(w.buffer, w.byteOffset, w.length)]);
+        expect(bits(readWeights(bytes, 'run/optimizer.safetensors', 'm'))).toEqual(bits(m));
+        expect(bits(readWeights(bytes, 'run/optimizer.safetensors', 'v'))).toEqual(bits(v));
+        expect(() => readWeights(bytes, 'run/optimizer.safetensors', 'flat')).toThrow(new RunStateError('run/optimizer.safetensors', 'holds no flat.0 tensor'));
+      }),
+      fuzzParams(100),
     );
   });
 
