@@ -1,9 +1,11 @@
-// Property tests of the safetensors reader and writer (src/model/safetensors.ts): what is written
-// reads back equal (names, shapes, dtypes, bits, metadata); a damaged file (truncated, extended,
-// a header field of the wrong kind, any bytes at all) is a SafetensorsError naming the file, and
-// the tensor where there is one; prototype keys in a header change nothing.
+// Property tests of the safetensors reader and writer (src/model/safetensors.ts; the shard index
+// of src/model/checkpoint.ts): what is written reads back equal (names, shapes, dtypes, bits,
+// metadata); a damaged file (truncated, extended, a header field of the wrong kind, any bytes at
+// all) is a SafetensorsError naming the file, and the tensor where there is one; prototype keys in
+// a header change nothing.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseWeightMap } from '../../src/model/checkpoint';
 import { parseSafetensors, SafetensorsError, writeSafetensors, type TensorToWrite } from '../../src/model/safetensors';
 import { expectPrototypeUnchanged, fuzzParams, jsonTextWithProtoKeys, PROTO_KEYS } from '../support/fuzz';
 
@@ -141,6 +143,24 @@ describe('safetensors', () => {
         }
       }),
       fuzzParams(300),
+    );
+  });
+
+  it('a shard index (weight_map) maps each tensor to a plain .safetensors name in the folder, or is an error naming the index and the tensor', () => {
+    const shard = fc.oneof(fc.stringMatching(/^[\w.-]{1,8}\.safetensors$/), fc.constantFrom('../x.safetensors', '.hidden.safetensors', 'a/b.safetensors', 'model.bin', ''), fc.jsonValue({ maxDepth: 1 }));
+    const INDEX = 'Qwen/model.safetensors.index.json';
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.oneof(nameArb, fc.constantFrom(...PROTO_KEYS)), shard), { maxLength: 4 }), (entries) => {
+        // JSON text, so a "__proto__" tensor name is an own key as in a file.
+        const text = `{"weight_map": {${entries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}}`;
+        const map = Object.entries((JSON.parse(text) as { weight_map: Record<string, unknown> }).weight_map);
+        const bad = map.find(([, f]) => typeof f !== 'string' || !/^[\w.-]+\.safetensors$/.test(f) || f.startsWith('.'));
+        if (bad !== undefined) expect(() => parseWeightMap(JSON.parse(text) as Record<string, unknown>, INDEX)).toThrow(`${INDEX}: tensor "${bad[0]}" maps to`);
+        else if (map.length === 0) expect(() => parseWeightMap(JSON.parse(text) as Record<string, unknown>, INDEX)).toThrow(`${INDEX}: weight_map is empty`);
+        else expect([...parseWeightMap(JSON.parse(text) as Record<string, unknown>, INDEX)]).toEqual(map);
+        expectPrototypeUnchanged();
+      }),
+      fuzzParams(200),
     );
   });
 });
