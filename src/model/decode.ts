@@ -20,6 +20,11 @@ import type { ModelConfig } from './config';
 import { attentionShape, forwardHead, forwardLayer, type LayerBuffers } from './forward';
 import { paramView, type ModelParams } from './params';
 
+/** The largest of `xs` (-Infinity for none). Math.max(...xs) overflows the call stack past ~10⁵ sequences. */
+function largest(xs: readonly number[]): number {
+  return xs.reduce((a, b) => Math.max(a, b), -Infinity);
+}
+
 export interface GenerateOptions {
   /** 0 = greedy (log-probs then at temperature 1, as sample_tokens defines them). */
   temperature: number;
@@ -179,14 +184,14 @@ export function prefill(gpu: Gpu, m: ModelParams, st: DecodeState, prompts: read
   const owners = [...distinct.values()];
   const D = owners.length;
   const n = owners.map((o) => prompts[o[0]].length - 1);
-  const T = Math.max(...n);
+  const T = largest(n);
   if (T === 0) return;
   const R = D * T;
   const tokens = new Uint32Array(R);
   const positions = new Uint32Array(R);
   // Copy j of distinct prompt d goes to sequence owners[d][j]; rows with no such copy (and
   // padding, which is computed but, by causality, never reaches a real row) to none (S).
-  const copies = Math.max(...owners.map((o) => o.length));
+  const copies = largest(owners.map((o) => o.length));
   const seqOf = Array.from({ length: copies }, () => new Uint32Array(R).fill(S));
   for (let d = 0; d < D; d++) {
     const prompt = prompts[owners[d][0]];
@@ -304,7 +309,7 @@ export async function generate(gpu: Gpu, model: ModelParams, prompts: number[][]
   const live = budget.map((b) => b > 0);
   if (!live.some((x) => x)) return out;
   // The last sampled token is never fed, so the cache needs prompt + budget − 1 positions.
-  const maxT = Math.max(...prompts.map((p, s) => p.length + Math.max(budget[s], 1) - 1));
+  const maxT = largest(prompts.map((p, s) => p.length + Math.max(budget[s], 1) - 1));
   const st = createDecodeState(gpu, c, S, maxT);
   try {
     prefill(gpu, model, st, prompts);
