@@ -6,6 +6,7 @@
  */
 import { acquireDevice, type AcquiredDevice, type AdapterReport } from './device';
 import type { KernelSpec } from './kernel';
+import { checkBufferSize, GpuMemoryError, labelInMessage } from './memory';
 import { PipelineCache, type Constants } from './pipelines';
 import { BufferPool } from './pool';
 import type { MatmulVariant } from './ops/matmul';
@@ -37,6 +38,31 @@ export interface KernelTiming {
   ms: number;
 }
 
+/** How a device ended without our asking (GPUDeviceLostInfo, copied). */
+export interface DeviceLoss {
+  /** 'destroyed' or 'unknown' (a driver reset, the GPU removed, the device out of memory). */
+  reason: string;
+  message: string;
+}
+
+/**
+ * The device was lost and the run did not ask for it (its own `destroy` at shutdown is asked
+ * for). Every wait on the GPU rejects with this once the loss is known, so an await chain ends
+ * instead of hanging on work that will never finish; the GPU's buffers are gone with it.
+ */
+export class DeviceLostError extends Error {
+  override name = 'DeviceLostError';
+  constructor(readonly loss: DeviceLoss) {
+    super(`the GPU device was lost (${loss.reason}${loss.message === '' ? '' : `: ${loss.message}`})`);
+  }
+}
+
+/**
+ * How long a failed readback waits for the device's `lost` promise: in Dawn a readback pending at
+ * a loss rejects (AbortError) about when `lost` resolves, in either order. Failures only.
+ */
+const LOSS_SETTLE_MS = 1000;
+
 /** Usage of every tensor buffer. Read lazily: in Node the globals appear when the GPU is created. */
 function storageUsage(): GPUBufferUsageFlags {
   return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -52,6 +78,13 @@ export class Gpu {
   /** Entry points dispatched so far, for coverage reports. */
   readonly dispatched = new Set<string>();
   preferences: KernelPreferences = { matmul: ['tiled', 'vec4', 'register'], rowWidth: 'wide' };
+  /** Our own destroy has begun: a loss from now on was asked for. */
+  private closing = false;
+  private lossSeen: DeviceLoss | null = null;
+  /** Rejects with DeviceLostError at a loss we did not ask for; never settles otherwise. */
+  private readonly lossRejection: Promise<never>;
+  /** The first out-of-memory error the device reported; the next wait throws it. */
+  private outOfMemory: GpuMemoryError | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -59,6 +92,45 @@ export class Gpu {
   ) {
     this.pipelines = new PipelineCache(device);
     this.pool = new BufferPool(device);
+    this.lossRejection = device.lost.then((info) => {
+      if (this.closing) return new Promise<never>(() => {});
+      this.lossSeen = { reason: String(info.reason), message: info.message };
+      throw new DeviceLostError(this.lossSeen);
+    });
+    // Waits race against it; a loss while nothing waits must not be an unhandled rejection.
+    this.lossRejection.catch(() => {});
+    // A buffer the GPU had no memory for is an invalid one that every later use silently skips.
+    device.addEventListener('uncapturederror', (ev) => {
+      const error = (ev as GPUUncapturedErrorEvent).error;
+      if (this.outOfMemory !== null || typeof GPUOutOfMemoryError === 'undefined' || !(error instanceof GPUOutOfMemoryError)) return;
+      this.outOfMemory = new GpuMemoryError(`the GPU ran out of memory: ${error.message.split('\n')[0]}`, labelInMessage(error.message));
+    });
+  }
+
+  /** How the device was lost without our asking; null while it lives (or after our own destroy). */
+  get lost(): DeviceLoss | null {
+    return this.lossSeen;
+  }
+
+  /**
+   * `work` (a wait on the GPU), or DeviceLostError as soon as the device is lost unasked: the
+   * promise of work on a lost device may reject with something vaguer (AbortError) or never settle.
+   * After an out-of-memory error the wait throws it: what was computed used an invalid buffer.
+   */
+  private async whileAlive<T>(work: Promise<T>): Promise<T> {
+    let done: T;
+    try {
+      done = await Promise.race([work, this.lossRejection]);
+    } catch (e) {
+      if (this.lossSeen === null && !this.closing) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const settle = new Promise<void>((resolve) => (timer = setTimeout(resolve, LOSS_SETTLE_MS)));
+        await Promise.race([this.lossRejection, settle]).finally(() => clearTimeout(timer));
+      }
+      throw e;
+    }
+    if (this.outOfMemory !== null) throw this.outOfMemory;
+    return done;
   }
 
   static async create(gpu: GPU | undefined, where?: string): Promise<Gpu> {
@@ -79,8 +151,14 @@ export class Gpu {
 
   // ---- tensors -------------------------------------------------------------------------------
 
+  /** Throws GpuMemoryError, naming `label`, when a float32/u32 tensor of `shape` is over what one buffer of this device holds. */
+  assertFits(shape: readonly number[], label: string): void {
+    checkBufferSize(this.device.limits, Math.max(4, numel(shape) * 4), label, shape);
+  }
+
   empty(shape: readonly number[], dtype: DType = 'f32', label?: string): Tensor {
     const bytes = Math.max(4, numel(shape) * 4);
+    this.assertFits(shape, label ?? 'tensor');
     const buffer = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: storageUsage(), label });
     return new Tensor(buffer, shape, dtype);
   }
@@ -100,6 +178,7 @@ export class Gpu {
 
   /** Pooled scratch tensor; give it back with `release` once the work that uses it is submitted. */
   scratch(shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    this.assertFits(shape, 'scratch');
     return new Tensor(this.pool.acquire(Math.max(4, numel(shape) * 4), storageUsage(), 'scratch'), shape, dtype);
   }
 
@@ -116,7 +195,7 @@ export class Gpu {
     const encoder = this.currentEncoder();
     encoder.copyBufferToBuffer(t.buffer, t.offsetBytes, staging, 0, bytes);
     this.submit();
-    await staging.mapAsync(GPUMapMode.READ);
+    await this.whileAlive(staging.mapAsync(GPUMapMode.READ));
     new Uint8Array(out.buffer).set(new Uint8Array(staging.getMappedRange()));
     staging.unmap();
     staging.destroy();
@@ -216,17 +295,18 @@ export class Gpu {
 
   async sync(): Promise<void> {
     this.submit();
-    await this.device.queue.onSubmittedWorkDone();
+    await this.whileAlive(this.device.queue.onSubmittedWorkDone());
   }
 
   /** GPU time per dispatch since profiling was turned on (reads the timestamps back). */
   async timings(): Promise<KernelTiming[]> {
     this.submit();
     if (this.profiler === null) return [];
-    return this.profiler.collect();
+    return this.whileAlive(this.profiler.collect());
   }
 
   destroy(): void {
+    this.closing = true;
     this.submit();
     this.pool.trim();
     this.device.destroy();

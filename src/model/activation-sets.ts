@@ -19,6 +19,18 @@ export function rowsFor(longest: number, seqLen: number, bucket = ROW_BUCKET): n
   return Math.min(seqLen, Math.max(1, Math.ceil(longest / bucket) * bucket));
 }
 
+/**
+ * The widest buffer createActivations makes for [batch, seqLen]: rows × the largest of the
+ * vocabulary (logits), the MLP's width, the heads' and the model's. A trainer checks it when it
+ * is made, so a shape the device cannot hold is refused before the stage's first step rather
+ * than at its first update.
+ */
+export function largestActivation(c: ModelConfig, batch: number, seqLen: number): { label: string; shape: [number, number] } {
+  const widths: [string, number][] = [['logits', c.vocabSize], ['gate', c.dFF], ['q', c.nHeads * c.headDim], ['resid-0', c.dModel]];
+  const [label, width] = widths.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return { label, shape: [batch * seqLen, width] };
+}
+
 export class ActivationArena {
   private full: Activations | null = null;
   /** The row length T whose positions (r % T) the shared positions buffer holds. */
@@ -31,7 +43,10 @@ export class ActivationArena {
     readonly batch: number,
     /** Input tokens per row at most. */
     readonly seqLen: number,
-  ) {}
+  ) {
+    const widest = largestActivation(config, batch, seqLen);
+    gpu.assertFits(widest.shape, widest.label);
+  }
 
   /**
    * Activations for `batch` rows of T tokens (batch ≤ the arena's, T ≤ its seqLen). Views of one
