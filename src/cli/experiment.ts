@@ -25,7 +25,8 @@ import { commandHelp, parseArgs, UsageError, type CommandSpec } from './args';
 import { withGpu } from './gpu';
 import { writePlots } from './experiment-plots';
 import { packageRoot } from './policy-source';
-import { createRunFolder, executeRun, peekRunState, readRunConfig, reopenRunFolder } from './run-exec';
+import { createRunFolder, peekRunState, readRunConfig, reopenRunFolder } from './run-exec';
+import { executeRunSurvivingLoss, withResumeHint } from './run-recovery';
 
 export const EXPERIMENT: CommandSpec = {
   name: 'experiment',
@@ -245,8 +246,8 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
       surveyed.reduce((a, s) => a + s.done, 0),
       performance.now() / 1000,
     );
-    await withGpu(async ({ gpu, via }) => {
-      const session: SessionRecord = { started: new Date().toISOString(), adapter: describeAdapter(gpu.adapter, via), wall_s: 0, runs: {} };
+    await withGpu(async (g) => {
+      const session: SessionRecord = { started: new Date().toISOString(), adapter: describeAdapter(g.gpu.adapter, g.via), wall_s: 0, runs: {} };
       file.sessions.push(session);
       const t0 = performance.now();
       const stop = new AbortController();
@@ -263,9 +264,9 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
           log(`${run.id}: ${at} (run ${i + 1} of ${todo.length} to do)`);
           const tRun = performance.now();
           let last: StepMetrics | null = null;
-          const result = await executeRun({
+          // After a device loss the run goes on from its last checkpoint on a fresh device (run-recovery.ts).
+          const result = await withResumeHint(dir, 'run the same command again', () => executeRunSurvivingLoss({
             ...setup,
-            gpu,
             signal: stop.signal,
             log: (line) => log(`${run.id}: ${line}`),
             onProbes: (report) => {
@@ -280,7 +281,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
               clock.step();
               log(stepLine(run, p, last, clock));
             },
-          });
+          }, g));
           session.runs[run.id] = (session.runs[run.id] ?? 0) + (performance.now() - tRun) / 1000;
           session.wall_s = (performance.now() - t0) / 1000;
           await writeJsonAtomic(join(out, EXPERIMENT_FILE), file);

@@ -9,12 +9,14 @@
  */
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { GpuMemoryError } from '../gpu/memory';
 import type { Gpu } from '../gpu/runtime';
 import { probeRefusal, runProbes, type ProbeReport } from '../judge/probes';
 import { saveCheckpoint } from '../model/checkpoint';
 import { readParams } from '../model/params';
 import type { RunConfig } from '../rl/config';
 import type { EvalLine } from '../rl/evaluate';
+import { memoryAdvice } from '../rl/memory-advice';
 import type { StepMetrics } from '../rl/metrics';
 import { rolloutJsonLine } from '../rl/rollouts';
 import { runPipeline, type RunProgress, type RunResult } from '../rl/run';
@@ -25,7 +27,7 @@ import { runConfigFromJson } from './judge';
 import { readJudgeKey, redactText } from './judge-key';
 import { localJudgeOpeners, openPolicy } from './policy-source';
 import { cutLines, RunFolder, STATE_FILE } from './run-folder';
-import { testKillPoint, testPoisonStep } from './test-hooks';
+import { testDeviceLoss, testFaultPoint, testPoisonStep } from './test-hooks';
 
 export interface RunSetup {
   out: string;
@@ -122,12 +124,13 @@ export async function executeRun(o: ExecuteRunOptions): Promise<RunResult> {
         onMetrics: async (line) => {
           await appendFile(`${out}/metrics.jsonl`, redactText(JSON.stringify(line)) + '\n');
           o.onMetrics?.(line);
+          testDeviceLoss(line, gpu);
         },
         onRollouts: async (b) => {
           await appendFile(`${out}/rollouts.jsonl`, b.records.map((r) => redactText(rolloutJsonLine(r, { stage: b.stage, step: b.step, method: b.method })) + '\n').join(''));
-          testKillPoint('rollouts');
+          testFaultPoint('rollouts');
         },
-        onCheckpoint: () => testKillPoint('checkpoint'),
+        onCheckpoint: () => testFaultPoint('checkpoint'),
         testPoisonStep,
         onProgress: o.onProgress,
         onNote: (m) => o.log(`note: ${m}`),
@@ -136,6 +139,10 @@ export async function executeRun(o: ExecuteRunOptions): Promise<RunResult> {
     const s = opened.session;
     await saveCheckpoint(`${out}/checkpoint`, s.config, await readParams(s.gpu, s.model), s.tokenizer.files(s.config.maxSeqLen));
     return result;
+  } catch (e) {
+    // A buffer the device cannot hold: which of the run's settings makes it that large.
+    if (e instanceof GpuMemoryError) e.message += `\n${memoryAdvice(e.label, config)}`;
+    throw e;
   } finally {
     await release();
     opened.session.destroy();

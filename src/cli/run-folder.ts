@@ -11,7 +11,7 @@ import { mkdir, open, readdir, readFile, rename, rm, truncate } from 'node:fs/pr
 import { join } from 'node:path';
 import { frozenKeys, RunStateError, type FlatWeights, type LoadedRunState, type RunSnapshot, type RunStateJson, type RunStore } from '../rl/run-state';
 import { CHECKPOINT_NAME, checkpointName, frozenFileName, parseStateFile, readWeights, STATE_DIR, STATE_FILE, stateFileText, weightsFile } from '../rl/run-state-files';
-import { testKillPoint } from './test-hooks';
+import { testFaultPoint } from './test-hooks';
 
 export { STATE_FILE };
 
@@ -45,7 +45,7 @@ export class RunFolder implements RunStore {
     const at = join(this.dir, folder);
     await mkdir(at, { recursive: true });
     await writeDurable(join(at, 'policy.safetensors'), weightsFile({ flat: snap.policy }));
-    testKillPoint('checkpoint-write');
+    testFaultPoint('checkpoint-write');
     if (snap.optimizer !== null) await writeDurable(join(at, 'optimizer.safetensors'), weightsFile({ m: snap.optimizer.m, v: snap.optimizer.v }));
     for (const [key, weights] of snap.frozen) {
       const file = join(this.dir, STATE_DIR, frozenFileName(key));

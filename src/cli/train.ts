@@ -6,7 +6,7 @@
  * `--resume DIR` continues a run from its state, as if it had never stopped.
  */
 import { existsSync } from 'node:fs';
-import { formatProbeReport } from '../judge/probes';
+import { formatProbeReport, type ProbeReport } from '../judge/probes';
 import { applySettings, DEFAULT_PRESET, JUDGE_FIELDS, METHODS, preset, RUN_SETTINGS, validateConfig, type PresetName, type RunConfig } from '../rl/config';
 import { describeJudgeEstimate } from '../rl/judge-budget';
 import type { RunProgress } from '../rl/run';
@@ -16,7 +16,8 @@ import { withGpu } from './gpu';
 import { runConfigFromJson } from './judge';
 import { readJudgeKey } from './judge-key';
 import { ProgressBar } from './progress';
-import { createRunFolder, executeRun, readRunConfig, reopenRunFolder, RunFolderError, type RunSetup } from './run-exec';
+import { createRunFolder, readRunConfig, reopenRunFolder, RunFolderError, type RunSetup } from './run-exec';
+import { executeRunSurvivingLoss, MAX_DEVICE_LOSSES, withResumeHint } from './run-recovery';
 import { settingOptions, setupFromOptions } from './setting-options';
 
 export const TRAIN: CommandSpec = {
@@ -32,6 +33,9 @@ export const TRAIN: CommandSpec = {
     '(too many masked rollouts, judge call cap, Ctrl-C or SIGTERM); a paused run exits 1 after saving.\n' +
     '`exprl train --resume DIR` continues it exactly: its metrics.jsonl and rollouts.jsonl end as an\n' +
     'uninterrupted run\'s would (timings aside). --resume takes no option that would change the run\'s config.\n' +
+    'A GPU device lost mid-run is replaced and the run resumes from its last checkpoint, saying so on stderr\n' +
+    `(after ${MAX_DEVICE_LOSSES} losses it gives up). A failure mid-step leaves the last checkpoint in force and says how\n` +
+    'to resume.\n' +
     `Methods: ${METHODS.join(', ')}.`,
   options: {
     // The run settings (src/rl/config/settings.ts), the page's too; --config sits beside --preset.
@@ -112,7 +116,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   const bar = new ProgressBar(process.stderr);
   let summary: Record<string, unknown> = {};
   let code = 0;
-  await withGpu(async ({ gpu }) => {
+  await withGpu(async (g) => {
     const stop = new AbortController();
     const onSignal = (name: string) => (): void => stop.abort(new Error(`interrupted (${name}); the run state is saved: exprl train --resume ${out}`));
     const onSigint = onSignal('SIGINT');
@@ -120,18 +124,17 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     process.once('SIGINT', onSigint);
     process.once('SIGTERM', onSigterm);
     try {
-      const result = await executeRun({
+      const options = {
         out,
         config,
         resume,
-        gpu,
         pretrainOnly: o.flag('pretrain-only'),
         signal: stop.signal,
-        log: (line) => bar.note(`exprl train: ${line}`),
-        onProbes: (report) => console.error(formatProbeReport(report)),
+        log: (line: string) => bar.note(`exprl train: ${line}`),
+        onProbes: (report: ProbeReport) => console.error(formatProbeReport(report)),
         onProgress: (p: RunProgress) => bar.update(p),
-      });
-      bar.done();
+      };
+      const result = await withResumeHint(out, `exprl train --resume ${out}`, () => executeRunSurvivingLoss(options, g));
       summary = {
         status: result.status,
         ...(result.reason !== undefined ? { reason: result.reason } : {}),
@@ -145,6 +148,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
         code = 1;
       }
     } finally {
+      bar.done();
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigterm);
     }

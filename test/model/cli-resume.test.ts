@@ -4,59 +4,23 @@
 // same metrics.jsonl and rollouts.jsonl as an uninterrupted run (timing keys aside) and the same
 // final weights, bit for bit.
 //
-// The run is small on purpose (each one is a child process on a software GPU): a fresh built-in
-// policy, 2 Stage 0 steps, 3 Stage I steps (exprl-process, rubric judge), 1 Stage II step, an
-// evaluation before, every 2 steps and at the end, and a checkpoint after every step. Its
-// checkpoints, in the order a run from scratch saves them:
-//   1, 2: Stage 0 steps 1, 2          3: after the base eval (Stage I, step 0)
-//   4, 5: Stage I steps 1, 2          6: after the eval at step 2
-//   7: Stage I step 3 (stage end)     8: Stage II step 1    9: after the eval at step 4
-//   10: finished
+// The run is small on purpose (each one is a child process on a software GPU): SMALL_RUN_CONFIG
+// (test/support/run-files.ts), whose comment lists its checkpoints in order.
 // "rollouts" passes: 1-3 the Stage I steps, 4 the Stage II step.
 import { testPlatform } from '#test-gpu';
 import { describe, expect, it } from 'vitest';
-import { TIMING_KEYS } from '../../src/rl/metrics';
 import { parseRunState, type RunStateJson } from '../../src/rl/run-state';
 import { useExprl, type Run } from '../support/exprl-cli';
+import { expectSameRun, SMALL_RUN_CONFIG, untimedLines } from '../support/run-files';
 
 const platform: string = testPlatform;
 
-const CONFIG = {
-  policy: 'builtin',
-  pretrain: { steps: 2, examplesPerStep: 2 },
-  stages: [
-    // An entropy bonus makes every update move the weights, so a lost optimizer state shows.
-    { method: 'exprl-process', split: 'mid', steps: 3, promptsPerStep: 1, rolloutsPerPrompt: 2, maxResponseTokens: 16, entropyCoef: 1e-3 },
-    {
-      method: 'stage2', split: 'rl', steps: 1, promptsPerStep: 1, rolloutsPerPrompt: 2, miniBatches: 1, epochs: 1, lr: 3e-4, weightDecay: 0.01,
-      gradClip: 0.3, temperature: 0.8, topK: 0, topP: 1, maxResponseTokens: 16, epsLow: 0.2, epsHigh: 'auto', dualClip: 3, klCoef: 0,
-      entropyCoef: 1e-4, lossAggregation: 'token-mean', cutCorrectReward: false,
-    },
-  ],
-  tasks: { evalPrompts: 1 },
-  eval: { n: 2, k: [1, 2], maxResponseTokens: 16, everySteps: 2 },
-  checkpointEvery: 1,
-};
+const CONFIG = SMALL_RUN_CONFIG;
 /** rollouts.jsonl lines per RL step. */
 const R = 2;
 
 /** One child process may take this long (a whole run takes ~30 s alone on SwiftShader). */
 const RUN_MS = 300_000;
-
-/** The JSONL file's lines, timing keys dropped, as canonical JSON. */
-async function untimedLines(file: string): Promise<string[]> {
-  const { readFile } = await import('node:fs/promises');
-  const text = await readFile(file, 'utf8');
-  expect(text.endsWith('\n'), `${file} ends with a newline`).toBe(true);
-  return text
-    .slice(0, -1)
-    .split('\n')
-    .map((l) => {
-      const o = JSON.parse(l) as Record<string, unknown>;
-      for (const k of TIMING_KEYS) delete o[k];
-      return JSON.stringify(o);
-    });
-}
 
 async function lineCount(file: string): Promise<number> {
   const { readFile } = await import('node:fs/promises');
@@ -87,15 +51,6 @@ describe.skipIf(platform !== 'node')('exprl train --resume', () => {
   const config = (): string => `${cli.root()}/run-config.json`;
   const ref = (): string => `${cli.root()}/reference`;
   let refSummary: Record<string, unknown> | null = null;
-
-  /** Compares a finished run folder with the uninterrupted reference run. */
-  async function expectSameAsReference(out: string): Promise<void> {
-    const { readFile } = await import('node:fs/promises');
-    for (const f of ['metrics.jsonl', 'rollouts.jsonl']) expect(await untimedLines(`${out}/${f}`), f).toEqual(await untimedLines(`${ref()}/${f}`));
-    const a = await readFile(`${out}/checkpoint/model.safetensors`);
-    const b = await readFile(`${ref()}/checkpoint/model.safetensors`);
-    expect(a.equals(b), 'checkpoint/model.safetensors equals the reference run\'s, byte for byte').toBe(true);
-  }
 
   it('an uninterrupted run; resumed once finished, it does nothing and exits 0', async () => {
     const { readFile, writeFile } = await import('node:fs/promises');
@@ -177,6 +132,6 @@ describe.skipIf(platform !== 'node')('exprl train --resume', () => {
     const last = await cli.runWithin(RUN_MS, 'train', '--resume', out);
     expect(last.code, last.stderr).toBe(0);
     expect(summary(last)).toEqual(refSummary);
-    await expectSameAsReference(out);
+    await expectSameRun(out, ref());
   }, 900_000);
 });
