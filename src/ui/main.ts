@@ -1,8 +1,14 @@
-/** The page: starts the engine worker and shows what the GPU engine found and chose. */
+/**
+ * The page: starts the engine worker and shows what the GPU engine found and chose; or, with
+ * `?replay=<name>`, plays a recorded run without any GPU. Where the engine cannot start (no
+ * WebGPU, no adapter, a worker that did not load) it says why and offers the recorded runs.
+ */
 import * as Comlink from 'comlink';
 import type { EngineApi, EngineEvent, EngineStatus, PolicyInfo } from '../worker/api';
 import { el, table } from './dom';
+import { recordedRunsPanel, replayPage } from './replay-view';
 import { runPanel } from './run-panel';
+import { browserInfo, webgpuAdvice, webgpuProblem, WHERE_WEBGPU_WORKS } from './webgpu-advice';
 
 const app = document.getElementById('app')!;
 
@@ -162,13 +168,69 @@ function policyPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
   );
 }
 
-async function start(): Promise<void> {
-  const notice = el('p', { className: 'notice', text: 'Starting the GPU engine…' });
+/** Rejects when the worker's script fails to load or run: otherwise init() would wait for an answer forever. */
+function workerFailure(worker: Worker): Promise<never> {
+  return new Promise((_, reject) => {
+    worker.addEventListener(
+      'error',
+      (e) => {
+        const detail = e instanceof ErrorEvent && e.message ? `: ${e.message}` : ' (its script could not be fetched or run)';
+        reject(new Error(`The GPU engine's worker failed to load${detail}.`));
+      },
+      { once: true },
+    );
+  });
+}
+
+/** Why this browser cannot train, what to do about it, and the engine's own words. */
+function cannotTrain(error: { name?: string; message?: string }): HTMLElement {
+  const problem = webgpuProblem(error);
+  const advice = webgpuAdvice(problem, browserInfo(navigator.userAgent));
+  const title = problem === 'other' ? 'The GPU engine did not start' : 'No WebGPU here: this browser cannot train';
+  return el(
+    'section',
+    { className: 'panel no-webgpu', attrs: { role: 'alert' } },
+    el('h2', { text: title }),
+    el('p', { className: 'webgpu-why', text: advice.why }),
+    el('p', { className: 'webgpu-todo', text: advice.todo }),
+    el('p', { text: 'Where WebGPU works:' }),
+    el('ul', { className: 'webgpu-where' }, ...WHERE_WEBGPU_WORKS.map((w) => el('li', { text: w }))),
+    el('p', { className: 'notice error', text: `The engine said: ${error.message ?? String(error)}` }),
+  );
+}
+
+async function showReplay(name: string): Promise<void> {
+  const notice = el('p', { className: 'notice', text: 'Loading the recorded run…' });
   app.replaceChildren(notice);
-  const worker = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module' });
+  try {
+    app.replaceChildren(...(await replayPage(name)));
+  } catch (e) {
+    notice.className = 'notice error';
+    notice.textContent = `The recorded run could not be played: ${e instanceof Error ? e.message : String(e)}`;
+    app.replaceChildren(notice, recordedRunsPanel('The recorded runs this app ships:'));
+  }
+}
+
+async function start(): Promise<void> {
+  const replay = new URLSearchParams(location.search).get('replay');
+  if (replay !== null) return showReplay(replay);
+  const notice = el('p', { className: 'notice', text: 'Starting the GPU engine…', attrs: { 'aria-live': 'polite' } });
+  const recorded = recordedRunsPanel('No GPU here, or a slow one? A run recorded with the exprl command plays back in this page, with every chart and rollout, without WebGPU.');
+  app.replaceChildren(notice, recorded);
+  // A software adapter probes its kernels for a while on first start: say so, rather than look stuck.
+  const slow = setTimeout(() => (notice.textContent = 'Still starting the GPU engine: the first start measures its kernels, which takes up to a minute on a slow or software GPU…'), 15_000);
+  let worker: Worker;
+  try {
+    worker = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module' });
+  } catch (e) {
+    clearTimeout(slow);
+    app.replaceChildren(cannotTrain({ message: `The GPU engine's worker could not be started: ${e instanceof Error ? e.message : String(e)}` }), recorded);
+    return;
+  }
   const engine = Comlink.wrap<EngineApi>(worker);
   try {
-    const status = await engine.init();
+    const status = await Promise.race([engine.init(), workerFailure(worker)]);
+    clearTimeout(slow);
     const results = el('pre', { className: 'results' });
     const button = el('button', { text: 'Check kernels (256×256×256)' });
     button.addEventListener('click', async () => {
@@ -185,10 +247,10 @@ async function start(): Promise<void> {
         button.disabled = false;
       }
     });
-    app.replaceChildren(statusPanel(status), el('section', { className: 'panel' }, button, results), policyPanel(engine), runPanel(engine));
+    app.replaceChildren(statusPanel(status), el('section', { className: 'panel' }, button, results), policyPanel(engine), runPanel(engine), recorded);
   } catch (e) {
-    notice.className = 'notice error';
-    notice.textContent = e instanceof Error ? e.message : String(e);
+    clearTimeout(slow);
+    app.replaceChildren(cannotTrain(e instanceof Error ? e : { message: String(e) }), recorded);
   }
 }
 
