@@ -247,7 +247,8 @@ async function start(): Promise<void> {
         button.disabled = false;
       }
     });
-    app.replaceChildren(statusPanel(status), el('section', { className: 'panel' }, button, results), policyPanel(engine), runPanel(engine), recorded);
+    // The recorded runs right under the engine's report: a slow adapter is the moment to offer them.
+    app.replaceChildren(statusPanel(status), recorded, el('section', { className: 'panel' }, button, results), policyPanel(engine), runPanel(engine));
   } catch (e) {
     clearTimeout(slow);
     app.replaceChildren(cannotTrain(e instanceof Error ? e : { message: String(e) }), recorded);

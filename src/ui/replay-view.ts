@@ -74,6 +74,8 @@ export async function replayPage(name: string): Promise<HTMLElement[]> {
       el('p', {
         text: 'This is a run recorded with the exprl command, played back in this page: no GPU is used. Press Start to play it; Pause, Resume, Step and Stop work as in a live run. The settings of the run are its own, not the page\'s.',
       }),
+      // The run panel's settings are hidden (they are the page's, not the recording's): the recording's own, in full.
+      el('details', { className: 'replay-config' }, el('summary', { text: "The run's config" }), el('pre', { text: JSON.stringify(replay.header.config, null, 1) })),
       back,
     ),
     // The class hides the panel's settings (style.css): a recording plays with its own.
