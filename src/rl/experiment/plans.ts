@@ -124,19 +124,24 @@ export const QUICK_REGIME: Regime = {
 export type LearningRateGrid = Readonly<Record<TrainedArm | 'stage2', readonly number[]>>;
 
 /**
- * The `tune` plan's grid: a factor of about 3 apart around what moved a base policy without
- * wrecking it in the single-prompt learning tests (policy-gradient steps of 1e-3 collapsed the
- * earlier base within 10 steps; 1e-4 and 3e-4 learned; SFT from it learned at 1e-3, so its grid
- * sits higher).
+ * The `tune` plan's grid, in the order its runs are made: factors of about 3 apart. First set
+ * around what moved a base policy without wrecking it in the single-prompt learning tests
+ * (policy-gradient steps of 1e-3 collapsed the earlier base within 10 steps; 1e-4 and 3e-4
+ * learned; SFT learned at 1e-3). On the 1800-step base every arm finished so far did best at its
+ * lowest rate, and worse than the base policy (dev pass@1 0.145: Stage II 1e-4 0.102, 3e-4
+ * 0.078, 1e-3 0; SFT 3e-4 0.111, 1e-3 0.100, 3e-3 0.037; self-distillation 1e-4 0.041, 3e-4
+ * 0.008), so lower rates were added, and self-distillation's 1e-3 dropped (the paper's own
+ * self-distillation rate is 1e-7). Rates added after the tune began come last, so the runs
+ * already made keep their place: the first run of a seed makes the base evaluation.
  */
 export const LR_GRID: LearningRateGrid = {
-  sft: [3e-4, 1e-3, 3e-3],
-  'self-distill': [1e-4, 3e-4, 1e-3],
-  'sparse-grpo': [1e-4, 3e-4, 1e-3],
-  'exprl-outcome': [1e-4, 3e-4, 1e-3],
-  'exprl-process': [1e-4, 3e-4, 1e-3],
-  'exprl-process-unguarded': [1e-4, 3e-4, 1e-3],
-  stage2: [1e-4, 3e-4, 1e-3],
+  sft: [3e-4, 1e-3, 3e-3, 1e-4],
+  'self-distill': [1e-4, 3e-4, 3e-5, 1e-5],
+  'sparse-grpo': [1e-4, 3e-4, 1e-3, 3e-5],
+  'exprl-outcome': [1e-4, 3e-4, 1e-3, 3e-5],
+  'exprl-process': [1e-4, 3e-4, 1e-3, 3e-5],
+  'exprl-process-unguarded': [1e-4, 3e-4, 1e-3, 3e-5],
+  stage2: [1e-4, 3e-4, 1e-3, 3e-5],
 };
 
 /**

@@ -92,8 +92,9 @@ export function buildTuning(plan: ExperimentPlan, runs: readonly (RunData & { lr
   const grid = plan.lrGrid;
   const metrics = [...passKeys(plan.regime), 'mean@n', SOUND_KEY];
   const parsed = runs.map((r) => ({ run: r, ...evals(r) }));
+  // Rows by rate within an arm, whatever order the grid runs them in.
   const rows: TuneRow[] = plan.arms.flatMap((arm) =>
-    gridOf(grid, arm).map((lr) => {
+    [...gridOf(grid, arm)].sort((a, b) => a - b).map((lr) => {
       const mine = parsed.filter((p) => p.run.arm === arm && p.run.lr === lr);
       const cells = Object.fromEntries(metrics.map((k) => [k, spread(mine.map((p) => (p.after === null ? null : num((p.after as unknown as Record<string, unknown>)[k]))))]));
       return {
