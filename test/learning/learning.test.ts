@@ -29,14 +29,16 @@ const G = 16;
 const MEASURE_N = 64;
 const MAX_TOKENS = 48;
 /**
- * Steps of G rollouts and learning rate per method, as measured from the shipped base:
- * - sparse GRPO, 4 steps at 3e-4 on "3x + 6 = 21" (base 20% correct): 83% and 72% correct on
- *   seeds 1 and 2, flipped 0% and 0%. (On the earlier base lr 1e-3 collapsed one seed of two:
- *   Adam's first steps move every weight by about lr whatever the gradient's size.)
- * - ExpRL-Process, 8 steps at 1e-4 on "2x + 3 = 23" (base 27% correct, first line right in 28%):
- *   reward 0.27 -> 0.69 and 0.57, correct 69% and 55%, first line right 70% and 64%; flipped,
- *   reward 0. At 3e-4 a seed of an earlier base collapsed: a sample right by luck after a wrong
- *   first line gets the value s_1 - s_K = -1 on that whole line, correctly copied numbers included.
+ * Steps of G rollouts and learning rate per method, as measured from the shipped base (1800 SFT
+ * steps; both methods picked "3x + 6 = 21", base 50% correct, first line right in 56%):
+ * - sparse GRPO, 4 steps at 3e-4: 98% and 98% correct on seeds 1 and 2; flipped 0%, lr 0 50%.
+ * - ExpRL-Process, 8 steps at 1e-4: reward 0.52 -> 0.83 and 0.80, correct 83% and 80%, wrong
+ *   samples' reward 0.05 -> 0; flipped, reward 0.
+ * On the earlier (600-step) base GRPO learned "3x + 6 = 21" from 20% (83%, 72%) and ExpRL-Process
+ * "2x + 3 = 23" from 27% (69%, 55%). There, lr 1e-3 collapsed one GRPO seed of two (Adam's first
+ * steps move every weight by about lr whatever the gradient's size), and ExpRL-Process at 3e-4
+ * collapsed a seed: a sample right by luck after a wrong first line gets the value s_1 - s_K = -1
+ * on that whole line, correctly copied numbers included.
  */
 const REGIME: Readonly<Record<Method, { steps: number; lr: number }>> = {
   'sparse-grpo': { steps: 4, lr: 3e-4 },
