@@ -68,6 +68,11 @@ export interface RunHooks {
   onNote?(message: string): void;
   /** A checkpoint is durable in the store (after every save). */
   onCheckpoint?(cursor: RunCursor): void | Promise<void>;
+  /**
+   * Asked after each step: true checkpoints it even when `checkpointEvery` would not (the page
+   * is being hidden and may be closed before the next due checkpoint).
+   */
+  checkpointWanted?(): boolean;
   /** Test-only: true for an optimizer step (1-based, stages I on) whose advantages are made NaN on their way to the GPU. */
   testPoisonStep?(globalStep: number): boolean;
   signal?: AbortSignal;
@@ -381,7 +386,7 @@ class Run {
     this.commitLines();
     const every = this.cfg.eval.everySteps;
     const evalDue = stage > 0 && ((every > 0 && this.cursor.globalStep % every === 0) || (stageEnd && this.cfg.eval.stageEnds));
-    if (this.due(stage) || (stageEnd && !evalDue)) await this.checkpoint();
+    if (this.due(stage) || (stageEnd && !evalDue) || this.hooks.checkpointWanted?.() === true) await this.checkpoint();
     if (evalDue && !this.evaluatedNow(stage)) {
       await this.evaluate(stage, method);
       await this.checkpoint();

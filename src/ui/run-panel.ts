@@ -24,6 +24,7 @@ import type { StepMetrics } from '../rl/metrics';
 import type { EngineApi, EngineEvent, RunPolicy } from '../worker/api';
 import { chartsView, type PlotFactory } from './charts';
 import { el } from './dom';
+import { runControls } from './run-controls';
 import { rolloutsBrowser } from './rollouts-view';
 import { settingsForm } from './settings-form';
 
@@ -59,10 +60,9 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
   /** A judge endpoint that came from a link: nothing is sent to it until the user confirms it or types their own. */
   let endpointFromLink: string | null = null;
   const estimate = el('p', { className: 'estimate' });
-  const startBtn = el('button', { text: 'Start run' });
-  const stopBtn = el('button', { text: 'Stop' });
-  stopBtn.disabled = true;
-  const status = el('p', { className: 'status run-status' });
+  // Start, Pause, Resume, Step, Stop and the saved run; `config` is read when a button asks for it.
+  const controls = runControls(engine, { config: () => config(), policy: () => policySel.value as RunPolicy });
+  const status = controls.status;
   const progress = el('progress');
   progress.hidden = true;
   const metricsBody = el('tbody');
@@ -132,10 +132,10 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
     if (unconfirmed) linkConfirmText.textContent = `The judge endpoint ${JSON.stringify(endpointFromLink)} came from a link. Nothing is sent to it until you confirm it. `;
     try {
       estimate.textContent = `Judge calls: ${describeJudgeEstimate(config())}`;
-      startBtn.disabled = stopBtn.disabled === false || unconfirmed;
+      controls.setStartable(!unconfirmed);
     } catch (e) {
       estimate.textContent = `Config problem: ${e instanceof Error ? e.message : String(e)}`;
-      startBtn.disabled = true;
+      controls.setStartable(false);
     }
     toHash();
   };
@@ -154,7 +154,19 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
 
   engine.onEvent(
     Comlink.proxy((e: EngineEvent) => {
-      if (e.type === 'run-metrics') {
+      controls.onEvent(e);
+      if (e.type === 'run-start') {
+        // A resume replays the saved run's metric lines next; rollouts and notes of this page's
+        // earlier part stay (a saved run keeps none).
+        metricsBody.replaceChildren();
+        lines = [];
+        charts.update([]);
+        evals.replaceChildren();
+        if (e.resumedAt === null) {
+          rollouts.clear();
+          notes.replaceChildren();
+        }
+      } else if (e.type === 'run-metrics') {
         const line = e.line;
         lines.push(line);
         charts.update([{ id: 'run', label: 'this run', lines }]);
@@ -176,44 +188,18 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
         progress.value = p.done;
         const what = p.phase === 'pretrain' ? 'Stage 0 pre-training' : p.phase === 'eval' ? 'evaluating' : `Stage ${p.stage} ${p.method}`;
         status.textContent = `${what}: ${p.done} of ${p.total}`;
-      } else if (e.type === 'download' && stopBtn.disabled === false) {
+      } else if (e.type === 'download' && controls.going()) {
         // The judge model of judge.kind "local", fetched when the run starts.
         status.textContent = `downloading the judge model: ${e.progress.file}, ${(e.progress.loadedAll / 2 ** 20).toFixed(1)} MiB`;
       } else if (e.type === 'run-note') {
         notes.appendChild(el('li', { text: e.message }));
       } else if (e.type === 'run-end') {
-        const r = e.summary;
-        status.textContent =
-          r === null ? `failed: ${e.error ?? 'unknown error'}` : r.status === 'finished' ? `finished: ${r.steps} steps, ${r.judgeCalls} judge calls` : `paused: ${r.reason}`;
-        stopBtn.disabled = true;
         progress.hidden = true;
         refresh();
       }
     }),
   );
 
-  startBtn.addEventListener('click', async () => {
-    let c: RunConfig;
-    try {
-      c = config();
-    } catch (e) {
-      status.textContent = `failed: ${e instanceof Error ? e.message : String(e)}`;
-      return;
-    }
-    startBtn.disabled = true;
-    stopBtn.disabled = false;
-    metricsBody.replaceChildren();
-    lines = [];
-    charts.update([]);
-    evals.replaceChildren();
-    rollouts.clear();
-    notes.replaceChildren();
-    status.textContent = 'starting…';
-    // The outcome, a failure included, is shown when the 'run-end' event arrives: it comes after
-    // every other event of the run, which the call's own result does not.
-    engine.startRun(c, policySel.value as RunPolicy).catch(() => {});
-  });
-  stopBtn.addEventListener('click', () => void engine.stopRun());
   refresh();
 
   return el(
@@ -226,7 +212,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
     linkNote,
     linkConfirm,
     estimate,
-    el('div', { className: 'row' }, startBtn, stopBtn),
+    controls.element,
     progress,
     status,
     el('p', { className: 'hint', text: "On-policy GRPO's loss sits near zero while its gradient does not: watch the reward, not the loss." }),

@@ -11,6 +11,7 @@ import type { RunConfig } from '../rl/config';
 import type { EvalLine } from '../rl/evaluate';
 import type { StepMetrics } from '../rl/metrics';
 import type { RunProgress } from '../rl/run';
+import type { RunCursor } from '../rl/run-state';
 
 export interface EngineStatus {
   adapter: AdapterReport;
@@ -73,10 +74,26 @@ export interface RolloutBatchView {
 export type RunPolicy = 'current' | 'builtin-base' | 'builtin';
 
 export interface RunSummary {
-  status: 'finished' | 'paused';
+  /** 'stopped': ended by the user; its saved state is gone. 'paused': saved, and resumeRun continues it. */
+  status: 'finished' | 'paused' | 'stopped';
   reason?: string;
   steps: number;
   judgeCalls: number;
+}
+
+/** How far a started or resumed run goes before it pauses by itself. */
+export interface RunOptions {
+  /** Pause after this many steps (each a metrics step line: a Stage 0 or an RL step); 1 is the Step button. */
+  pauseAfter?: number;
+}
+
+/** The run saved in this browser, without its weights. */
+export interface SavedRunInfo {
+  config: RunConfig;
+  cursor: RunCursor;
+  judgeCalls: number;
+  /** Metric lines (steps and evals) the saved state counts. */
+  lines: number;
 }
 
 /** Progress the engine reports while it works; the UI subscribes with `onEvent`. */
@@ -88,6 +105,11 @@ export type EngineEvent =
   | { type: 'run-rollouts'; batch: RolloutBatchView }
   | { type: 'run-progress'; progress: RunProgress }
   | { type: 'run-note'; message: string }
+  /**
+   * First event of every startRun and resumeRun; a resume then replays the saved run's metric
+   * lines as 'run-metrics' events, so a page that resets its view here shows the whole run.
+   */
+  | { type: 'run-start'; config: RunConfig; resumedAt: RunCursor | null }
   /**
    * The last event of every startRun, also when it failed. Events travel on the listener's own
    * channel, the call's result on another, so only this event is ordered after the run's
@@ -129,7 +151,18 @@ export interface EngineApi {
    * resolves when the run finishes, pauses (with the reason) or is stopped. The trained policy
    * stays loaded.
    */
-  startRun(config: RunConfig, policy: RunPolicy): Promise<RunSummary>;
-  /** Stops a run between steps. */
+  startRun(config: RunConfig, policy: RunPolicy, options?: RunOptions): Promise<RunSummary>;
+  /**
+   * Continues the run saved in this browser (after a pause or a reload) from its last checkpoint,
+   * with the same weights, optimizer state and cursor; the same events as startRun.
+   */
+  resumeRun(options?: RunOptions): Promise<RunSummary>;
+  /** Pauses a run: the step under way is dropped (made again on resume) and the state is saved. */
+  pauseRun(): Promise<void>;
+  /** Ends the run: a going one stops between steps; the saved state is removed either way. */
   stopRun(): Promise<void>;
+  /** The run saved in this browser, or null (none, or it finished). */
+  savedRun(): Promise<SavedRunInfo | null>;
+  /** Checkpoints the going run after its current step, whatever `checkpointEvery` says (the page is being hidden). */
+  checkpointSoon(): Promise<void>;
 }

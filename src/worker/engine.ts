@@ -17,8 +17,11 @@ import { validateConfig, type RunConfig } from '../rl/config';
 import { runPipeline } from '../rl/run';
 import { buildRunJudge } from '../rl/run-judge';
 import { formatProbeReport, runProbes } from '../judge/probes';
-import type { EngineApi, EngineEvent, EngineStatus, FolderFiles, PolicyInfo, RunPolicy, RunSummary, SelfCheckResult, SftTextExample, TrainSettings } from './api';
+import type { EvalLine } from '../rl/evaluate';
+import type { LoadedRunState } from '../rl/run-state';
+import type { EngineApi, EngineEvent, EngineStatus, FolderFiles, PolicyInfo, RunOptions, RunPolicy, RunSummary, SavedRunInfo, SelfCheckResult, SftTextExample, TrainSettings } from './api';
 import { rolloutBatchView } from './run-view';
+import { SavedRun, START_POLICY_DIR, type RunDir } from './saved-run';
 
 /** Where the page serves the shipped pre-trained built-in policy (public/models/builtin-base). */
 export const BUILTIN_BASE_URL = '/models/builtin-base/';
@@ -30,12 +33,27 @@ export interface FolderStore {
   list(): Promise<string[]>;
 }
 
+/** The going run: its abort switch, how the user asked it to end, and whether a checkpoint is wanted soon. */
+interface LiveRun {
+  stop: AbortController;
+  ending: { kind: 'pause' | 'stop'; reason: string } | null;
+  checkpointWanted: boolean;
+}
+
+/** What a run starts from: its config, its starting policy, where it is saved, and the state it resumes. */
+interface RunPlan {
+  config: RunConfig;
+  which: RunPolicy;
+  saved: SavedRun | null;
+  resume: LoadedRunState | null;
+}
+
 export class Engine implements EngineApi {
   private gpu: Gpu | null = null;
   private policy: PolicySession | null = null;
   private trainer: { trainer: SftTrainer; key: string } | null = null;
   private listeners: Array<(e: EngineEvent) => void> = [];
-  private run: AbortController | null = null;
+  private run: LiveRun | null = null;
 
   constructor(
     private readonly makeGpu: () => Promise<Gpu>,
@@ -45,6 +63,8 @@ export class Engine implements EngineApi {
     private readonly fetchFn: FetchFn = (url, init) => fetch(url, init),
     /** Node only: where transformers.js keeps judge model files (the page uses the browser's Cache Storage). */
     private readonly transformersCacheDir?: string,
+    /** Where the run is saved as it goes (the page: a folder of the origin-private file system); none: runs keep no state. */
+    private readonly runDir?: RunDir,
   ) {}
 
   private requireGpu(): Gpu {
@@ -188,29 +208,65 @@ export class Engine implements EngineApi {
     return this.loadPolicy(files, 'the shipped built-in base policy');
   }
 
-  async startRun(raw: RunConfig, which: RunPolicy): Promise<RunSummary> {
+  async startRun(raw: RunConfig, which: RunPolicy, options: RunOptions = {}): Promise<RunSummary> {
+    return this.runWithEnd(async () => {
+      const config = validateConfig(raw);
+      this.requireGpu();
+      const saved = this.savedRunStore();
+      // A run begun from the page's loaded policy keeps that policy's files: a resume starts from them.
+      await saved?.begin(config, which === 'current' ? await this.savePolicy() : null);
+      this.emit({ type: 'run-start', config, resumedAt: null });
+      return { config, which, saved, resume: null };
+    }, options);
+  }
+
+  async resumeRun(options: RunOptions = {}): Promise<RunSummary> {
+    return this.runWithEnd(async () => {
+      this.requireGpu();
+      const saved = this.savedRunStore();
+      if (saved === null || (await saved.head()) === null) throw new Error('no saved run in this browser');
+      const loaded = await saved.load();
+      const which: RunPolicy = loaded.config.policy === 'builtin' || loaded.config.policy === 'builtin-base' ? loaded.config.policy : 'current';
+      if (which === 'current') {
+        if (loaded.startPolicy === null) throw new Error(`saved run: the starting policy's files (${START_POLICY_DIR}/) are missing`);
+        await this.loadPolicy(loaded.startPolicy, "the saved run's starting policy");
+      }
+      this.emit({ type: 'run-start', config: loaded.config, resumedAt: { ...loaded.state.cursor } });
+      for (const line of loaded.metrics) this.emit({ type: 'run-metrics', line });
+      return { config: loaded.config, which, saved, resume: loaded.resume };
+    }, options);
+  }
+
+  /** One run from `open` (a new one or a resumed one) to its end, and the 'run-end' event, also when it failed. */
+  private async runWithEnd(open: () => Promise<RunPlan>, options: RunOptions): Promise<RunSummary> {
     if (this.run !== null) throw new Error('a run is already going; stop it first');
+    const run: LiveRun = { stop: new AbortController(), ending: null, checkpointWanted: false };
+    this.run = run;
     try {
-      const summary = await this.runToEnd(raw, which);
+      const summary = await this.runToEnd(await open(), run, options);
       this.emit({ type: 'run-end', summary });
       return summary;
     } catch (e) {
       this.emit({ type: 'run-end', summary: null, error: e instanceof Error ? e.message : String(e) });
       throw e;
+    } finally {
+      this.run = null;
     }
   }
 
-  private async runToEnd(raw: RunConfig, which: RunPolicy): Promise<RunSummary> {
-    const config = validateConfig(raw);
-    this.requireGpu();
+  private async runToEnd(plan: RunPlan, run: LiveRun, options: RunOptions): Promise<RunSummary> {
+    const { config, which, saved, resume } = plan;
+    // A resume starts from the run's starting policy (the saved state holds the trained weights);
+    // for "current" the caller loaded it from the saved run's files.
     if (which === 'builtin') await this.createBuiltinPolicy(config.seeds.init);
     else if (which === 'builtin-base') await this.loadBuiltinBase();
     const policy = this.requirePolicy();
     // The SFT trainer's optimizer state belongs to the policy as it was; a run has its own.
     this.trainer?.trainer.destroy();
     this.trainer = null;
-    const stop = new AbortController();
-    this.run = stop;
+    const stop = run.stop;
+    const pauseAfter = options.pauseAfter;
+    let stepsTaken = 0;
     let release = async (): Promise<void> => {};
     try {
       // judge.kind "local": an instruct model by Hub id in its own slot, downloaded with progress,
@@ -227,26 +283,81 @@ export class Engine implements EngineApi {
       release = built.release;
       if (built.note !== undefined) this.emit({ type: 'run-note', message: built.note });
       const judge = built.judge;
-      if (judge !== null) this.emit({ type: 'run-note', message: formatProbeReport(await runProbes(judge, undefined, undefined, stop.signal)) });
+      // The probes run once, before a run's first step (as the CLI runs them once per run folder).
+      if (judge !== null && resume === null) {
+        let report;
+        try {
+          report = await runProbes(judge, undefined, undefined, stop.signal);
+        } catch (e) {
+          if (!stop.signal.aborted) throw e;
+          // Paused or stopped before the run's first state: there is nothing to continue from.
+          await saved?.clear();
+          return { status: 'stopped', reason: `${run.ending?.reason ?? 'stopped'} before the first step (nothing was saved)`, steps: 0, judgeCalls: 0 };
+        }
+        this.emit({ type: 'run-note', message: formatProbeReport(report) });
+      }
       const r = await runPipeline(
-        { session: policy, config, judge, freshPolicy: which === 'builtin' },
+        { session: policy, config, judge, freshPolicy: which === 'builtin', store: saved, resume },
         {
           signal: stop.signal,
-          onMetrics: (line) => this.emit({ type: 'run-metrics', line }),
+          onMetrics: (line) => {
+            saved?.addMetrics(line);
+            this.emit({ type: 'run-metrics', line });
+            // The Step button: the run pauses once this many steps are made (the next one does not start).
+            if ((line as EvalLine).eval !== true && pauseAfter !== undefined && ++stepsTaken >= pauseAfter) this.endRun('pause', `paused after ${stepsTaken} step${stepsTaken === 1 ? '' : 's'}`);
+          },
           onRollouts: (b) => this.emit({ type: 'run-rollouts', batch: rolloutBatchView(b) }),
           onProgress: (progress) => this.emit({ type: 'run-progress', progress }),
           onNote: (message) => this.emit({ type: 'run-note', message }),
+          checkpointWanted: () => {
+            const wanted = run.checkpointWanted;
+            run.checkpointWanted = false;
+            return wanted;
+          },
         },
       );
-      return { status: r.status, ...(r.reason !== undefined ? { reason: r.reason } : {}), steps: r.steps, judgeCalls: r.judgeCalls };
+      const counts = { steps: r.steps, judgeCalls: r.judgeCalls };
+      if (r.status === 'paused' && run.ending?.kind === 'stop') {
+        await saved?.clear();
+        return { status: 'stopped', reason: run.ending.reason, ...counts };
+      }
+      // A pause asked for (Pause, Step) is told in the page's words; the run's own pauses in its words.
+      const reason = r.status === 'paused' && run.ending !== null ? run.ending.reason : r.reason;
+      return { status: r.status, ...(reason !== undefined ? { reason } : {}), ...counts };
     } finally {
-      this.run = null;
       await release();
     }
   }
 
+  /** Ends the going run between steps: a pause keeps its state, a stop removes it. */
+  private endRun(kind: 'pause' | 'stop', reason: string): void {
+    const run = this.run;
+    if (run === null || run.ending?.kind === 'stop') return;
+    run.ending = { kind, reason };
+    run.stop.abort(new Error(reason));
+  }
+
+  async pauseRun(): Promise<void> {
+    this.endRun('pause', 'paused by the user');
+  }
+
   async stopRun(): Promise<void> {
-    this.run?.abort(new Error('stopped by the user'));
+    if (this.run !== null) this.endRun('stop', 'stopped by the user');
+    else await this.savedRunStore()?.clear();
+  }
+
+  async savedRun(): Promise<SavedRunInfo | null> {
+    const head = await this.savedRunStore()?.head();
+    if (head === undefined || head === null || head.state.cursor.finished) return null;
+    return { config: head.config, cursor: head.state.cursor, judgeCalls: head.state.judgeCalls, lines: head.state.lines.metrics };
+  }
+
+  async checkpointSoon(): Promise<void> {
+    if (this.run !== null) this.run.checkpointWanted = true;
+  }
+
+  private savedRunStore(): SavedRun | null {
+    return this.runDir === undefined ? null : new SavedRun(this.runDir);
   }
 
   async savePolicy(): Promise<FolderFiles> {

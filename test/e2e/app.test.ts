@@ -117,9 +117,9 @@ it('runs the tiny preset in the page and shows each step\'s rollouts, segments c
   // A config problem is shown, and the run cannot start with it.
   await page.getByRole('combobox', { name: 'judge', exact: true }).selectOption('openai');
   await page.getByText(/Config problem: .*judge\.endpoint = "": is required/).waitFor();
-  expect(await page.getByRole('button', { name: 'Start run' }).isDisabled()).toBe(true);
+  expect(await page.getByRole('button', { name: 'Start', exact: true }).isDisabled()).toBe(true);
   await page.getByRole('combobox', { name: 'judge', exact: true }).selectOption('rubric');
-  await page.getByRole('button', { name: 'Start run' }).click();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
   // The charts stream: the reward figure holds the first RL step before the run ends.
   const reward = page.getByRole('figure', { name: 'Reward', exact: true });
   await page.locator('figure[data-metric="reward_mean"][data-points="1"]').waitFor({ timeout: 500_000 });
@@ -211,15 +211,15 @@ it('runs with a judge model our kernels cannot run through transformers.js, its 
   await page.getByRole('textbox', { name: 'judge model' }).fill('tiny/onnx-judge');
   expect(await runtime.inputValue()).toBe('auto');
   await page.getByRole('combobox', { name: 'judge weights' }).selectOption('fp32');
-  await page.getByRole('button', { name: 'Start run' }).click();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
   // Before any step: which runtime and why, then the probes, each scored by the judge model.
   const notes = page.locator('.notes li');
   await notes.filter({ hasText: /^judge-hacking probes against local:tiny\/onnx-judge/ }).waitFor({ timeout: 120_000 });
   expect(await notes.first().innerText()).toMatch(/^judge model tiny\/onnx-judge runs on transformers\.js \S+, webgpu, fp32: our kernels cannot run it \(config\.json: architecture \["GPT2LMHeadModel"\]/);
   expect(await notes.nth(1).innerText()).not.toMatch(/call failure|parse failure/);
   await page.getByRole('button', { name: 'Stop' }).click();
-  await page.locator('.run-status').filter({ hasText: /^(finished|paused|failed)/ }).waitFor({ timeout: 300_000 });
-  expect(await page.locator('.run-status').innerText()).toMatch(/^(finished|paused: stopped: stopped by the user)/);
+  await page.locator('.run-status').filter({ hasText: /^(finished|stopped|paused|failed)/ }).waitFor({ timeout: 300_000 });
+  expect(await page.locator('.run-status').innerText()).toMatch(/^(finished|stopped: stopped by the user)/);
   // Nothing left the machine but the (routed) Hub: onnxruntime's wasm came from the app's own server.
   const origin = url.replace(/\/$/, '');
   expect([...new Set(requests.map((r) => new URL(r).origin))].sort()).toEqual([origin, 'https://huggingface.co'].sort());
@@ -270,9 +270,9 @@ it('keeps the run setup in the URL hash: a link with every setting off its defau
   }
   // The endpoint came from the link: named, and Start waits for the user's word.
   await page.getByText('The judge endpoint "http://127.0.0.1:9/v1?a=1&b=2" came from a link').waitFor();
-  expect(await page.getByRole('button', { name: 'Start run' }).isDisabled()).toBe(true);
+  expect(await page.getByRole('button', { name: 'Start', exact: true }).isDisabled()).toBe(true);
   await page.getByRole('button', { name: 'Use this endpoint' }).click();
-  expect(await page.getByRole('button', { name: 'Start run' }).isDisabled()).toBe(false);
+  expect(await page.getByRole('button', { name: 'Start', exact: true }).isDisabled()).toBe(false);
   // A change goes to the hash; a reload brings it back.
   await page.getByRole('spinbutton', { name: 'Stage I steps' }).fill('6');
   expect(await page.evaluate(() => location.hash)).toBe(`#${encodeSetup({ ...setup, steps: 6 })}`);
