@@ -188,6 +188,9 @@ export function runControls(engine: Comlink.Remote<EngineApi>, hooks: RunControl
     phase = 'saved';
     config = saved.config;
     cursor = saved.cursor;
+    // What the saved run measured: its step count, and the step times an ETA is made from.
+    lines = [...(saved.metrics ?? [])];
+    stepCount = lines.filter((l) => (l as EvalLine).eval !== true).length;
     resume.textContent = 'Resume saved run';
     const where = saved.cursor.stage === 0 ? 'Stage 0' : `stage ${saved.cursor.stage} of ${saved.config.stages.length}`;
     status.textContent = `A run saved in this browser: ${where}, step ${saved.cursor.step}, ${saved.cursor.globalStep} optimizer steps after Stage 0, ${saved.judgeCalls} judge calls. Resume it, take one Step, or Stop it.`;

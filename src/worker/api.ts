@@ -94,6 +94,8 @@ export interface SavedRunInfo {
   judgeCalls: number;
   /** Metric lines (steps and evals) the saved state counts. */
   lines: number;
+  /** Those lines, where the engine gives them: the page shows the step count and an ETA from them before the run resumes. */
+  metrics?: (StepMetrics | EvalLine)[];
 }
 
 /** Progress the engine reports while it works; the UI subscribes with `onEvent`. */
@@ -157,7 +159,10 @@ export interface EngineApi {
    * with the same weights, optimizer state and cursor; the same events as startRun.
    */
   resumeRun(options?: RunOptions): Promise<RunSummary>;
-  /** Pauses a run: the step under way is dropped (made again on resume) and the state is saved. */
+  /**
+   * Pauses a run between steps and saves its state: the step under way finishes (one cut in a
+   * judge call is dropped and made again on resume).
+   */
   pauseRun(): Promise<void>;
   /** Ends the run: a going one stops between steps; the saved state is removed either way. */
   stopRun(): Promise<void>;

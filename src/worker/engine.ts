@@ -347,9 +347,10 @@ export class Engine implements EngineApi {
   }
 
   async savedRun(): Promise<SavedRunInfo | null> {
-    const head = await this.savedRunStore()?.head();
-    if (head === undefined || head === null || head.state.cursor.finished) return null;
-    return { config: head.config, cursor: head.state.cursor, judgeCalls: head.state.judgeCalls, lines: head.state.lines.metrics };
+    const saved = this.savedRunStore();
+    const head = await saved?.head();
+    if (saved === null || head === undefined || head === null || head.state.cursor.finished) return null;
+    return { config: head.config, cursor: head.state.cursor, judgeCalls: head.state.judgeCalls, lines: head.state.lines.metrics, metrics: await saved.metricLines(head.state) };
   }
 
   async checkpointSoon(): Promise<void> {

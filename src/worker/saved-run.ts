@@ -138,6 +138,18 @@ export class SavedRun implements RunStore {
     return validateConfig(raw as RunConfig);
   }
 
+  /** metrics.jsonl's lines the state counts (a longer file is what a save cut short left). */
+  private async metricTexts(state: RunStateJson): Promise<string[]> {
+    const lines = text(await this.need(METRICS_FILE)).split('\n');
+    if (lines.length - 1 < state.lines.metrics) throw new RunStateError(`saved run: ${METRICS_FILE}`, `has ${lines.length - 1} complete lines; the saved state counts ${state.lines.metrics}`);
+    return lines.slice(0, state.lines.metrics);
+  }
+
+  /** The metric lines the saved state counts, in order (the page shows them before the run resumes). */
+  async metricLines(state: RunStateJson): Promise<(StepMetrics | EvalLine)[]> {
+    return (await this.metricTexts(state)).map((l) => JSON.parse(l) as StepMetrics | EvalLine);
+  }
+
   /** The saved run with its weights, metric lines and starting policy; later saves continue from it. */
   async load(): Promise<SavedRunLoad> {
     const config = this.parseConfig(await this.need(RUN_FILE));
@@ -156,9 +168,7 @@ export class SavedRun implements RunStore {
       const f = `${STATE_DIR}/${frozenFileName(key)}`;
       frozen.set(key, readWeights(await this.need(f), f, 'flat'));
     }
-    const lines = text(await this.need(METRICS_FILE)).split('\n');
-    if (lines.length - 1 < state.lines.metrics) throw new RunStateError(`saved run: ${METRICS_FILE}`, `has ${lines.length - 1} complete lines; the saved state counts ${state.lines.metrics}`);
-    this.metrics = lines.slice(0, state.lines.metrics);
+    this.metrics = await this.metricTexts(state);
     const names = await this.dir.list(START_POLICY_DIR);
     let startPolicy: FolderFiles | null = null;
     if (names.length > 0) {

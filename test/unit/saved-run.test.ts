@@ -96,6 +96,7 @@ describe('SavedRun', () => {
     expect(bits(cli.policy)).toEqual(bits(weights(7)));
     expect(bits(cli.optimizer!.v)).toEqual(bits(weights(9)));
     expect(bits(cli.frozen.get('base')!)).toEqual(bits(weights(40)));
+    expect(await new SavedRun(dir).metricLines(state(2))).toEqual([line(1), line(2)]);
     const page = await new SavedRun(dir).load();
     expect(page.config).toEqual(config);
     expect(page.metrics).toEqual([line(1), line(2)]);
