@@ -232,3 +232,30 @@ describe('runPipeline pauses', () => {
     }
   }, 120_000);
 });
+
+describe('runPipeline checkpoints', () => {
+  it('after a step the checkpointWanted hook asks for, whatever checkpointEvery says (the page being hidden)', async () => {
+    const session = await freshSession(7, true);
+    const c = preset('tiny');
+    c.pretrain.steps = 0;
+    c.eval.before = false;
+    c.stages = [{ ...c.stages[0], method: 'exprl-outcome', maxResponseTokens: 12 }];
+    c.checkpointEvery = 100;
+    const saved: string[] = [];
+    let asked = 0;
+    try {
+      const result = await runPipeline(
+        { session, config: resolveConfig(c), judge: new RubricJudge(), freshPolicy: false, store: { save: async (s) => void saved.push(`${s.state.cursor.stage}.${s.state.cursor.step}`) } },
+        // Wanted after step 2 only.
+        { checkpointWanted: () => ++asked === 2 },
+      );
+      expect(result.status).toBe('finished');
+      // Asked after steps 1 and 2; step 3 ends the stage, which saves anyway.
+      expect(asked).toBe(2);
+      // Stage I begins (1.0); step 2 because it was wanted; step 3 ends the stage; the finished run (2.0).
+      expect(saved).toEqual(['1.0', '1.2', '1.3', '2.0']);
+    } finally {
+      session.destroy();
+    }
+  }, 120_000);
+});
