@@ -101,7 +101,7 @@ export function runControls(engine: Comlink.Remote<EngineApi>, hooks: RunControl
     } catch (e) {
       scored.textContent = `failed: ${e instanceof Error ? e.message : String(e)}`;
     } finally {
-      score.disabled = false;
+      score.disabled = phase === 'going';
     }
   });
   let phase: Phase = 'idle';
@@ -121,6 +121,8 @@ export function runControls(engine: Comlink.Remote<EngineApi>, hooks: RunControl
     // Step begins a new run for one step when there is none to continue.
     step.disabled = phase === 'going' || (phase === 'idle' && !startable);
     stop.disabled = phase === 'idle';
+    // Not while training: the weights change under it, and the run's own GPU work comes first.
+    score.disabled = phase === 'going';
     steps.dataset.steps = String(stepCount);
     steps.textContent = `Steps done: ${stepCount}`;
     // From this run's measured steps only: none measured yet (a new run, a saved run before it resumes), no ETA.
