@@ -16,7 +16,7 @@ import { openTransformersChat } from '../model/transformers-chat';
 import { validateConfig, type RunConfig } from '../rl/config';
 import { runPipeline } from '../rl/run';
 import { buildRunJudge } from '../rl/run-judge';
-import { formatProbeReport, runProbes } from '../judge/probes';
+import { formatProbeReport, probeRefusal, runProbes } from '../judge/probes';
 import type { EvalLine } from '../rl/evaluate';
 import type { LoadedRunState } from '../rl/run-state';
 import type { EngineApi, EngineEvent, EngineStatus, FolderFiles, PolicyInfo, RunOptions, RunPolicy, RunSummary, SavedRunInfo, SelfCheckResult, SftTextExample, TrainSettings } from './api';
@@ -295,6 +295,11 @@ export class Engine implements EngineApi {
           return { status: 'stopped', reason: `${run.ending?.reason ?? 'stopped'} before the first step (nothing was saved)`, steps: 0, judgeCalls: 0 };
         }
         this.emit({ type: 'run-note', message: formatProbeReport(report) });
+        const refusal = config.judge.requireProbes ? probeRefusal(report) : null;
+        if (refusal !== null) {
+          await saved?.clear();
+          throw new Error(refusal);
+        }
       }
       const r = await runPipeline(
         { session: policy, config, judge, freshPolicy: which === 'builtin', store: saved, resume },
