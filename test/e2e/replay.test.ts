@@ -116,3 +116,32 @@ it('shows markup in a replay as text and runs none of it', async () => {
   expect(await page.evaluate(() => (window as { __replayPwned?: number }).__replayPwned)).toBeUndefined();
   await page.close();
 });
+
+it("runs under the page's Content-Security-Policy: no violation while a replay plays; an injected inline script does not run", async () => {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // Init scripts run outside the page's policy: this one only records what the policy blocks.
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as { __csp?: string[] }).__csp = seen;
+    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.effectiveDirective} ${e.blockedURI}`));
+  });
+  await page.goto(`${url}?replay=${SHIPPED}`);
+  await page.getByRole('heading', { name: /^Recorded run: / }).waitFor({ timeout: 30_000 });
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('figure[data-metric~="reward_mean"]')?.dataset.points) >= 2, null, { timeout: 30_000 });
+  await page.locator('[data-score]:not([data-score=""])').first().waitFor({ timeout: 30_000 });
+  const csp = (): Promise<string[]> => page.evaluate(() => [...((window as { __csp?: string[] }).__csp ?? [])]);
+  expect(await csp()).toEqual([]);
+  await page.evaluate(() => {
+    const s = document.createElement('script');
+    s.textContent = 'window.__inlineRan = 1';
+    document.body.append(s);
+  });
+  await page.waitForFunction(() => ((window as { __csp?: string[] }).__csp ?? []).length > 0, null, { timeout: 5000 });
+  expect(await csp()).toEqual(['script-src-elem inline']);
+  expect(await page.evaluate(() => (window as { __inlineRan?: number }).__inlineRan)).toBeUndefined();
+  expect(errors).toEqual([]);
+  await page.close();
+});
