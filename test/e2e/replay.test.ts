@@ -3,9 +3,9 @@
 // what to do, and offers the recorded run, which plays through the run panel with its charts
 // and scored segments. A worker that fails to load is reported, not "Starting…" forever. A
 // replay carrying markup in its rollouts and prompts shows it as text.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -30,6 +30,23 @@ afterAll(async () => {
   await browser?.close();
   await server?.close();
 });
+
+/**
+ * Share of non-zero bytes in a PNG's inflated image data. Each scanline is stored as differences
+ * (PNG filters), so a blank or single-colour screenshot is almost all zeros; text and charts are not.
+ */
+function pngInkShare(png: Buffer): number {
+  const idat: Buffer[] = [];
+  for (let at = 8; at < png.length; ) {
+    const length = png.readUInt32BE(at);
+    if (png.toString('latin1', at + 4, at + 8) === 'IDAT') idat.push(png.subarray(at + 8, at + 8 + length));
+    at += 12 + length;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  let ink = 0;
+  for (const b of raw) if (b !== 0) ink++;
+  return ink / raw.length;
+}
 
 const points = (page: Page): Promise<number> => page.locator('figure[data-metric~="reward_mean"]').first().evaluate((f) => Number((f as HTMLElement).dataset.points));
 
@@ -63,6 +80,11 @@ it('without WebGPU explains why and plays the recorded run', async () => {
   await page.waitForTimeout(1500);
   expect(await points(page)).toBe(paused);
   expect(errors).toEqual([]);
+  // The artifact people look at: the replay page with its charts and rollouts, checked not blank.
+  const shot = await page.screenshot({ fullPage: true });
+  await mkdir('out/screenshots', { recursive: true });
+  await writeFile('out/screenshots/replay.png', shot);
+  expect(pngInkShare(shot), 'share of non-zero filtered bytes in out/screenshots/replay.png').toBeGreaterThan(0.02);
   await page.close();
 });
 
