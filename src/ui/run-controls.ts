@@ -35,6 +35,8 @@ export interface RunControlHooks {
   /** The config Start and Step begin a new run with (throws: shown in the status line). */
   config(): RunConfig;
   policy(): RunPolicy;
+  /** A run saved before this page loaded is offered: its metric lines, to show as they stood. */
+  showSaved?(metrics: readonly (StepMetrics | EvalLine)[]): void;
 }
 
 /** The screen stays on while training, where the browser allows it; a refusal is no error. */
@@ -193,6 +195,7 @@ export function runControls(engine: Comlink.Remote<EngineApi>, hooks: RunControl
     // What the saved run measured: its step count, and the step times an ETA is made from.
     lines = [...(saved.metrics ?? [])];
     stepCount = lines.filter((l) => (l as EvalLine).eval !== true).length;
+    hooks.showSaved?.(lines);
     resume.textContent = 'Resume saved run';
     const where = saved.cursor.stage === 0 ? 'Stage 0' : `stage ${saved.cursor.stage} of ${saved.config.stages.length}`;
     status.textContent = `A run saved in this browser: ${where}, step ${saved.cursor.step}, ${saved.cursor.globalStep} optimizer steps after Stage 0, ${saved.judgeCalls} judge calls. Resume it, take one Step, or Stop it.`;

@@ -60,8 +60,36 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
   /** A judge endpoint that came from a link: nothing is sent to it until the user confirms it or types their own. */
   let endpointFromLink: string | null = null;
   const estimate = el('p', { className: 'estimate' });
+  /** A metric line on the charts, and in the table (steps) or the list of evals. */
+  const showLine = (line: StepMetrics | EvalLine): void => {
+    lines.push(line);
+    charts.update([{ id: 'run', label: 'this run', lines }]);
+    if ((line as EvalLine).eval === true) {
+      const ev = line as EvalLine;
+      const ks = Object.keys(ev).filter((k) => k.startsWith('pass@'));
+      evals.appendChild(el('li', { text: `eval after step ${ev.step}: ${ks.map((k) => `${k} ${fmt(ev[k as `pass@${number}`])}`).join(', ')}, mean@n ${fmt(ev['mean@n'])} (${ev.prompts} prompts × ${ev.n}); behaviours ${JSON.stringify(ev.behaviours)}` }));
+    } else {
+      const m = line as StepMetrics;
+      metricsBody.appendChild(el('tr', {}, ...STEP_COLUMNS.map((c) => el('td', { text: fmt(m[c]) }))));
+      while (metricsBody.children.length > MAX_ROWS) metricsBody.firstElementChild?.remove();
+    }
+  };
+  const clearLines = (): void => {
+    metricsBody.replaceChildren();
+    lines = [];
+    charts.update([]);
+    evals.replaceChildren();
+  };
   // Start, Pause, Resume, Step, Stop and the saved run; `config` is read when a button asks for it.
-  const controls = runControls(engine, { config: () => config(), policy: () => policySel.value as RunPolicy });
+  // A run saved before a reload is shown as it stood (its metric lines) before it resumes.
+  const controls = runControls(engine, {
+    config: () => config(),
+    policy: () => policySel.value as RunPolicy,
+    showSaved: (metrics) => {
+      clearLines();
+      for (const line of metrics) showLine(line);
+    },
+  });
   const status = controls.status;
   const progress = el('progress');
   progress.hidden = true;
@@ -158,27 +186,13 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
       if (e.type === 'run-start') {
         // A resume replays the saved run's metric lines next; rollouts and notes of this page's
         // earlier part stay (a saved run keeps none).
-        metricsBody.replaceChildren();
-        lines = [];
-        charts.update([]);
-        evals.replaceChildren();
+        clearLines();
         if (e.resumedAt === null) {
           rollouts.clear();
           notes.replaceChildren();
         }
       } else if (e.type === 'run-metrics') {
-        const line = e.line;
-        lines.push(line);
-        charts.update([{ id: 'run', label: 'this run', lines }]);
-        if ((line as EvalLine).eval === true) {
-          const ev = line as EvalLine;
-          const ks = Object.keys(ev).filter((k) => k.startsWith('pass@'));
-          evals.appendChild(el('li', { text: `eval after step ${ev.step}: ${ks.map((k) => `${k} ${fmt(ev[k as `pass@${number}`])}`).join(', ')}, mean@n ${fmt(ev['mean@n'])} (${ev.prompts} prompts × ${ev.n}); behaviours ${JSON.stringify(ev.behaviours)}` }));
-        } else {
-          const m = line as StepMetrics;
-          metricsBody.appendChild(el('tr', {}, ...STEP_COLUMNS.map((c) => el('td', { text: fmt(m[c]) }))));
-          while (metricsBody.children.length > MAX_ROWS) metricsBody.firstElementChild?.remove();
-        }
+        showLine(e.line);
       } else if (e.type === 'run-rollouts') {
         rollouts.add(e.batch);
       } else if (e.type === 'run-progress') {

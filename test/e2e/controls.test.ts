@@ -128,8 +128,11 @@ it('a reload mid-run offers "Resume saved run", which continues from the saved s
   const resume = c.button('Resume saved run');
   await expect.poll(() => resume.isEnabled(), { timeout: 60_000 }).toBe(true);
   expect(await c.status.innerText()).toMatch(new RegExp(`^A run saved in this browser: stage 1 of 2, step ${saved}, ${saved} optimizer steps after Stage 0`));
-  // Before it resumes: the steps it made, and the time left in its stage from the step times it measured.
+  // Before it resumes: the steps it made, on the charts and in the table, and the time left in its
+  // stage from the step times it measured.
   expect(await c.steps()).toBe(saved);
+  await page.locator(`figure[data-metric="reward_mean"][data-points="${saved}"]`).waitFor({ timeout: 30_000 });
+  expect(await page.locator('.metrics tbody tr').count()).toBe(saved);
   expect(await page.locator('.run-eta').innerText()).toMatch(new RegExp(`^About \\d+ (s|min) left in stage 1: ${40 - saved} steps at \\d+\\.\\d s each \\(the median of ${saved} measured here\\)`));
   // Resumed, and paused while the resume still fetches its starting policy: the run restores its
   // state and pauses before a step, so the policy holds exactly the weights it saved.

@@ -10,7 +10,8 @@ export interface E2eApp {
 }
 
 export async function startApp(): Promise<E2eApp> {
-  const server: ViteDevServer = await createServer({ root: process.cwd(), logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
+  // No HMR: a source file saved while a test runs would otherwise reload the page under it.
+  const server: ViteDevServer = await createServer({ root: process.cwd(), logLevel: 'error', server: { port: 0, host: '127.0.0.1', hmr: false } });
   await server.listen();
   const address = server.httpServer?.address();
   if (address === null || typeof address !== 'object') throw new Error('vite server has no address');
