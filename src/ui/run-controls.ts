@@ -201,7 +201,13 @@ export function runControls(engine: Comlink.Remote<EngineApi>, hooks: RunControl
     status.textContent = `A run saved in this browser: ${where}, step ${saved.cursor.step}, ${saved.cursor.globalStep} optimizer steps after Stage 0, ${saved.judgeCalls} judge calls. Resume it, take one Step, or Stop it.`;
     show();
   };
-  engine.savedRun().then((s) => s !== null && offer(s), (e: unknown) => fail(e));
+  // A saved run that cannot be read is said so, unless a run began here meanwhile (its start clears it).
+  engine.savedRun().then(
+    (s) => s !== null && offer(s),
+    (e: unknown) => {
+      if (!began) fail(e);
+    },
+  );
 
   show();
   return {
