@@ -251,6 +251,7 @@ it('keeps the run setup in the URL hash: a link with every setting off its defau
     'judge-endpoint': 'http://127.0.0.1:9/v1?a=1&b=2',
     'judge-model': 'some model #1',
     'judge-guard': false,
+    'judge-require-probes': true,
     'judge-runtime': 'transformers',
     'judge-dtype': 'q4f16',
   };
