@@ -5,6 +5,7 @@
 // legend naming every key with its value as text, plots built once per layout and streamed after.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CHARTS, type MetricLine } from '../../src/rl/chart-series';
+import { preset } from '../../src/rl/config';
 import { chartsView, formatTick, formatValue, type PlotFactory, type PlotRequest } from '../../src/ui/charts';
 import { runPanel } from '../../src/ui/run-panel';
 import type { EngineApi, EngineEvent } from '../../src/worker/api';
@@ -164,6 +165,8 @@ describe('run panel', () => {
       onEvent: (l) => void (listener = l),
       startRun: (async () => ({ status: 'finished', steps: 0, judgeCalls: 0 })) as EngineApi['startRun'],
       stopRun: async () => {},
+      // No run saved in this browser: the panel asks when it opens.
+      savedRun: async () => null,
     };
     const s = stub();
     history.replaceState(null, '', '/');
@@ -181,7 +184,9 @@ describe('run panel', () => {
     expect(attrs(figure(panel, 'pass@1'))).toEqual(['pass@1 pass@4', '2', '1']);
     // The number table keeps every line, Stage 0's too.
     expect(panel.querySelectorAll('.metrics tbody tr')).toHaveLength(3);
-    [...panel.querySelectorAll('button')].find((b) => b.textContent === 'Start run')!.click();
+    [...panel.querySelectorAll('button')].find((b) => b.textContent === 'Start')!.click();
+    // The engine's first event of a run resets the view (a resume's saved lines come after it).
+    listener!({ type: 'run-start', config: preset('tiny'), resumedAt: null });
     expect(reward.dataset.points).toBe('0');
     history.replaceState(null, '', '/');
   });

@@ -12,7 +12,8 @@ type Engine = Parameters<typeof runPanel>[0];
 
 function fakeEngine(): { engine: Engine; startRun: ReturnType<typeof vi.fn> } {
   const startRun = vi.fn(async () => ({ status: 'finished', steps: 0, judgeCalls: 0 }));
-  const api: Partial<EngineApi> = { onEvent: () => {}, startRun: startRun as unknown as EngineApi['startRun'], stopRun: async () => {} };
+  // No run saved in this browser: the panel asks when it opens.
+  const api: Partial<EngineApi> = { onEvent: () => {}, startRun: startRun as unknown as EngineApi['startRun'], stopRun: async () => {}, savedRun: async () => null };
   return { engine: api as unknown as Engine, startRun };
 }
 
@@ -36,7 +37,7 @@ function set(input: HTMLInputElement | HTMLSelectElement, value: string): void {
   input.dispatchEvent(new Event('input'));
 }
 
-const start = (): HTMLButtonElement => [...document.querySelectorAll('button')].find((b) => b.textContent === 'Start run')!;
+const start = (): HTMLButtonElement => [...document.querySelectorAll('button')].find((b) => b.textContent === 'Start')!;
 
 afterEach(() => {
   document.body.replaceChildren();
