@@ -1,7 +1,7 @@
 // results.md of an experiment (src/rl/experiment/report.ts) from synthetic results, and the SVG
 // plots (src/cli/experiment-plots.ts: Observable Plot in Node with jsdom; no GPU).
 import { describe, expect, it } from 'vitest';
-import { ARM_LABELS, ARMS, resolvePlan } from '../../src/rl/experiment/plans';
+import { ARM_LABELS, ARMS, LEARNING_RATES, resolvePlan } from '../../src/rl/experiment/plans';
 import { fmtDuration, fmtSpread, mainTable, PLOT_FILES, renderReport } from '../../src/rl/experiment/report';
 import { buildResults } from '../../src/rl/experiment/results';
 import { META, syntheticRuns } from './experiment-fixture';
@@ -41,8 +41,9 @@ describe('experiment report', () => {
     expect(md).toContain('## What was held equal');
     expect(md).toContain('Stage I: 2 steps for every arm. RL arms: 2 prompts × 4 rollouts per step (8 samples)');
     expect(md).toContain('SFT: 8 reference examples per step');
-    expect(md).toContain('| Stage I, sft | 0.0001 |');
-    expect(md).toContain('| Stage II (all arms) | 0.0001 |');
+    // The rates the plan resolved (LEARNING_RATES), as the report writes numbers.
+    expect(md).toContain(`| Stage I, sft | ${String(LEARNING_RATES.sft)} |`);
+    expect(md).toContain(`| Stage II (all arms) | ${String(LEARNING_RATES.stage2)} |`);
     expect(md).toContain('Commit: abc123; exprl-lab 0.1.0.');
     expect(md).toContain('Adapter: SwiftShader (software) via swiftshader.');
     expect(md).toContain('Wall time: 2 min 20 s in all');
