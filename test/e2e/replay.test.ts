@@ -6,29 +6,23 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync, inflateSync } from 'node:zlib';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { chromiumLaunchArgs, chromiumPath } from '../support/chromium';
+import { chromiumLaunchArgs } from '../support/chromium';
+import { startApp, type E2eApp } from '../support/e2e-app';
 
 const SHIPPED = 'base-lr1e-4-s1';
-let server: ViteDevServer;
+let app: E2eApp;
 let browser: Browser;
 let url: string;
 
 beforeAll(async () => {
-  server = await createServer({ root: process.cwd(), logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
-  await server.listen();
-  const address = server.httpServer?.address();
-  if (address === null || typeof address !== 'object') throw new Error('vite server has no address');
-  url = `http://127.0.0.1:${address.port}/`;
-  const noWebGpu = chromiumLaunchArgs.filter((a) => a !== '--enable-unsafe-webgpu' && a !== '--enable-features=Vulkan');
-  browser = await chromium.launch({ executablePath: chromiumPath(), args: noWebGpu, headless: true });
+  app = await startApp(chromiumLaunchArgs.filter((a) => a !== '--enable-unsafe-webgpu' && a !== '--enable-features=Vulkan'));
+  ({ browser, url } = app);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  await app?.close();
 });
 
 /**

@@ -4,27 +4,21 @@
 // model and task text with markup in it stays text; a large step puts only a few prompts in the DOM.
 // The tiny run in app.test.ts checks the same browser on a real run's rollouts.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
-import { chromiumLaunchArgs, chromiumPath } from '../support/chromium';
+import type { Browser, Page } from 'playwright-core';
+import { startApp, type E2eApp } from '../support/e2e-app';
 import type { RolloutBatchView, RolloutView } from '../../src/worker/api';
 
-let server: ViteDevServer;
+let app: E2eApp;
 let browser: Browser;
 let url: string;
 
 beforeAll(async () => {
-  server = await createServer({ root: process.cwd(), logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
-  await server.listen();
-  const address = server.httpServer?.address();
-  if (address === null || typeof address !== 'object') throw new Error('vite server has no address');
-  url = `http://127.0.0.1:${address.port}/`;
-  browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumLaunchArgs, headless: true });
+  app = await startApp();
+  ({ browser, url } = app);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  await app?.close();
 });
 
 const HOSTILE = '<img src=x onerror="window.__pwned = 1">';
