@@ -17,7 +17,8 @@ export class BufferPool {
   private liveBytes = 0;
   private pooledBytes = 0;
 
-  constructor(private readonly device: GPUDevice) {}
+  /** `create`: makes a buffer (the runtime's, which counts it). */
+  constructor(private readonly create: (desc: GPUBufferDescriptor) => GPUBuffer) {}
 
   acquire(bytes: number, usage: GPUBufferUsageFlags, label = 'pooled'): GPUBuffer {
     const size = bucketSize(bytes);
@@ -29,7 +30,7 @@ export class BufferPool {
       return reused;
     }
     this.liveBytes += size;
-    return this.device.createBuffer({ size, usage, label });
+    return this.create({ size, usage, label });
   }
 
   release(buffer: GPUBuffer): void {

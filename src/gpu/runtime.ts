@@ -7,6 +7,7 @@
 import { acquireDevice, type AcquiredDevice, type AdapterReport } from './device';
 import type { KernelSpec } from './kernel';
 import { checkBufferSize, GpuMemoryError, labelInMessage } from './memory';
+import { MemoryLedger, trackBuffer } from './memory-use';
 import { PipelineCache, type Constants } from './pipelines';
 import { BufferPool } from './pool';
 import type { MatmulVariant } from './ops/matmul';
@@ -77,6 +78,8 @@ export class Gpu {
   private profiler: Profiler | null = null;
   /** Entry points dispatched so far, for coverage reports. */
   readonly dispatched = new Set<string>();
+  /** Bytes of this device's live buffers by what they hold (every buffer is made by createBuffer). */
+  readonly memory = new MemoryLedger();
   preferences: KernelPreferences = { matmul: ['tiled', 'vec4', 'register'], rowWidth: 'wide' };
   /** Our own destroy has begun: a loss from now on was asked for. */
   private closing = false;
@@ -91,7 +94,7 @@ export class Gpu {
     readonly adapter: AdapterReport,
   ) {
     this.pipelines = new PipelineCache(device);
-    this.pool = new BufferPool(device);
+    this.pool = new BufferPool((desc) => this.createBuffer(desc));
     this.lossRejection = device.lost.then((info) => {
       if (this.closing) return new Promise<never>(() => {});
       this.lossSeen = { reason: String(info.reason), message: info.message };
@@ -146,10 +149,15 @@ export class Gpu {
   setProfiling(on: boolean): void {
     this.submit();
     if (on && !this.hasTimestamps) throw new Error('this adapter has no timestamp-query feature; profiling is unavailable');
-    this.profiler = on ? new Profiler(this.device) : null;
+    this.profiler = on ? new Profiler(this.device, (desc) => this.createBuffer(desc)) : null;
   }
 
   // ---- tensors -------------------------------------------------------------------------------
+
+  /** Every buffer of this device is made here: counted in `memory` by its label until destroyed. */
+  createBuffer(desc: GPUBufferDescriptor): GPUBuffer {
+    return trackBuffer(this.device.createBuffer(desc), desc.label, this.memory);
+  }
 
   /** Throws GpuMemoryError, naming `label`, when a float32/u32 tensor of `shape` is over what one buffer of this device holds. */
   assertFits(shape: readonly number[], label: string): void {
@@ -159,7 +167,7 @@ export class Gpu {
   empty(shape: readonly number[], dtype: DType = 'f32', label?: string): Tensor {
     const bytes = Math.max(4, numel(shape) * 4);
     this.assertFits(shape, label ?? 'tensor');
-    const buffer = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: storageUsage(), label });
+    const buffer = this.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: storageUsage(), label });
     return new Tensor(buffer, shape, dtype);
   }
 
@@ -190,7 +198,7 @@ export class Gpu {
     const bytes = t.size * 4;
     const out = hostArray(t.dtype, t.size);
     if (bytes === 0) return out;
-    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'staging' });
     this.endPass();
     const encoder = this.currentEncoder();
     encoder.copyBufferToBuffer(t.buffer, t.offsetBytes, staging, 0, bytes);
@@ -234,7 +242,7 @@ export class Gpu {
     spec.bindings.forEach((kind, binding) => {
       if (kind === 'uniform') {
         if (opts.params === undefined) throw new Error(`${spec.family}/${spec.entryPoint} needs uniform params`);
-        const ub = this.pool.acquire(opts.params.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'params');
+        const ub = this.pool.acquire(opts.params.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'uniforms');
         this.device.queue.writeBuffer(ub, 0, opts.params);
         this.pendingUniforms.push(ub);
         entries.push({ binding, resource: { buffer: ub, size: opts.params.byteLength } });
@@ -355,11 +363,15 @@ class Profiler {
   private resolved: Array<{ buffer: GPUBuffer; labels: string[] }> = [];
   private used = 0;
 
-  constructor(private readonly device: GPUDevice) {
+  constructor(
+    device: GPUDevice,
+    private readonly createBuffer: (desc: GPUBufferDescriptor) => GPUBuffer,
+  ) {
     this.querySet = device.createQuerySet({ type: 'timestamp', count: Profiler.CAPACITY });
-    this.resolveBuf = device.createBuffer({
+    this.resolveBuf = createBuffer({
       size: Profiler.CAPACITY * 8,
       usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      label: 'profiler-resolve',
     });
   }
 
@@ -374,7 +386,7 @@ class Profiler {
   resolve(encoder: GPUCommandEncoder): void {
     if (this.used === 0) return;
     const bytes = this.used * 8;
-    const read = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const read = this.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'profiler-read' });
     encoder.resolveQuerySet(this.querySet, 0, this.used, this.resolveBuf, 0);
     encoder.copyBufferToBuffer(this.resolveBuf, 0, read, 0, bytes);
     this.resolved.push({ buffer: read, labels: this.labels });
