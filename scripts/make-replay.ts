@@ -15,23 +15,11 @@ import { gzipSync } from 'node:zlib';
 import { mergeConfig, preset, validateConfig, type DeepPartial, type RunConfig } from '../src/rl/config';
 import type { EvalLine } from '../src/rl/evaluate';
 import { methodTraits } from '../src/rl/methods';
-import { stagePool, stageSalt } from '../src/rl/stage-data';
 import type { TaskItem } from '../src/tasks/types';
+import { runItems } from '../src/worker/run-bundle-io';
 import { jsonLines, parseReplay, REPLAY_FILES, REPLAY_FORMAT, REPLAY_VERSION, type ReplayHeader } from '../src/worker/replay-file';
 
 const OUT = 'public/replays';
-
-/** Every item a stage of the run trains on, by id: the pools the run drew (src/rl/run.ts, stage()). */
-function runItems(cfg: RunConfig): Map<string, TaskItem> {
-  const items = new Map<string, TaskItem>();
-  const methods = cfg.stages.map((s) => s.method);
-  cfg.stages.forEach((s, i) => {
-    if (methodTraits(s.method).trainsOnReferences) return; // SFT stages make no rollouts
-    const pool = stagePool(cfg.tasks, s.split, s.poolSize ?? s.steps * s.promptsPerStep, cfg.seeds.data, stageSalt(methods, i + 1));
-    for (const it of pool) items.set(it.id, it);
-  });
-  return items;
-}
 
 /** What the run was and what it showed, from its config and its eval lines. */
 function describe(cfg: RunConfig, metrics: readonly Record<string, unknown>[]): string {

@@ -7,6 +7,8 @@ import type { FolderFiles } from './api';
 import type { RunDir } from './saved-run';
 
 const ROOT = 'models';
+/** The folder of the page's saved run (opfsRunDir). */
+export const SAVED_RUN_DIR = 'saved-run';
 
 function checkName(name: string): string {
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(name) || name === '.' || name === '..') {

@@ -124,7 +124,7 @@ export function jsonLines(text: string, file: string): { line: number; value: Js
   return out;
 }
 
-function parseItem(v: unknown, where: string): TaskItem {
+export function parseItem(v: unknown, where: string): TaskItem {
   if (!isObject(v)) throw new ReplayError(`${where}: a prompt must be an object`);
   return {
     id: field(v, 'id', isStr, 'a string', where),
@@ -168,7 +168,7 @@ export function parseHeader(text: string, file: string = REPLAY_FILES.header): R
 }
 
 /** A metrics.jsonl line: the fields the panel and the order need are checked; the rest pass as they are (charts read numbers only). */
-function metricsLine(v: Json, where: string): StepMetrics | EvalLine {
+export function metricsLine(v: Json, where: string): StepMetrics | EvalLine {
   field(v, 'step', isInt, 'an integer ≥ 0', where);
   field(v, 'stage', isInt, 'an integer ≥ 0', where);
   field(v, 'method', isStr, 'a string', where);
@@ -176,7 +176,7 @@ function metricsLine(v: Json, where: string): StepMetrics | EvalLine {
   return v as unknown as StepMetrics | EvalLine;
 }
 
-function rolloutLine(v: Json, where: string): RolloutLine {
+export function rolloutLine(v: Json, where: string): RolloutLine {
   const segments = field(v, 'segments', Array.isArray, 'a list', where).map((s: unknown, k) => {
     const at = `${where} segment ${k}`;
     if (!isObject(s)) throw new ReplayError(`${at}: must be an object`);

@@ -37,6 +37,9 @@ export interface RunDir {
 export const RUN_FILE = 'run.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const START_POLICY_DIR = 'start-policy';
+/** The rollouts (and their task items) of a run imported from a bundle (src/worker/run-bundle-io.ts): an export carries them on. */
+export const IMPORTED_ROLLOUTS_FILE = 'rollouts.jsonl';
+export const IMPORTED_PROMPTS_FILE = 'prompts.json';
 
 /** A file name of a policy folder: one path segment, so a name cannot reach outside its folder. */
 export function checkFileName(name: string): string {
@@ -81,7 +84,7 @@ export class SavedRun implements RunStore {
 
   /** Removes the saved run. */
   async clear(): Promise<void> {
-    for (const name of [RUN_FILE, STATE_FILE, METRICS_FILE, STATE_DIR, START_POLICY_DIR]) await this.dir.remove(name);
+    for (const name of [RUN_FILE, STATE_FILE, METRICS_FILE, IMPORTED_ROLLOUTS_FILE, IMPORTED_PROMPTS_FILE, STATE_DIR, START_POLICY_DIR]) await this.dir.remove(name);
     this.metrics = [];
     this.seq = 0;
   }

@@ -48,11 +48,17 @@ function table(head: string[], rows: string[][]): string[] {
   return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
 }
 
-/** The Table 1 rows: arm, then pass@k after Stage I, then after Stage II. */
-export function mainTable(r: ExperimentResults): string[] {
+/** Table 1's cells as text: the head, then per arm its label and pass@k after Stage I, then after Stage II (the page draws the same). */
+export function mainTableCells(r: ExperimentResults): { head: string[]; rows: string[][] } {
   const keys = r.metrics.filter((m) => m.startsWith('pass@'));
   const head = ['Arm', ...TRAINED_STAGES.flatMap((st) => keys.map((k) => `${k} after Stage ${st}`))];
   const rows = r.table.map((row) => [ARM_LABELS[row.arm] + (row.arm === 'base' ? ' †' : ''), ...TRAINED_STAGES.flatMap((st) => keys.map((k) => fmtSpread(row.cells[st][k], r.seeds.length)))]);
+  return { head, rows };
+}
+
+/** The Table 1 rows: arm, then pass@k after Stage I, then after Stage II. */
+export function mainTable(r: ExperimentResults): string[] {
+  const { head, rows } = mainTableCells(r);
   return table(head, rows);
 }
 
