@@ -77,7 +77,10 @@ export async function openLocalJudge(j: JudgeConfig, local: LocalJudgeOpeners): 
   }
 }
 
-/** `apiKey`: kind "openai"'s key, read by the caller from where judge.apiKeyEnv says (the page has none). */
+/**
+ * `apiKey`: kind "openai"'s key: exprl reads it from where judge.apiKeyEnv says; the page hands in
+ * the key its user entered, only when judge.endpoint is at the origin the key is bound to.
+ */
 export async function buildRunJudge(config: RunConfig, policy: PolicySession, local?: LocalJudgeOpeners, apiKey?: string): Promise<RunJudge> {
   const none: RunJudge = { judge: null, release: async () => {} };
   if (!config.stages.some((s) => needsJudge(s.method))) return none;

@@ -24,6 +24,7 @@ import type { StepMetrics } from '../rl/metrics';
 import type { EngineApi, EngineEvent, RunPolicy } from '../worker/api';
 import { chartsView, type PlotFactory } from './charts';
 import { el } from './dom';
+import { judgePanel } from './judge-panel';
 import { runControls } from './run-controls';
 import { rolloutsBrowser } from './rollouts-view';
 import { settingsForm } from './settings-form';
@@ -59,6 +60,9 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
   linkConfirm.hidden = true;
   /** A judge endpoint that came from a link: nothing is sent to it until the user confirms it or types their own. */
   let endpointFromLink: string | null = null;
+  const linkUnconfirmed = (): boolean => endpointFromLink !== null && endpoint.value === endpointFromLink && judgeSel.value === 'openai';
+  // The judge's API key, Test connection and prompts (not rows of the settings table: never in the link).
+  const judge = judgePanel(engine, form, { endpointUnconfirmed: linkUnconfirmed, onChange: () => refresh(), defaultPreset: PAGE_PRESET });
   const estimate = el('p', { className: 'estimate' });
   /** A metric line on the charts, and in the table (steps) or the list of evals. */
   const showLine = (line: StepMetrics | EvalLine): void => {
@@ -111,6 +115,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
   const config = (): RunConfig => {
     const values = setup();
     const c = applySettings(preset(values.preset as PresetName), values);
+    c.judge.templates = judge.templates();
     // The policy chosen here is the run's policy; the config names it for the record.
     if (policySel.value === 'current') c.policy = 'loaded-in-page';
     return validateConfig(c);
@@ -155,7 +160,8 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
   const refresh = (): void => {
     form.field('judge-runtime').hidden = judgeSel.value !== 'local';
     form.field('judge-dtype').hidden = judgeSel.value !== 'local' || runtimeSel.value === 'kernels';
-    const unconfirmed = endpointFromLink !== null && endpoint.value === endpointFromLink && judgeSel.value === 'openai';
+    const unconfirmed = linkUnconfirmed();
+    judge.update();
     linkConfirm.hidden = !unconfirmed;
     if (unconfirmed) linkConfirmText.textContent = `The judge endpoint ${JSON.stringify(endpointFromLink)} came from a link. Nothing is sent to it until you confirm it. `;
     try {
@@ -181,7 +187,9 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
   fromHash();
 
   engine.onEvent(
-    Comlink.proxy((e: EngineEvent) => {
+    Comlink.proxy((raw: EngineEvent) => {
+      // Texts from the engine are shown without the judge key, whatever the engine did.
+      const e = judge.redactEvent(raw);
       controls.onEvent(e);
       if (e.type === 'run-start') {
         // A resume replays the saved run's metric lines next; rollouts and notes of this page's
@@ -223,6 +231,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
     // The run's settings, then the judge's, in table order.
     el('div', { className: 'row settings' }, ...[...form.controls.keys()].filter((k) => !k.startsWith('judge')).map(form.field)),
     el('div', { className: 'row settings' }, ...[...form.controls.keys()].filter((k) => k.startsWith('judge')).map(form.field)),
+    judge.element,
     linkNote,
     linkConfirm,
     estimate,

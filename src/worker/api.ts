@@ -1,5 +1,6 @@
 /** The engine's API as the UI sees it through comlink: plain data in and out, no GPU objects. */
 import type { KernelChoice } from '../gpu/autotune';
+import type { KeyBinding } from '../judge/key-binding';
 import type { AdapterReport } from '../gpu/device';
 import type { LoadProgress } from '../model/checkpoint';
 import type { DownloadProgress } from '../model/hub';
@@ -170,4 +171,12 @@ export interface EngineApi {
   savedRun(): Promise<SavedRunInfo | null>;
   /** Checkpoints the going run after its current step, whatever `checkpointEvery` says (the page is being hidden). */
   checkpointSoon(): Promise<void>;
+  /**
+   * The judge API key the page's user entered, bound to the endpoint origin it was entered for
+   * (null: none). A run with judge.kind "openai" sends it, in the Authorization header, only when
+   * judge.endpoint is at that origin. Kept in memory only (never in the run's saved files), and
+   * redacted from every text the engine sends back. Optional: an engine that calls no judge
+   * server (a replay) lacks it.
+   */
+  setJudgeKey?(binding: KeyBinding | null): Promise<void>;
 }

@@ -17,6 +17,8 @@ import { validateConfig, type RunConfig } from '../rl/config';
 import { runPipeline } from '../rl/run';
 import { buildRunJudge } from '../rl/run-judge';
 import { formatProbeReport, probeRefusal, runProbes } from '../judge/probes';
+import { boundKey, type KeyBinding } from '../judge/key-binding';
+import { Redactor } from '../judge/redact';
 import type { EvalLine } from '../rl/evaluate';
 import type { LoadedRunState } from '../rl/run-state';
 import type { EngineApi, EngineEvent, EngineStatus, FolderFiles, PolicyInfo, RunOptions, RunPolicy, RunSummary, SavedRunInfo, SelfCheckResult, SftTextExample, TrainSettings } from './api';
@@ -54,6 +56,9 @@ export class Engine implements EngineApi {
   private trainer: { trainer: SftTrainer; key: string } | null = null;
   private listeners: Array<(e: EngineEvent) => void> = [];
   private run: LiveRun | null = null;
+  /** The judge API key the page set, bound to its origin (memory only), and the key the last run sent. */
+  private judgeKey: KeyBinding | null = null;
+  private runKey: string | undefined;
 
   constructor(
     private readonly makeGpu: () => Promise<Gpu>,
@@ -78,6 +83,7 @@ export class Engine implements EngineApi {
   }
 
   private emit(e: EngineEvent): void {
+    e = this.withoutKey(e);
     for (const l of this.listeners) l(e);
   }
 
@@ -89,6 +95,23 @@ export class Engine implements EngineApi {
 
   onEvent(listener: (e: EngineEvent) => void): void {
     this.listeners.push(listener);
+  }
+
+  async setJudgeKey(binding: KeyBinding | null): Promise<void> {
+    this.judgeKey = binding !== null && binding.key !== '' ? { origin: binding.origin, key: binding.key } : null;
+  }
+
+  /** A text without the judge key (the one set now, and the one the last run sent). */
+  private redactKey(text: string): string {
+    const keys = [this.judgeKey?.key ?? '', this.runKey ?? ''];
+    return keys.every((k) => k === '') ? text : new Redactor(keys).text(text);
+  }
+
+  /** The texts an event carries to the page (notes, a failed run's error), without the judge key. */
+  private withoutKey(e: EngineEvent): EngineEvent {
+    if (e.type === 'run-note') return { ...e, message: this.redactKey(e.message) };
+    if (e.type === 'run-end' && e.error !== undefined) return { ...e, error: this.redactKey(e.error) };
+    return e;
   }
 
   async selfCheck(m: number, n: number, k: number): Promise<SelfCheckResult[]> {
@@ -247,8 +270,9 @@ export class Engine implements EngineApi {
       this.emit({ type: 'run-end', summary });
       return summary;
     } catch (e) {
-      this.emit({ type: 'run-end', summary: null, error: e instanceof Error ? e.message : String(e) });
-      throw e;
+      const message = this.redactKey(e instanceof Error ? e.message : String(e));
+      this.emit({ type: 'run-end', summary: null, error: message });
+      throw e instanceof Error && e.message === message ? e : new Error(message);
     } finally {
       this.run = null;
     }
@@ -272,6 +296,9 @@ export class Engine implements EngineApi {
       // judge.kind "local": an instruct model by Hub id in its own slot, downloaded with progress,
       // on our kernels or through transformers.js (judge.runtime).
       const onDownload = (progress: DownloadProgress): void => this.emit({ type: 'download', progress });
+      // judge.kind "openai": the key the page set, only when judge.endpoint is at the origin it was entered for.
+      const apiKey = config.judge.kind === 'openai' ? boundKey(this.judgeKey, config.judge.endpoint) : undefined;
+      if (apiKey !== undefined) this.runKey = apiKey;
       const built = await buildRunJudge(config, policy, {
         probe: (id) => probeHubModel(id, this.fetchFn),
         kernels: async (id) => {
@@ -279,7 +306,7 @@ export class Engine implements EngineApi {
           return PolicySession.load(policy.gpu, memoryFiles(d.files, `judge model ${id}`), (progress) => this.emit({ type: 'load', progress }));
         },
         transformers: (id, o) => openTransformersChat({ modelId: id, ...o, fetchFn: this.fetchFn, cacheDir: this.transformersCacheDir, onProgress: onDownload }),
-      });
+      }, apiKey);
       release = built.release;
       if (built.note !== undefined) this.emit({ type: 'run-note', message: built.note });
       const judge = built.judge;
