@@ -5,7 +5,9 @@
  */
 import * as Comlink from 'comlink';
 import type { EngineApi, EngineEvent, EngineStatus, PolicyInfo } from '../worker/api';
+import { bundlePanel } from './bundle-panel';
 import { el, table } from './dom';
+import { filesPage } from './import-view';
 import { recordedRunsPanel, replayPage } from './replay-view';
 import { runPanel } from './run-panel';
 import { browserInfo, webgpuAdvice, webgpuProblem, WHERE_WEBGPU_WORKS } from './webgpu-advice';
@@ -214,6 +216,8 @@ async function showReplay(name: string): Promise<void> {
 async function start(): Promise<void> {
   const replay = new URLSearchParams(location.search).get('replay');
   if (replay !== null) return showReplay(replay);
+  // Run files (import a bundle, load results): no GPU needed.
+  if (new URLSearchParams(location.search).get('view') === 'files') return void app.replaceChildren(...filesPage());
   const notice = el('p', { className: 'notice', text: 'Starting the GPU engine…', attrs: { 'aria-live': 'polite' } });
   const recorded = recordedRunsPanel('No GPU here, or a slow one? A run recorded with the exprl command plays back in this page, with every chart and rollout, without WebGPU.');
   app.replaceChildren(notice, recorded);
@@ -248,7 +252,7 @@ async function start(): Promise<void> {
       }
     });
     // The recorded runs right under the engine's report: a slow adapter is the moment to offer them.
-    app.replaceChildren(statusPanel(status), recorded, el('section', { className: 'panel' }, button, results), policyPanel(engine), runPanel(engine));
+    app.replaceChildren(statusPanel(status), recorded, el('section', { className: 'panel' }, button, results), policyPanel(engine), runPanel(engine), bundlePanel(engine));
   } catch (e) {
     clearTimeout(slow);
     app.replaceChildren(cannotTrain(e instanceof Error ? e : { message: String(e) }), recorded);

@@ -7,6 +7,7 @@
 import * as Comlink from 'comlink';
 import type { EngineApi } from '../worker/api';
 import { fetchReplay, ReplayEngine } from '../worker/replay-engine';
+import { filesHref } from './bundle-panel';
 import { el } from './dom';
 import { runPanel } from './run-panel';
 
@@ -36,7 +37,9 @@ function replayHref(name: string): string {
 /** "Watch a recorded run": a section listing the shipped replays, each a link; `lead` says why it is offered. */
 export function recordedRunsPanel(lead: string): HTMLElement {
   const list = el('ul', { className: 'replay-list' });
-  const section = el('section', { className: 'panel recorded-runs' }, el('h2', { text: 'Watch a recorded run' }), el('p', { text: lead }), list);
+  const files = el('a', { text: 'Or open run files: import a run bundle, load results.json or CLI run folders' });
+  files.href = filesHref();
+  const section = el('section', { className: 'panel recorded-runs' }, el('h2', { text: 'Watch a recorded run' }), el('p', { text: lead }), list, el('p', {}, files));
   replayIndex().then(
     (entries) => {
       if (entries.length === 0) list.replaceChildren(el('li', { text: 'No recorded runs ship with this copy of the app.' }));

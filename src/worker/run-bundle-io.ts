@@ -80,12 +80,10 @@ export function rolloutLinesFromViews(config: RunConfig, batches: readonly Rollo
 async function filesUnder(dir: RunDir, path: string, out: Record<string, Uint8Array>): Promise<void> {
   for (const name of await dir.list(path)) {
     const p = `${path}/${name}`;
-    const sub = await dir.list(p);
-    if (sub.length > 0) await filesUnder(dir, p, out);
-    else {
-      const b = await dir.read(p);
-      if (b !== null) out[p] = b;
-    }
+    // A folder reads as missing (null): then its files.
+    const b = await dir.read(p);
+    if (b !== null) out[p] = b;
+    else await filesUnder(dir, p, out);
   }
 }
 
