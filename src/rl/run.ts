@@ -101,6 +101,13 @@ export interface RunInputs {
   store?: RunStore | null;
   /** A saved state to continue from; the session holds the run's starting policy as `config.policy` gives it. */
   resume?: LoadedRunState | null;
+  /**
+   * The base evaluation (eval.before) waits until the first RL step's rollouts are out, and runs
+   * before that step's update: the same policy is evaluated, with the same seeds, and the same
+   * lines are written in the same order, but the first scored rollouts come an eval sooner (the
+   * page). Ignored when Stage I trains on references or the run only pre-trains.
+   */
+  deferBaseEval?: boolean;
 }
 
 class Paused extends Error {}
@@ -182,7 +189,7 @@ class Run {
       if (this.cursor.finished) return result('finished');
       if (this.cursor.stage === 0 && !this.cursor.baseEval) {
         if (this.inputs.freshPolicy && this.cfg.pretrain.steps > 0) await this.pretrain();
-        if (this.cfg.eval.before || this.inputs.pretrainOnly) await this.evaluate(0, this.inputs.pretrainOnly ? 'sft' : this.cfg.stages[0].method);
+        if ((this.cfg.eval.before && !this.baseEvalDeferred()) || this.inputs.pretrainOnly) await this.evaluate(0, this.inputs.pretrainOnly ? 'sft' : this.cfg.stages[0].method);
         this.cursor.baseEval = true;
         if (this.inputs.pretrainOnly) return await this.finish(result);
         this.cursor.stage = 1;
@@ -199,6 +206,11 @@ class Run {
       if (!this.pauseSaved) await this.checkpoint();
       return result('paused', reason);
     }
+  }
+
+  /** RunInputs.deferBaseEval applies: the base eval runs inside Stage I's first step (rlStep). */
+  private baseEvalDeferred(): boolean {
+    return this.inputs.deferBaseEval === true && this.inputs.pretrainOnly !== true && this.cfg.eval.before && !methodTraits(this.cfg.stages[0].method).trainsOnReferences;
   }
 
   /** Why the run pauses when `e` ends it (null: `e` is an error, not a pause). */
@@ -398,7 +410,8 @@ class Run {
     return this.evals.some((e) => e.stage === stage && e.step === this.cursor.globalStep);
   }
 
-  private async evaluate(stage: number, method: Method): Promise<void> {
+  /** `midStep`: the deferred base eval, made while a step's rollouts are out but not yet part of the state. */
+  private async evaluate(stage: number, method: Method, midStep = false): Promise<void> {
     this.progress({ phase: 'eval', stage, done: 0, total: this.evalItems.length, method });
     const { line } = await evaluatePolicy(this.session, this.evalItems, this.cfg.eval, {
       step: this.cursor.globalStep,
@@ -409,7 +422,8 @@ class Run {
     });
     this.evals.push(line);
     await this.emitMetrics(line);
-    this.commitLines();
+    if (midStep) this.committedLines = { ...this.committedLines, metrics: this.lines.metrics };
+    else this.commitLines();
     this.progress({ phase: 'eval', stage, done: this.evalItems.length, total: this.evalItems.length, method });
   }
 
@@ -505,7 +519,7 @@ class Run {
   }
 
   private async rlStep(stageNo: number, s: StageConfig, step: number, items: TaskItem[], trainer: PolicyTrainer): Promise<number> {
-    const t0 = performance.now();
+    let t0 = performance.now();
     const j = this.cfg.judge;
     const judged = needsJudge(s.method);
     const tripped = (): string | null => (judged ? (this.inputs.judge?.tripped?.() ?? null) : null);
@@ -536,10 +550,19 @@ class Run {
       times,
       signal: this.hooks.signal,
     });
-    const tUpdate = performance.now();
+    let tUpdate = performance.now();
     if (methodTraits(s.method).advantage === 'teacher') await this.teacherAdvantages(records, items, s, this.reference!);
     this.lines.rollouts += records.length;
     await this.hooks.onRollouts?.({ stage: stageNo, step: this.cursor.globalStep + 1, method: s.method, items, records });
+    // The deferred base eval: the policy is still the base until this step's update. Its time is
+    // not the step's: the step's clocks start that much later.
+    if (stageNo === 1 && step === 0 && this.baseEvalDeferred() && !this.evals.some((e) => e.stage === 0)) {
+      const tEval = performance.now();
+      await this.evaluate(0, s.method, true);
+      const evalMs = performance.now() - tEval;
+      t0 += evalMs;
+      tUpdate += evalMs;
+    }
 
     const broken = tripped();
     if (broken !== null) throw new Paused(`stage ${stageNo} step ${step + 1}: ${broken}. No update was made for this step.`);

@@ -328,8 +328,9 @@ export class Engine implements EngineApi {
           throw new Error(refusal);
         }
       }
+      // deferBaseEval: the first step's scored rollouts are on screen before the base eval runs.
       const r = await runPipeline(
-        { session: policy, config, judge, freshPolicy: which === 'builtin', store: saved, resume },
+        { session: policy, config, judge, freshPolicy: which === 'builtin', store: saved, resume, deferBaseEval: true },
         {
           signal: stop.signal,
           onMetrics: (line) => {

@@ -259,3 +259,48 @@ describe('runPipeline checkpoints', () => {
     }
   }, 120_000);
 });
+
+describe('runPipeline with the base eval deferred (the page)', () => {
+  it('shows the first rollouts before the base eval, and writes the same lines, rollouts and weights as a run that does not defer', async () => {
+    const c = preset('tiny');
+    c.pretrain.steps = 0;
+    c.stages = [{ ...c.stages[0], method: 'exprl-process', steps: 2, maxResponseTokens: 12 }];
+    const config = resolveConfig(c);
+    const once = async (deferBaseEval: boolean) => {
+      const session = await freshSession(8);
+      const events: string[] = [];
+      const lines: string[] = [];
+      const rollouts: string[] = [];
+      const saved: string[] = [];
+      try {
+        const result = await runPipeline(
+          { session, config, judge: new RubricJudge(), freshPolicy: false, deferBaseEval, store: { save: async (s) => void saved.push(`${s.state.cursor.stage}.${s.state.cursor.step} lines ${JSON.stringify(s.state.lines)}`) } },
+          {
+            onMetrics: (l) => {
+              events.push(isEval(l) ? `eval ${l.stage}` : `step ${l.step}`);
+              const { step_s: _s, time_sample_s: _a, time_judge_s: _j, time_update_s: _u, judge_latency_ms: _l, tokens_per_s: _t, ...rest } = l as StepMetrics;
+              lines.push(JSON.stringify(rest));
+            },
+            onRollouts: (b: RolloutBatch) => {
+              events.push(`rollouts ${b.step}`);
+              for (const r of b.records) rollouts.push(rolloutJsonLine(r, { step: b.step }));
+            },
+          },
+        );
+        expect(result.status).toBe('finished');
+        return { events, lines, rollouts, saved, weights: await readParams(session.gpu, session.model) };
+      } finally {
+        session.destroy();
+      }
+    };
+    const deferred = await once(true);
+    const plain = await once(false);
+    expect(plain.events).toEqual(['eval 0', 'rollouts 1', 'step 1', 'rollouts 2', 'step 2', 'eval 1']);
+    expect(deferred.events).toEqual(['rollouts 1', 'eval 0', 'step 1', 'rollouts 2', 'step 2', 'eval 1']);
+    expect(deferred.lines).toEqual(plain.lines);
+    expect(deferred.rollouts).toEqual(plain.rollouts);
+    // Stage I's first state is saved before its base eval when deferred; after step 1 both count the same lines.
+    expect(deferred.saved.slice(1)).toEqual(plain.saved.slice(1));
+    for (const [name, w] of plain.weights) expect(deferred.weights.get(name), name).toEqual(w);
+  }, 240_000);
+});
