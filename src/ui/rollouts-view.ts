@@ -103,8 +103,10 @@ function groupElement(store: StepStore, b: RolloutBatchView, row: GroupRow): HTM
   );
 }
 
-export function rolloutsBrowser(options: { budgetChars?: number } = {}): RolloutsBrowser {
+/** `idPrefix` goes before its element ids, so a second browser on the page (an arm of a comparison) has ids of its own. */
+export function rolloutsBrowser(options: { budgetChars?: number; idPrefix?: string } = {}): RolloutsBrowser {
   let store = createStore(options.budgetChars);
+  const id = (name: string): string => `${options.idPrefix ?? ''}${name}`;
   /** The step on screen by number; null follows the latest. */
   let selected: number | null = null;
   let shown: RolloutBatchView | null = null;
@@ -113,10 +115,10 @@ export function rolloutsBrowser(options: { budgetChars?: number } = {}): Rollout
   let built = new Map<number, HTMLElement>();
   let heights = new Map<number, number>();
 
-  const slider = el('input', { attrs: { type: 'range', id: 'rollout-step', min: '0', max: '0', value: '0' } });
-  const stepLabel = el('output', { className: 'rollout-step-label', attrs: { for: 'rollout-step' } });
-  const promptInput = el('input', { attrs: { type: 'search', id: 'rollout-prompt', placeholder: 'id or question text' } });
-  const outcomeSel = el('select', { attrs: { id: 'rollout-outcome' } }, ...OUTCOMES.map((o) => el('option', { text: OUTCOME_LABELS[o], attrs: { value: o } })));
+  const slider = el('input', { attrs: { type: 'range', id: id('rollout-step'), min: '0', max: '0', value: '0' } });
+  const stepLabel = el('output', { className: 'rollout-step-label', attrs: { for: id('rollout-step') } });
+  const promptInput = el('input', { attrs: { type: 'search', id: id('rollout-prompt'), placeholder: 'id or question text' } });
+  const outcomeSel = el('select', { attrs: { id: id('rollout-outcome') } }, ...OUTCOMES.map((o) => el('option', { text: OUTCOME_LABELS[o], attrs: { value: o } })));
   const title = el('h3');
   const count = el('p', { className: 'rollout-count', attrs: { 'aria-live': 'polite' } });
   const hint = 'Focus or click a segment to see its score, value and the judge’s reason.';
@@ -132,12 +134,12 @@ export function rolloutsBrowser(options: { budgetChars?: number } = {}): Rollout
   const controls = el(
     'div',
     { className: 'row rollout-controls' },
-    el('label', { text: 'step', attrs: { for: 'rollout-step' } }),
+    el('label', { text: 'step', attrs: { for: id('rollout-step') } }),
     slider,
     stepLabel,
-    el('label', { text: 'prompt', attrs: { for: 'rollout-prompt' } }),
+    el('label', { text: 'prompt', attrs: { for: id('rollout-prompt') } }),
     promptInput,
-    el('label', { text: 'outcome', attrs: { for: 'rollout-outcome' } }),
+    el('label', { text: 'outcome', attrs: { for: id('rollout-outcome') } }),
     outcomeSel,
   );
   const element = el('section', { className: 'rollout-browser' }, title, controls, count, detail, scroller);

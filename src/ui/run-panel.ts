@@ -23,6 +23,7 @@ import type { EvalLine } from '../rl/evaluate';
 import type { StepMetrics } from '../rl/metrics';
 import type { EngineApi, EngineEvent, RunPolicy } from '../worker/api';
 import { chartsView, type PlotFactory } from './charts';
+import { comparePanel } from './compare-panel';
 import { el } from './dom';
 import { judgePanel } from './judge-panel';
 import { runControls } from './run-controls';
@@ -105,6 +106,14 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
   let lines: (StepMetrics | EvalLine)[] = [];
   const rollouts = rolloutsBrowser();
   const notes = el('ul', { className: 'notes' });
+  // Compare mode: arms of this setup with methods of their own, taking turns (compare-panel.ts); this run's controls wait while it goes.
+  const compare = comparePanel(engine, {
+    config: () => config(),
+    policy: () => policySel.value as RunPolicy,
+    runGoing: () => controls.going(),
+    busy: (busy) => (controls.element.inert = busy),
+    ...(options.loadPlot !== undefined ? { loadPlot: options.loadPlot } : {}),
+  });
 
   /** The setup the inputs hold; "current" (the policy loaded in this page) is not part of it: a link cannot carry it. */
   const setup = (): Record<string, SettingValue> => {
@@ -190,6 +199,8 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
     Comlink.proxy((raw: EngineEvent) => {
       // Texts from the engine are shown without the judge key, whatever the engine did.
       const e = judge.redactEvent(raw);
+      // An arm of a comparison (a run slot) is the compare section's, not this run's.
+      if (compare.onEvent(e)) return;
       controls.onEvent(e);
       if (e.type === 'run-start') {
         // A resume replays the saved run's metric lines next; rollouts and notes of this page's
@@ -244,5 +255,6 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
     evals,
     notes,
     rollouts.element,
+    compare.element,
   );
 }

@@ -86,6 +86,12 @@ export interface RunSummary {
 export interface RunOptions {
   /** Pause after this many steps (each a metrics step line: a Stage 0 or an RL step); 1 is the Step button. */
   pauseAfter?: number;
+  /**
+   * The run slot the run is saved in and resumed from (src/worker/run-slots.ts): none is the
+   * page's own run; a name keeps a run of its own (an arm of a comparison). The run's events
+   * carry the slot.
+   */
+  slot?: string;
 }
 
 /** The run saved in this browser, without its weights. */
@@ -99,8 +105,11 @@ export interface SavedRunInfo {
   metrics?: (StepMetrics | EvalLine)[];
 }
 
-/** Progress the engine reports while it works; the UI subscribes with `onEvent`. */
-export type EngineEvent =
+/**
+ * Progress the engine reports while it works; the UI subscribes with `onEvent`. An event sent
+ * while a run of a named slot goes carries that slot (RunOptions.slot); the page's own run's do not.
+ */
+export type EngineEvent = { slot?: string } & (
   | { type: 'load'; progress: LoadProgress }
   | { type: 'download'; progress: DownloadProgress }
   | ({ type: 'train-step'; step: number; ms: number } & SftStepResult)
@@ -118,7 +127,8 @@ export type EngineEvent =
    * channel, the call's result on another, so only this event is ordered after the run's
    * metric, rollout and progress events: a page should finish its display on it.
    */
-  | { type: 'run-end'; summary: RunSummary | null; error?: string };
+  | { type: 'run-end'; summary: RunSummary | null; error?: string }
+);
 
 /** A Hugging Face folder as files: name -> bytes (from a download, OPFS or the user's picker). */
 export type FolderFiles = Record<string, Uint8Array>;
@@ -165,10 +175,10 @@ export interface EngineApi {
    * judge call is dropped and made again on resume).
    */
   pauseRun(): Promise<void>;
-  /** Ends the run: a going one stops between steps; the saved state is removed either way. */
-  stopRun(): Promise<void>;
-  /** The run saved in this browser, or null (none, or it finished). */
-  savedRun(): Promise<SavedRunInfo | null>;
+  /** Ends the slot's run (default: the page's own): a going one stops between steps; the saved state is removed either way. */
+  stopRun(slot?: string): Promise<void>;
+  /** The run saved in this browser in the slot (default: the page's own), or null (none, or it finished). */
+  savedRun(slot?: string): Promise<SavedRunInfo | null>;
   /** Checkpoints the going run after its current step, whatever `checkpointEvery` says (the page is being hidden). */
   checkpointSoon(): Promise<void>;
   /**

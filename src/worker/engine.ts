@@ -23,6 +23,7 @@ import type { EvalLine } from '../rl/evaluate';
 import type { LoadedRunState } from '../rl/run-state';
 import type { EngineApi, EngineEvent, EngineStatus, FolderFiles, PolicyInfo, RunOptions, RunPolicy, RunSummary, SavedRunInfo, SelfCheckResult, SftTextExample, TrainSettings } from './api';
 import { rolloutBatchView } from './run-view';
+import { slotRunDir } from './run-slots';
 import { SavedRun, START_POLICY_DIR, type RunDir } from './saved-run';
 
 /** Where the page serves the shipped pre-trained built-in policy (public/models/builtin-base). */
@@ -35,8 +36,9 @@ export interface FolderStore {
   list(): Promise<string[]>;
 }
 
-/** The going run: its abort switch, how the user asked it to end, and whether a checkpoint is wanted soon. */
+/** The going run: its slot, its abort switch, how the user asked it to end, and whether a checkpoint is wanted soon. */
 interface LiveRun {
+  slot: string | undefined;
   stop: AbortController;
   ending: { kind: 'pause' | 'stop'; reason: string } | null;
   checkpointWanted: boolean;
@@ -84,7 +86,10 @@ export class Engine implements EngineApi {
 
   private emit(e: EngineEvent): void {
     e = this.withoutKey(e);
-    for (const l of this.listeners) l(e);
+    // Events of a named slot's run say so: the page tells its own run's events from an arm's.
+    const slot = this.run?.slot;
+    const tagged = slot === undefined ? e : { ...e, slot };
+    for (const l of this.listeners) l(tagged);
   }
 
   async init(): Promise<EngineStatus> {
@@ -235,7 +240,7 @@ export class Engine implements EngineApi {
     return this.runWithEnd(async () => {
       const config = validateConfig(raw);
       this.requireGpu();
-      const saved = this.savedRunStore();
+      const saved = this.savedRunStore(options.slot);
       // A run begun from the page's loaded policy keeps that policy's files: a resume starts from them.
       await saved?.begin(config, which === 'current' ? await this.savePolicy() : null);
       this.emit({ type: 'run-start', config, resumedAt: null });
@@ -246,8 +251,8 @@ export class Engine implements EngineApi {
   async resumeRun(options: RunOptions = {}): Promise<RunSummary> {
     return this.runWithEnd(async () => {
       this.requireGpu();
-      const saved = this.savedRunStore();
-      if (saved === null || (await saved.head()) === null) throw new Error('no saved run in this browser');
+      const saved = this.savedRunStore(options.slot);
+      if (saved === null || (await saved.head()) === null) throw new Error(options.slot === undefined ? 'no saved run in this browser' : `no saved run in slot ${options.slot}`);
       const loaded = await saved.load();
       const which: RunPolicy = loaded.config.policy === 'builtin' || loaded.config.policy === 'builtin-base' ? loaded.config.policy : 'current';
       if (which === 'current') {
@@ -263,7 +268,7 @@ export class Engine implements EngineApi {
   /** One run from `open` (a new one or a resumed one) to its end, and the 'run-end' event, also when it failed. */
   private async runWithEnd(open: () => Promise<RunPlan>, options: RunOptions): Promise<RunSummary> {
     if (this.run !== null) throw new Error('a run is already going; stop it first');
-    const run: LiveRun = { stop: new AbortController(), ending: null, checkpointWanted: false };
+    const run: LiveRun = { slot: options.slot, stop: new AbortController(), ending: null, checkpointWanted: false };
     this.run = run;
     try {
       const summary = await this.runToEnd(await open(), run, options);
@@ -374,13 +379,13 @@ export class Engine implements EngineApi {
     this.endRun('pause', 'paused by the user');
   }
 
-  async stopRun(): Promise<void> {
-    if (this.run !== null) this.endRun('stop', 'stopped by the user');
-    else await this.savedRunStore()?.clear();
+  async stopRun(slot?: string): Promise<void> {
+    if (this.run !== null && this.run.slot === slot) this.endRun('stop', 'stopped by the user');
+    else await this.savedRunStore(slot)?.clear();
   }
 
-  async savedRun(): Promise<SavedRunInfo | null> {
-    const saved = this.savedRunStore();
+  async savedRun(slot?: string): Promise<SavedRunInfo | null> {
+    const saved = this.savedRunStore(slot);
     const head = await saved?.head();
     if (saved === null || head === undefined || head === null || head.state.cursor.finished) return null;
     return { config: head.config, cursor: head.state.cursor, judgeCalls: head.state.judgeCalls, lines: head.state.lines.metrics, metrics: await saved.metricLines(head.state) };
@@ -390,8 +395,9 @@ export class Engine implements EngineApi {
     if (this.run !== null) this.run.checkpointWanted = true;
   }
 
-  private savedRunStore(): SavedRun | null {
-    return this.runDir === undefined ? null : new SavedRun(this.runDir);
+  /** The saved run of a slot (undefined: the page's own run). */
+  private savedRunStore(slot?: string): SavedRun | null {
+    return this.runDir === undefined ? null : new SavedRun(slotRunDir(this.runDir, slot));
   }
 
   async savePolicy(): Promise<FolderFiles> {
