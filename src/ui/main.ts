@@ -4,33 +4,17 @@
  * WebGPU, no adapter, a worker that did not load) it says why and offers the recorded runs.
  */
 import * as Comlink from 'comlink';
-import type { EngineApi, EngineEvent, EngineStatus, PolicyInfo } from '../worker/api';
+import type { EngineApi, EngineEvent, PolicyInfo } from '../worker/api';
 import { bundlePanel } from './bundle-panel';
-import { el, table } from './dom';
+import { el } from './dom';
+import { gpuPanel } from './gpu-panel';
 import { filesPage } from './import-view';
 import { recordedRunsPanel, replayPage } from './replay-view';
 import { runPanel } from './run-panel';
+import { armTestHooks } from './test-hooks';
 import { browserInfo, webgpuAdvice, webgpuProblem, WHERE_WEBGPU_WORKS } from './webgpu-advice';
 
 const app = document.getElementById('app')!;
-
-function statusPanel(status: EngineStatus): HTMLElement {
-  const { adapter, kernels } = status;
-  const probe = kernels.probe.map((p) => `${p.variant}: ${p.gflops.toFixed(2)} GFLOP/s`).join(', ');
-  return el(
-    'section',
-    { className: 'panel' },
-    el('h2', { text: 'GPU engine' }),
-    table([
-      ['adapter', adapter.description],
-      ['kind', adapter.isSoftware ? 'software (CPU) adapter: expect small models only' : 'hardware GPU'],
-      ['max buffer', `${((adapter.limits.maxBufferSize ?? 0) / 2 ** 20).toFixed(0)} MiB`],
-      ['storage buffers per stage', String(adapter.limits.maxStorageBuffersPerShaderStage ?? '?')],
-      ['matmul schedules', `${kernels.matmul.join(' > ')} (probe: ${probe || 'cached'})`],
-      ['row-wise kernels', `${kernels.rowWidth} rows (${kernels.rowProbe.map((r) => `${r.width}: ${r.ms.toFixed(1)} ms`).join(', ')})`],
-    ]),
-  );
-}
 
 /** Fills a select with the names of the policies saved in this browser. */
 async function refreshStored(engine: Comlink.Remote<EngineApi>, select: HTMLSelectElement): Promise<void> {
@@ -235,6 +219,7 @@ async function start(): Promise<void> {
   try {
     const status = await Promise.race([engine.init(), workerFailure(worker)]);
     clearTimeout(slow);
+    await armTestHooks(engine, sessionStorage);
     const results = el('pre', { className: 'results' });
     const button = el('button', { text: 'Check kernels (256×256×256)' });
     button.addEventListener('click', async () => {
@@ -252,7 +237,9 @@ async function start(): Promise<void> {
       }
     });
     // The recorded runs right under the engine's report: a slow adapter is the moment to offer them.
-    app.replaceChildren(statusPanel(status), recorded, el('section', { className: 'panel' }, button, results), policyPanel(engine), runPanel(engine), bundlePanel(engine));
+    app.replaceChildren(gpuPanel(engine, status), recorded, el('section', { className: 'panel' }, button, results), policyPanel(engine), runPanel(engine), bundlePanel(engine));
+    // While the reader looks at the page, the engine compiles what Start will sample with.
+    void engine.warmUp();
   } catch (e) {
     clearTimeout(slow);
     app.replaceChildren(cannotTrain(e instanceof Error ? e : { message: String(e) }), recorded);

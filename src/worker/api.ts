@@ -2,6 +2,7 @@
 import type { KernelChoice } from '../gpu/autotune';
 import type { KeyBinding } from '../judge/key-binding';
 import type { AdapterReport } from '../gpu/device';
+import type { MemoryUse } from '../gpu/memory-use';
 import type { LoadProgress } from '../model/checkpoint';
 import type { DownloadProgress } from '../model/hub';
 import type { ModelConfig } from '../model/config';
@@ -17,6 +18,16 @@ import type { RunCursor } from '../rl/run-state';
 export interface EngineStatus {
   adapter: AdapterReport;
   kernels: KernelChoice;
+}
+
+/** What the page's GPU panel shows: the device, the kernels chosen for it, and the memory in use now. */
+export interface GpuReport {
+  adapter: AdapterReport;
+  kernels: KernelChoice | null;
+  /** Live buffers' bytes by what they hold (src/gpu/memory-use.ts). */
+  memory: MemoryUse;
+  /** Of the pool's buffers (counted in memory's scratch and uniforms): handed out now, kept for reuse. */
+  pool: { liveBytes: number; pooledBytes: number };
 }
 
 export interface SelfCheckResult {
@@ -189,4 +200,12 @@ export interface EngineApi {
    * server (a replay) lacks it.
    */
   setJudgeKey?(binding: KeyBinding | null): Promise<void>;
+  /** The device, its kernels and its memory in use by category (the GPU panel). Optional: a replay has no GPU. */
+  gpuReport?(): Promise<GpuReport>;
+  /**
+   * Test only: the device is lost (destroyed, as a driver reset would take it) once the given RL
+   * step's metrics line is out, the first `times` times (default 1); null disarms. The page calls
+   * it only when its origin's storage holds the test flag (src/ui/test-hooks.ts).
+   */
+  testDeviceLoss?(spec: { step: number; times?: number } | null): Promise<void>;
 }

@@ -3,7 +3,7 @@
  * API's plain-data calls into model-layer calls. Kept apart from the comlink shell so it runs
  * (and is tested) anywhere a Gpu can be made.
  */
-import { tuneKernels, type ChoiceStore } from '../gpu/autotune';
+import { tuneKernels, type ChoiceStore, type KernelChoice } from '../gpu/autotune';
 import { matmul, MATMUL_VARIANTS } from '../gpu/ops/matmul';
 import type { Gpu } from '../gpu/runtime';
 import { createBuiltinPolicy, parameterCount } from '../model/builtin';
@@ -21,7 +21,8 @@ import { boundKey, type KeyBinding } from '../judge/key-binding';
 import { Redactor } from '../judge/redact';
 import type { EvalLine } from '../rl/evaluate';
 import type { LoadedRunState } from '../rl/run-state';
-import type { EngineApi, EngineEvent, EngineStatus, FolderFiles, PolicyInfo, RunOptions, RunPolicy, RunSummary, SavedRunInfo, SelfCheckResult, SftTextExample, TrainSettings } from './api';
+import { DeviceLossHook, runSurvivingLoss, type DeviceLossSpec } from './device-recovery';
+import type { EngineApi, EngineEvent, EngineStatus, GpuReport, FolderFiles, PolicyInfo, RunOptions, RunPolicy, RunSummary, SavedRunInfo, SelfCheckResult, SftTextExample, TrainSettings } from './api';
 import { rolloutBatchView } from './run-view';
 import { slotRunDir } from './run-slots';
 import { SavedRun, START_POLICY_DIR, type RunDir } from './saved-run';
@@ -61,6 +62,9 @@ export class Engine implements EngineApi {
   /** The judge API key the page set, bound to its origin (memory only), and the key the last run sent. */
   private judgeKey: KeyBinding | null = null;
   private runKey: string | undefined;
+  /** The kernel variants init chose for the device; the test-only device loss (DeviceLossHook). */
+  private kernels: KernelChoice | null = null;
+  private readonly lossHook = new DeviceLossHook();
 
   constructor(
     private readonly makeGpu: () => Promise<Gpu>,
@@ -95,7 +99,17 @@ export class Engine implements EngineApi {
   async init(): Promise<EngineStatus> {
     this.gpu ??= await this.makeGpu();
     const kernels = await tuneKernels(this.gpu, this.store);
+    this.kernels = kernels;
     return { adapter: this.gpu.adapter, kernels };
+  }
+
+  async gpuReport(): Promise<GpuReport> {
+    const gpu = this.requireGpu();
+    return { adapter: gpu.adapter, kernels: this.kernels, memory: gpu.memory.snapshot(), pool: gpu.pool.stats() };
+  }
+
+  async testDeviceLoss(spec: DeviceLossSpec | null): Promise<void> {
+    this.lossHook.arm(spec);
   }
 
   onEvent(listener: (e: EngineEvent) => void): void {
@@ -249,20 +263,23 @@ export class Engine implements EngineApi {
   }
 
   async resumeRun(options: RunOptions = {}): Promise<RunSummary> {
-    return this.runWithEnd(async () => {
-      this.requireGpu();
-      const saved = this.savedRunStore(options.slot);
-      if (saved === null || (await saved.head()) === null) throw new Error(options.slot === undefined ? 'no saved run in this browser' : `no saved run in slot ${options.slot}`);
-      const loaded = await saved.load();
-      const which: RunPolicy = loaded.config.policy === 'builtin' || loaded.config.policy === 'builtin-base' ? loaded.config.policy : 'current';
-      if (which === 'current') {
-        if (loaded.startPolicy === null) throw new Error(`saved run: the starting policy's files (${START_POLICY_DIR}/) are missing`);
-        await this.loadPolicy(loaded.startPolicy, "the saved run's starting policy");
-      }
-      this.emit({ type: 'run-start', config: loaded.config, resumedAt: { ...loaded.state.cursor } });
-      for (const line of loaded.metrics) this.emit({ type: 'run-metrics', line });
-      return { config: loaded.config, which, saved, resume: loaded.resume };
-    }, options);
+    return this.runWithEnd(() => this.savedPlan(options.slot), options);
+  }
+
+  /** The saved run of the slot, its starting policy loaded when it is the page's; its run-start and saved metric lines told. */
+  private async savedPlan(slot: string | undefined): Promise<RunPlan> {
+    this.requireGpu();
+    const saved = this.savedRunStore(slot);
+    if (saved === null || (await saved.head()) === null) throw new Error(slot === undefined ? 'no saved run in this browser' : `no saved run in slot ${slot}`);
+    const loaded = await saved.load();
+    const which: RunPolicy = loaded.config.policy === 'builtin' || loaded.config.policy === 'builtin-base' ? loaded.config.policy : 'current';
+    if (which === 'current') {
+      if (loaded.startPolicy === null) throw new Error(`saved run: the starting policy's files (${START_POLICY_DIR}/) are missing`);
+      await this.loadPolicy(loaded.startPolicy, "the saved run's starting policy");
+    }
+    this.emit({ type: 'run-start', config: loaded.config, resumedAt: { ...loaded.state.cursor } });
+    for (const line of loaded.metrics) this.emit({ type: 'run-metrics', line });
+    return { config: loaded.config, which, saved, resume: loaded.resume };
   }
 
   /** One run from `open` (a new one or a resumed one) to its end, and the 'run-end' event, also when it failed. */
@@ -271,7 +288,7 @@ export class Engine implements EngineApi {
     const run: LiveRun = { slot: options.slot, stop: new AbortController(), ending: null, checkpointWanted: false };
     this.run = run;
     try {
-      const summary = await this.runToEnd(await open(), run, options);
+      const summary = await this.runRecovering(await open(), run, options);
       this.emit({ type: 'run-end', summary });
       return summary;
     } catch (e) {
@@ -281,6 +298,39 @@ export class Engine implements EngineApi {
     } finally {
       this.run = null;
     }
+  }
+
+  /** runToEnd, surviving device losses it did not ask for (src/worker/device-recovery.ts). */
+  private runRecovering(first: RunPlan, run: LiveRun, options: RunOptions): Promise<RunSummary> {
+    return runSurvivingLoss(first, {
+      attempt: (plan) => this.runToEnd(plan, run, options),
+      saves: (plan) => plan.saved !== null,
+      gpu: () => this.gpu,
+      renewDevice: async () => {
+        // The policy and trainer went with the device; init makes a new one and chooses its kernels.
+        const old = this.gpu;
+        [this.gpu, this.policy, this.trainer] = [null, null, null];
+        try {
+          old?.destroy();
+        } catch {
+          // Lost already: nothing left to free.
+        }
+        await this.init();
+      },
+      savedAt: async (plan) => {
+        const head = await plan.saved!.head();
+        return head === null ? null : { cursor: head.state.cursor, judgeCalls: head.state.judgeCalls };
+      },
+      resumePlan: () => this.savedPlan(run.slot),
+      // Nothing saved yet: a built-in policy is rebuilt; the page's loaded one went with the device.
+      restartPlan: async (plan) => {
+        if (plan.which === 'current') return null;
+        await plan.saved!.begin(plan.config, null);
+        this.emit({ type: 'run-start', config: plan.config, resumedAt: null });
+        return { ...plan, resume: null };
+      },
+      note: (message) => this.emit({ type: 'run-note', message }),
+    });
   }
 
   private async runToEnd(plan: RunPlan, run: LiveRun, options: RunOptions): Promise<RunSummary> {
@@ -341,6 +391,7 @@ export class Engine implements EngineApi {
           onMetrics: (line) => {
             saved?.addMetrics(line);
             this.emit({ type: 'run-metrics', line });
+            this.lossHook.afterLine(line, policy.gpu);
             // The Step button: the run pauses once this many steps are made (the next one does not start).
             if ((line as EvalLine).eval !== true && pauseAfter !== undefined && ++stepsTaken >= pauseAfter) this.endRun('pause', `paused after ${stepsTaken} step${stepsTaken === 1 ? '' : 's'}`);
           },
