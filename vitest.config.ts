@@ -47,6 +47,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          // The production build, served by vite preview, and one shared Chromium.
+          globalSetup: ['test/support/e2e-global.ts'],
           environment: 'node',
           testTimeout: 180_000,
           hookTimeout: 60_000,

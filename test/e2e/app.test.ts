@@ -1,18 +1,17 @@
-// End to end: the page served by Vite, opened in the system Chromium, starts the engine worker
+// End to end: the page as built and served by Vite (test/support/e2e-app.ts), opened in the system Chromium, starts the engine worker
 // (comlink), reports the adapter and the chosen matmul schedule, and its kernel check passes.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { makeTinyModel, TINY_VARIANTS } from '../../scripts/make-tiny-model';
-import { createServer, type ViteDevServer } from 'vite';
-import { chromiumLaunchArgs, chromiumPath } from '../support/chromium';
+import { startApp, type E2eApp } from '../support/e2e-app';
 import { onnxJudgeRepo } from '../support/onnx-judge-repo';
 import { encodeSetup, preset, readSettings, RUN_SETTINGS, type Setup } from '../../src/rl/config';
 
-let server: ViteDevServer;
+let app: E2eApp;
 let browser: Browser;
 let url: string;
 let tinyDir: string;
@@ -28,12 +27,8 @@ async function serveHub(context: BrowserContext): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await createServer({ root: process.cwd(), logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
-  await server.listen();
-  const address = server.httpServer?.address();
-  if (address === null || typeof address !== 'object') throw new Error('vite server has no address');
-  url = `http://127.0.0.1:${address.port}/`;
-  browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumLaunchArgs, headless: true });
+  app = await startApp();
+  ({ url, browser } = app);
   tinyDir = await mkdtemp(join(tmpdir(), 'exprl-e2e-'));
   const variant = TINY_VARIANTS.find((v) => v.name === 'untied-gqa-bf16-sharded')!;
   await makeTinyModel(join(tinyDir, variant.name), variant, 5);
@@ -41,8 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rm(tinyDir, { recursive: true, force: true });
-  await browser?.close();
-  await server?.close();
+  await app?.close();
 });
 
 it('opens, shows the GPU engine and passes its kernel check', async () => {
@@ -220,10 +214,10 @@ it('runs with a judge model our kernels cannot run through transformers.js, its 
   await page.getByRole('button', { name: 'Stop' }).click();
   await page.locator('.run-status').filter({ hasText: /^(finished|stopped|paused|failed)/ }).waitFor({ timeout: 300_000 });
   expect(await page.locator('.run-status').innerText()).toMatch(/^(finished|stopped: stopped by the user)/);
-  // Nothing left the machine but the (routed) Hub: onnxruntime's wasm came from the app's own server.
+  // Nothing left the machine but the (routed) Hub: onnxruntime's wasm came from the app's own server (the build names it with a content hash).
   const origin = url.replace(/\/$/, '');
   expect([...new Set(requests.map((r) => new URL(r).origin))].sort()).toEqual([origin, 'https://huggingface.co'].sort());
-  expect(requests.some((r) => r.startsWith(origin) && /ort-wasm-simd-threaded\.asyncify\.wasm$/.test(r))).toBe(true);
+  expect(requests.some((r) => r.startsWith(origin) && /ort-wasm-simd-threaded\.asyncify(-[\w-]+)?\.wasm$/.test(r))).toBe(true);
   expect(errors).toEqual([]);
 }, 600_000);
 

@@ -5,11 +5,12 @@
 // replay carrying markup in its rollouts and prompts shows it as text.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync, inflateSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { chromiumLaunchArgs } from '../support/chromium';
 import { startApp, type E2eApp } from '../support/e2e-app';
+import { pngInkShare } from '../support/png-ink';
 
 const SHIPPED = 'base-lr1e-4-s1';
 let app: E2eApp;
@@ -24,23 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
 });
-
-/**
- * Share of non-zero bytes in a PNG's inflated image data. Each scanline is stored as differences
- * (PNG filters), so a blank or single-colour screenshot is almost all zeros; text and charts are not.
- */
-function pngInkShare(png: Buffer): number {
-  const idat: Buffer[] = [];
-  for (let at = 8; at < png.length; ) {
-    const length = png.readUInt32BE(at);
-    if (png.toString('latin1', at + 4, at + 8) === 'IDAT') idat.push(png.subarray(at + 8, at + 8 + length));
-    at += 12 + length;
-  }
-  const raw = inflateSync(Buffer.concat(idat));
-  let ink = 0;
-  for (const b of raw) if (b !== 0) ink++;
-  return ink / raw.length;
-}
 
 const points = (page: Page): Promise<number> => page.locator('figure[data-metric~="reward_mean"]').first().evaluate((f) => Number((f as HTMLElement).dataset.points));
 

@@ -1,28 +1,22 @@
-/** The page served by Vite and the system Chromium, for end-to-end tests that share one browser. */
+/**
+ * The app as the e2e tests open it: the production build served by `vite preview`, and the one
+ * Chromium the e2e project starts (test/support/e2e-global.ts). A file that needs other launch
+ * arguments (WebGPU off) gets a browser of its own on the same server.
+ */
 import { chromium, type Browser } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
-import { chromiumLaunchArgs, chromiumPath } from './chromium';
+import { inject } from 'vitest';
+import { chromiumPath } from './chromium';
 
 export interface E2eApp {
   url: string;
   browser: Browser;
+  /** Closes the contexts this file opened (and its own browser, where it has one). */
   close(): Promise<void>;
 }
 
-/** `args`: Chromium's launch arguments (default the project's, WebGPU on). */
-export async function startApp(args: readonly string[] = chromiumLaunchArgs): Promise<E2eApp> {
-  // No HMR: a source file saved while a test runs would otherwise reload the page under it.
-  const server: ViteDevServer = await createServer({ root: process.cwd(), logLevel: 'error', server: { port: 0, host: '127.0.0.1', hmr: false } });
-  await server.listen();
-  const address = server.httpServer?.address();
-  if (address === null || typeof address !== 'object') throw new Error('vite server has no address');
-  const browser = await chromium.launch({ executablePath: chromiumPath(), args: [...args], headless: true });
-  return {
-    url: `http://127.0.0.1:${address.port}/`,
-    browser,
-    async close() {
-      await browser.close();
-      await server.close();
-    },
-  };
+/** `args`: Chromium's launch arguments for a browser of this file's own; none: the shared browser. */
+export async function startApp(args?: readonly string[]): Promise<E2eApp> {
+  const url = inject('e2eUrl');
+  const browser = args === undefined ? await chromium.connect(inject('e2eBrowserWs')) : await chromium.launch({ executablePath: chromiumPath(), args: [...args], headless: true });
+  return { url, browser, close: () => browser.close() };
 }
