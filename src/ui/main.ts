@@ -238,8 +238,9 @@ async function start(): Promise<void> {
     });
     // The recorded runs right under the engine's report: a slow adapter is the moment to offer them.
     app.replaceChildren(gpuPanel(engine, status), recorded, el('section', { className: 'panel' }, button, results), policyPanel(engine), runPanel(engine), bundlePanel(engine));
-    // While the reader looks at the page, the engine compiles what Start will sample with.
-    void engine.warmUp();
+    // While the reader looks at the page, the engine compiles what Start will sample with
+    // (data-warm tells scripts and tests when it is done).
+    void engine.warmUp().then(() => (app.dataset.warm = 'ready'));
   } catch (e) {
     clearTimeout(slow);
     app.replaceChildren(cannotTrain(e instanceof Error ? e : { message: String(e) }), recorded);

@@ -9,6 +9,7 @@ import * as Comlink from 'comlink';
 import {
   applySettings,
   ConfigError,
+  DEMO_FINDINGS,
   decodeSetup,
   encodeSetup,
   preset,
@@ -40,7 +41,7 @@ function fmt(v: unknown): string {
 }
 
 /** The preset the page starts from when the link names none. */
-const PAGE_PRESET: PresetName = 'tiny';
+const PAGE_PRESET: PresetName = 'demo';
 /** The policies a run in the page can use: the built-in ones, or the one loaded in the Policy panel ("current"). */
 const PAGE_POLICIES: readonly RunPolicy[] = ['builtin', 'builtin-base', 'current'];
 
@@ -65,6 +66,8 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
   // The judge's API key, Test connection and prompts (not rows of the settings table: never in the link).
   const judge = judgePanel(engine, form, { endpointUnconfirmed: linkUnconfirmed, onChange: () => refresh(), defaultPreset: PAGE_PRESET });
   const estimate = el('p', { className: 'estimate' });
+  /** What the chosen preset is for and, for the demo, what it showed when we ran it. */
+  const presetNote = el('p', { className: 'hint preset-note', attrs: { 'aria-live': 'polite' } });
   /** A metric line on the charts, and in the table (steps) or the list of evals. */
   const showLine = (line: StepMetrics | EvalLine): void => {
     lines.push(line);
@@ -167,6 +170,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
     if (location.hash.replace(/^#/, '') !== hash) history.replaceState(null, '', `${location.pathname}${location.search}#${hash}`);
   };
   const refresh = (): void => {
+    presetNote.textContent = presetSel.value === 'demo' ? DEMO_FINDINGS : '';
     form.field('judge-runtime').hidden = judgeSel.value !== 'local';
     form.field('judge-dtype').hidden = judgeSel.value !== 'local' || runtimeSel.value === 'kernels';
     const unconfirmed = linkUnconfirmed();
@@ -242,6 +246,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
     // The run's settings, then the judge's, in table order.
     el('div', { className: 'row settings' }, ...[...form.controls.keys()].filter((k) => !k.startsWith('judge')).map(form.field)),
     el('div', { className: 'row settings' }, ...[...form.controls.keys()].filter((k) => k.startsWith('judge')).map(form.field)),
+    presetNote,
     judge.element,
     linkNote,
     linkConfirm,

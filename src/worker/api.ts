@@ -193,6 +193,11 @@ export interface EngineApi {
   /** Checkpoints the going run after its current step, whatever `checkpointEvery` says (the page is being hidden). */
   checkpointSoon(): Promise<void>;
   /**
+   * Compiles what the default run samples with, while the page is idle, so Start shows its first
+   * rollouts sooner; a run waits for it. Failures are ignored (the run compiles what it needs).
+   */
+  warmUp(): Promise<void>;
+  /**
    * The judge API key the page's user entered, bound to the endpoint origin it was entered for
    * (null: none). A run with judge.kind "openai" sends it, in the Authorization header, only when
    * judge.endpoint is at that origin. Kept in memory only (never in the run's saved files), and

@@ -59,6 +59,8 @@ export class Engine implements EngineApi {
   private trainer: { trainer: SftTrainer; key: string } | null = null;
   private listeners: Array<(e: EngineEvent) => void> = [];
   private run: LiveRun | null = null;
+  /** The warm-up started while the page is idle (warmUp), or null. */
+  private warming: Promise<void> | null = null;
   /** The judge API key the page set, bound to its origin (memory only), and the key the last run sent. */
   private judgeKey: KeyBinding | null = null;
   private runKey: string | undefined;
@@ -238,8 +240,8 @@ export class Engine implements EngineApi {
     return this.requireFolders().list();
   }
 
-  /** The shipped pre-trained built-in policy, fetched from the page's own server. */
-  private async loadBuiltinBase(): Promise<PolicyInfo> {
+  /** The shipped pre-trained built-in policy's files, fetched from the page's own server. */
+  private async builtinBaseFiles(): Promise<FolderFiles> {
     const files: FolderFiles = {};
     for (const name of BASE_FILES) {
       const url = new URL(name, new URL(BUILTIN_BASE_URL, self.location.href)).href;
@@ -247,7 +249,33 @@ export class Engine implements EngineApi {
       if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}; the shipped base policy is missing (npm run make-base makes it)`);
       files[name] = new Uint8Array(await res.arrayBuffer());
     }
-    return this.loadPolicy(files, 'the shipped built-in base policy');
+    return files;
+  }
+
+  private async loadBuiltinBase(): Promise<PolicyInfo> {
+    return this.loadPolicy(await this.builtinBaseFiles(), 'the shipped built-in base policy');
+  }
+
+  async warmUp(): Promise<void> {
+    this.warming ??= this.compileSampling().catch(() => {
+      // A warm-up that fails costs nothing: the run compiles what it needs, and says what failed.
+    });
+    return this.warming;
+  }
+
+  /**
+   * Samples two tokens from a throwaway copy of the shipped base: the first sampling on a fresh
+   * device compiles its pipelines, which takes seconds on a software adapter (9 s measured on 2
+   * busy cores), and the page's default run samples from that policy first.
+   */
+  private async compileSampling(): Promise<void> {
+    const files = await this.builtinBaseFiles();
+    const session = await PolicySession.load(this.requireGpu(), memoryFiles(new Map(Object.entries(files)), 'the shipped built-in base policy'));
+    try {
+      await session.sample('1 + 1 = ', { n: 2, temperature: 0.8, seed: 0, maxTokens: 2 });
+    } finally {
+      session.destroy();
+    }
   }
 
   async startRun(raw: RunConfig, which: RunPolicy, options: RunOptions = {}): Promise<RunSummary> {
@@ -288,6 +316,8 @@ export class Engine implements EngineApi {
     const run: LiveRun = { slot: options.slot, stop: new AbortController(), ending: null, checkpointWanted: false };
     this.run = run;
     try {
+      // The warm-up's work is queued on the same device: the run starts once it is done.
+      await this.warming;
       const summary = await this.runRecovering(await open(), run, options);
       this.emit({ type: 'run-end', summary });
       return summary;

@@ -114,6 +114,10 @@ export class ReplayEngine implements EngineApi {
     // Nothing to save: the recording is the run.
   }
 
+  async warmUp(): Promise<void> {
+    // Nothing to compile: a replay has no GPU.
+  }
+
   private shownLines(): (StepMetrics | EvalLine)[] {
     return this.frames.slice(0, this.next).flatMap((f) => f.events.flatMap((e) => (e.type === 'run-metrics' ? [e.line] : [])));
   }

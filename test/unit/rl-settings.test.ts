@@ -107,7 +107,7 @@ describe('the settings table', () => {
   it('names a bad setting by its key', () => {
     expect(() => configFromSetup({ steps: 0 })).toThrow(ConfigError);
     expect(() => configFromSetup({ steps: 0 })).toThrow('invalid setup: steps = 0: must be a finite integer >= 1');
-    expect(() => configFromSetup({ preset: 'huge' })).toThrow('preset = "huge": must be one of "paper", "small", "tiny"');
+    expect(() => configFromSetup({ preset: 'huge' })).toThrow('preset = "huge": must be one of "paper", "small", "tiny", "demo"');
     expect(() => configFromSetup({ epsHigh: 1 })).toThrow(/epsHigh = 1: is not a known setting \(preset, method, /);
     expect(() => configFromSetup({ 'judge-guard': 'yes' })).toThrow('judge-guard = "yes": must be true or false');
     expect(() => applySettings(preset('small'), { temprature: 1 })).toThrow(/temprature = 1: is not a known setting/);

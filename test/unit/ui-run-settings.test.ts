@@ -3,7 +3,7 @@
 // one labelled input per row of the settings table; the URL hash is read on load and follows the
 // inputs; an endpoint from a link blocks Start until the user confirms it.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { decodeSetup, preset, readSettings, RUN_SETTINGS } from '../../src/rl/config';
+import { decodeSetup, DEMO_FINDINGS, preset, readSettings, RUN_SETTINGS } from '../../src/rl/config';
 import { runPanel } from '../../src/ui/run-panel';
 import { settingsForm } from '../../src/ui/settings-form';
 import type { EngineApi } from '../../src/worker/api';
@@ -66,14 +66,16 @@ describe('settings form', () => {
 });
 
 describe('run panel', () => {
-  it('starts from the tiny preset and writes the setup to the hash', () => {
+  it('starts from the demo preset, says what it showed, and writes the setup to the hash', () => {
     mount('');
-    expect([byLabel('preset').value, byLabel('Stage I method').value, byLabel('Stage I steps').value, byLabel('policy').value, byLabel('Stage II steps').value]).toEqual(['tiny', 'exprl-process', '3', 'builtin', '1']);
-    expect(decodeSetup(location.hash).setup).toMatchObject({ preset: 'tiny', steps: 3, judge: 'rubric' });
+    expect([byLabel('preset').value, byLabel('Stage I method').value, byLabel('Stage I steps').value, byLabel('policy').value, byLabel('Stage II steps').value]).toEqual(['demo', 'exprl-process', '200', 'builtin-base', '0']);
+    expect(decodeSetup(location.hash).setup).toMatchObject({ preset: 'demo', steps: 200, judge: 'rubric', 'judge-guard': true });
+    expect(document.querySelector('.preset-note')!.textContent).toBe(DEMO_FINDINGS);
     set(byLabel('Stage I steps'), '7');
     expect(decodeSetup(location.hash).setup.steps).toBe(7);
-    // A preset shows its own values.
+    // A preset shows its own values (and only the demo has a note).
     set(byLabel('preset'), 'small');
+    expect(document.querySelector('.preset-note')!.textContent).toBe('');
     expect([byLabel('Stage I steps').value, byLabel('policy').value, byLabel('Stage II steps').value]).toEqual(['200', 'builtin-base', '0']);
     expect(decodeSetup(location.hash).setup).toMatchObject({ preset: 'small', steps: 200, model: 'builtin-base' });
     // A bad value is named and keeps Start off; the hash keeps the last good setup.
@@ -96,7 +98,7 @@ describe('run panel', () => {
   it('says why a bad link was not used', () => {
     mount('#steps=abc&__proto__=1');
     expect(document.querySelector('.link-note')!.textContent).toMatch(/^The link's setup was not used: .*steps = "abc".*__proto__ = "\(not shown\)"/);
-    expect(byLabel('Stage I steps').value).toBe('3');
+    expect(byLabel('Stage I steps').value).toBe('200');
   });
 
   it('sends nothing to an endpoint from a link until the user confirms it', () => {

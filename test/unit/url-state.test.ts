@@ -115,7 +115,7 @@ describe('URL state', () => {
     expect(bad('steps=2.5')).toContain('steps = "2.5": must be a finite integer >= 1');
     expect(bad('seed=-1')).toContain('seed = "-1": must be a finite integer >= 0 and <= 4294967295');
     expect(bad('method=ppo')).toMatch(/method = "ppo": must be one of "sparse-grpo"/);
-    expect(bad('preset=huge')).toContain('preset = "huge": must be one of "paper", "small", "tiny"');
+    expect(bad('preset=huge')).toContain('preset = "huge": must be one of "paper", "small", "tiny", "demo"');
     expect(bad('model=')).toContain('model = "": must be a non-empty string');
     expect(bad('epsHigh=0.1')).toMatch(/^invalid setup in the link: epsHigh = "0.1": is not a known setting \(preset, method, steps/);
     expect(bad('lr=0')).toContain('lr = "0": must be a finite number > 0 and <= 1');

@@ -67,7 +67,7 @@ export const RUN_SETTINGS: readonly Setting[] = [
   own(
     'preset',
     'preset',
-    `The run config the setup starts from: "paper" (the paper's settings for Qwen3-4B), "small" (the shipped built-in base policy, ExpRL-Process, the rubric judge) or "tiny" (the whole pipeline in a few steps). Default ${DEFAULT_PRESET}; the other settings change it.`,
+    `The run config the setup starts from: "paper" (the paper's settings for Qwen3-4B), "small" (the shipped built-in base policy, ExpRL-Process, the rubric judge), "tiny" (the whole pipeline in a few steps) or "demo" (the page's default: the shipped base practises four one-step equations, and learns them). Default ${DEFAULT_PRESET}; the other settings change it.`,
     oneOf(PRESET_NAMES),
     'NAME',
   ),
