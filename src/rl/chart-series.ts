@@ -1,6 +1,6 @@
 // Which metrics.jsonl keys the page plots together, and metric lines turned into the aligned
 // columns a line chart draws: one x column (the step) shared by every series of a chart, one
-// y column per (run, key). No DOM: the page (src/ui/charts.ts) draws what this returns.
+// y column per (run, key). No DOM: the page (src/ui/views/charts.ts) draws what this returns.
 //
 // Lines come from a run as it streams, or later from files a user loads, so they are read as
 // untrusted records: a value that is not a finite number counts as missing.

@@ -5,14 +5,14 @@
  */
 import * as Comlink from 'comlink';
 import type { EngineApi, EngineEvent, PolicyInfo } from '../worker/api';
-import { bundlePanel } from './bundle-panel';
+import { bundlePanel } from './panels/bundle-panel';
 import { el } from './dom';
-import { gpuPanel } from './gpu-panel';
-import { filesPage } from './import-view';
-import { recordedRunsPanel, replayPage } from './replay-view';
-import { runPanel } from './run-panel';
-import { armTestHooks } from './test-hooks';
-import { browserInfo, webgpuAdvice, webgpuProblem, WHERE_WEBGPU_WORKS } from './webgpu-advice';
+import { gpuPanel } from './panels/gpu-panel';
+import { filesPage } from './panels/files-page';
+import { recordedRunsPanel, replayPage } from './panels/recorded-runs';
+import { runPanel } from './panels/run-panel';
+import { armTestHooks } from './state/test-hooks';
+import { browserInfo, webgpuAdvice, webgpuProblem, WHERE_WEBGPU_WORKS } from './state/webgpu-advice';
 
 const app = document.getElementById('app')!;
 

@@ -210,7 +210,7 @@ export interface EngineApi {
   /**
    * Test only: the device is lost (destroyed, as a driver reset would take it) once the given RL
    * step's metrics line is out, the first `times` times (default 1); null disarms. The page calls
-   * it only when its origin's storage holds the test flag (src/ui/test-hooks.ts).
+   * it only when its origin's storage holds the test flag (src/ui/state/test-hooks.ts).
    */
   testDeviceLoss?(spec: { step: number; times?: number } | null): Promise<void>;
 }

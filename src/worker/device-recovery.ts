@@ -8,7 +8,7 @@
  *
  * Also the test-only hook that loses the device (DeviceLossHook): armed only through the engine's
  * `testDeviceLoss`, which the page calls only when its own origin's storage holds the test flag
- * (src/ui/test-hooks.ts), never from a URL.
+ * (src/ui/state/test-hooks.ts), never from a URL.
  */
 import { DeviceLostError, type DeviceLoss, type Gpu } from '../gpu/runtime';
 import type { EvalLine } from '../rl/evaluate';

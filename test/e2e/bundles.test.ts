@@ -1,4 +1,4 @@
-// End to end, run files in the page (`?view=files`, src/ui/import-view.ts; no GPU needed): a run
+// End to end, run files in the page (`?view=files`, src/ui/panels/files-page.ts; no GPU needed): a run
 // bundle built from a small made-up run folder is imported and shown through the run panel;
 // "Continue this run" makes it the run saved in this browser, and "Export run" exports that saved
 // run from the page; the export, imported into a fresh browser context, shows the same metrics.

@@ -1,4 +1,4 @@
-// End to end, compare mode (src/ui/compare-panel.ts): two methods from the same base and seed take
+// End to end, compare mode (src/ui/panels/compare-panel.ts): two methods from the same base and seed take
 // turns on the one GPU, each a run of its own engine slot (started on its first turn, resumed from
 // its saved state on the next). The reward figure overlays both runs (one series per run: the figure
 // plots one key), the summary table has a row per arm, the rollout browser switches between arms,

@@ -1,4 +1,4 @@
-// End to end, the run's controls and its saved state in the page (src/ui/run-controls.ts, the
+// End to end, the run's controls and its saved state in the page (src/ui/panels/run-controls.ts, the
 // engine's saved run in the origin-private file system): Pause stops the step count, Step makes
 // exactly one step, Resume continues, Stop ends the run and removes its state; a reload offers
 // "Resume saved run", which continues from the saved step with the saved weights (the log-probs

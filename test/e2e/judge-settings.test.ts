@@ -1,4 +1,4 @@
-// End to end, the judge settings of the Run panel (src/ui/judge-panel.ts): a key typed in the
+// End to end, the judge settings of the Run panel (src/ui/panels/judge-panel.ts): a key typed in the
 // page goes to a loopback OpenAI-compatible server in the Authorization header when "Test
 // connection" is pressed; the page shows the server's answer as text, and the key is nowhere
 // else: not in the URL, not in localStorage (not ticked), not in the page's text or markup, not in

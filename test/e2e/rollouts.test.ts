@@ -1,4 +1,4 @@
-// End to end, without a run: the rollout browser (src/ui/rollouts-view.ts) served by Vite in the
+// End to end, without a run: the rollout browser (src/ui/views/rollouts-view.ts) served by Vite in the
 // system Chromium, fed recorded steps. Segments carry their score and value, are reached by the
 // keyboard and show score and reason as text; the step slider goes back; the filters hide;
 // model and task text with markup in it stays text; a large step puts only a few prompts in the DOM.
@@ -81,9 +81,9 @@ async function open(): Promise<{ page: Page; errors: string[] }> {
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(url);
   // A string, not a function: the test runner would rewrite a dynamic import() in this file.
-  await page.evaluate("import('/src/ui/rollouts-view.ts').then((m) => { window.rolloutsView = m; })");
+  await page.evaluate("import('/src/ui/views/rollouts-view.ts').then((m) => { window.rolloutsView = m; })");
   await page.evaluate((steps) => {
-    const w = window as unknown as { rolloutsView: typeof import('../../src/ui/rollouts-view') };
+    const w = window as unknown as { rolloutsView: typeof import('../../src/ui/views/rollouts-view') };
     const b = w.rolloutsView.rolloutsBrowser();
     document.getElementById('app')!.append(b.element);
     (window as unknown as { browser: unknown }).browser = b;

@@ -1,13 +1,13 @@
 // @vitest-environment jsdom
-// The judge's API key in the page (src/ui/judge-key.ts, src/ui/judge-panel.ts, src/judge/key-binding.ts):
+// The judge's API key in the page (src/ui/state/judge-key.ts, src/ui/panels/judge-panel.ts, src/judge/key-binding.ts):
 // in memory unless "remember in this browser" is ticked (then localStorage, with its origin);
 // bound to the endpoint origin it was entered for; never in the URL hash or the run config; the
 // engine gets it bound to its origin; a failed run's error reaches the page without it.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { boundKey, endpointOrigin } from '../../src/judge/key-binding';
 import { decodeSetup, encodeSetup, type RunConfig } from '../../src/rl/config';
-import { JudgeKeyStore, KEY_STORAGE_ITEM, type KeyStorage } from '../../src/ui/judge-key';
-import { runPanel } from '../../src/ui/run-panel';
+import { JudgeKeyStore, KEY_STORAGE_ITEM, type KeyStorage } from '../../src/ui/state/judge-key';
+import { runPanel } from '../../src/ui/panels/run-panel';
 import type { EngineApi, EngineEvent } from '../../src/worker/api';
 
 const KEY = 'sk-test-Zq7/+Ab9_key-0042';

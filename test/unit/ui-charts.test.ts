@@ -1,13 +1,13 @@
 // @vitest-environment jsdom
-// The run's charts (src/ui/charts.ts) in a DOM without canvas: uPlot needs one (it fails in jsdom
+// The run's charts (src/ui/views/charts.ts) in a DOM without canvas: uPlot needs one (it fails in jsdom
 // at import, on matchMedia), so a recording stub draws here; the page test (test/e2e) draws with
 // uPlot in Chromium. Checked: each figure's data-metric/-series/-points, its accessible name, a
 // legend naming every key with its value as text, plots built once per layout and streamed after.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CHARTS, type MetricLine } from '../../src/rl/chart-series';
 import { preset } from '../../src/rl/config';
-import { chartsView, formatTick, formatValue, type PlotFactory, type PlotRequest } from '../../src/ui/charts';
-import { runPanel } from '../../src/ui/run-panel';
+import { chartsView, formatTick, formatValue, type PlotFactory, type PlotRequest } from '../../src/ui/views/charts';
+import { runPanel } from '../../src/ui/panels/run-panel';
 import type { EngineApi, EngineEvent } from '../../src/worker/api';
 
 interface Stub {

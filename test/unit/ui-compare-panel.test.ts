@@ -1,13 +1,13 @@
 // @vitest-environment jsdom
-// The compare section of the run panel (src/ui/compare-panel.ts) with a fake engine that answers
+// The compare section of the run panel (src/ui/panels/compare-panel.ts) with a fake engine that answers
 // each turn with the events a slot's run sends: the arms' turns alternate (start, then resume, each
 // in its own slot), the compare charts overlay the arms while the page's own run view stays empty,
 // the summary table has a row per arm, and an arm whose run fails is shown failed while the other
 // reaches the target. The page test (test/e2e/compare.test.ts) runs it on the real engine.
 import { afterEach, expect, it } from 'vitest';
 import { preset } from '../../src/rl/config';
-import type { PlotFactory } from '../../src/ui/charts';
-import { runPanel } from '../../src/ui/run-panel';
+import type { PlotFactory } from '../../src/ui/views/charts';
+import { runPanel } from '../../src/ui/panels/run-panel';
 import type { EngineApi, EngineEvent, RunOptions, RunSummary } from '../../src/worker/api';
 
 afterEach(() => {

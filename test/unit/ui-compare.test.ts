@@ -1,11 +1,11 @@
-// Compare mode's logic (src/ui/compare.ts), no DOM and no engine: the scheduler's turns with a fake
+// Compare mode's logic (src/ui/state/compare.ts), no DOM and no engine: the scheduler's turns with a fake
 // runner (round robin, Stage 0 in one turn, pause and stop of all arms, an arm that fails while the
 // others go on, a resume's replayed lines), the summary table in the form of the paper's Table 1,
 // and each arm's config from the setup.
 import { describe, expect, it } from 'vitest';
 import type { MetricLine } from '../../src/rl/chart-series';
 import { preset } from '../../src/rl/config';
-import { armConfig, armLabels, CompareScheduler, HACKING_LESSON, summaryTable, type CompareRunner, type TurnRequest, type TurnResult } from '../../src/ui/compare';
+import { armConfig, armLabels, CompareScheduler, HACKING_LESSON, summaryTable, type CompareRunner, type TurnRequest, type TurnResult } from '../../src/ui/state/compare';
 
 const config = preset('tiny');
 const step = (stage: number, n: number, extra: Record<string, unknown> = {}): MetricLine => ({ stage, step: n, method: 'exprl-process', reward_mean: 0.1 * n, ...extra });

@@ -1,12 +1,12 @@
-// The GPU panel's data (src/ui/gpu-panel.ts) and the page's test-hook flag (src/ui/test-hooks.ts):
+// The GPU panel's data (src/ui/panels/gpu-panel.ts) and the page's test-hook flag (src/ui/state/test-hooks.ts):
 // the step time split of the last RL step and the median over the run, with "other" the step less
 // its parts; memory rows in category order with the total; the adapter's rows; the flag's forms.
 import { describe, expect, it } from 'vitest';
 import { MemoryLedger } from '../../src/gpu/memory-use';
 import type { EvalLine } from '../../src/rl/evaluate';
 import type { StepMetrics } from '../../src/rl/metrics';
-import { adapterRows, memoryRows, timeSplit } from '../../src/ui/gpu-panel';
-import { armTestHooks, deviceLossSpec } from '../../src/ui/test-hooks';
+import { adapterRows, memoryRows, timeSplit } from '../../src/ui/panels/gpu-panel';
+import { armTestHooks, deviceLossSpec } from '../../src/ui/state/test-hooks';
 
 const step = (stage: number, s: number, sample: number | null, judge: number | null, update: number | null, total: number): StepMetrics =>
   ({ stage, step: s, step_s: total, time_sample_s: sample, time_judge_s: judge, time_update_s: update }) as StepMetrics;

@@ -1,4 +1,4 @@
-// The rollout browser's logic without a DOM (src/ui/rollouts-state.ts): step retention, the
+// The rollout browser's logic without a DOM (src/ui/state/rollouts-state.ts): step retention, the
 // unlocked set, filters, zero reward spread, checkpoint reach, segment reasons, the list window.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import {
   stepIndex,
   unlockState,
   type Outcome,
-} from '../../src/ui/rollouts-state';
+} from '../../src/ui/state/rollouts-state';
 import type { RolloutBatchView, RolloutView } from '../../src/worker/api';
 
 function rollout(o: Partial<RolloutView> & { group: number }): RolloutView {

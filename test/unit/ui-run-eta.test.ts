@@ -1,11 +1,11 @@
-// The ETA before Resume (src/ui/run-eta.ts): only measured step times of the current stage go
+// The ETA before Resume (src/ui/state/run-eta.ts): only measured step times of the current stage go
 // in, as their median; nothing is said for a stage with no measured step.
 import { describe, expect, it } from 'vitest';
 import { preset } from '../../src/rl/config';
 import type { EvalLine } from '../../src/rl/evaluate';
 import type { StepMetrics } from '../../src/rl/metrics';
 import type { RunCursor } from '../../src/rl/run-state';
-import { describeEta, stageEta } from '../../src/ui/run-eta';
+import { describeEta, stageEta } from '../../src/ui/state/run-eta';
 
 const step = (stage: number, s: number): StepMetrics => ({ stage, step: 1, step_s: s }) as unknown as StepMetrics;
 const evalLine = { eval: true, stage: 1, step: 0, step_s: 999 } as unknown as EvalLine;

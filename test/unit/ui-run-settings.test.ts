@@ -1,11 +1,11 @@
 // @vitest-environment jsdom
-// The run panel's settings (src/ui/run-panel.ts, src/ui/settings-form.ts) in a DOM without a GPU:
+// The run panel's settings (src/ui/panels/run-panel.ts, src/ui/views/settings-form.ts) in a DOM without a GPU:
 // one labelled input per row of the settings table; the URL hash is read on load and follows the
 // inputs; an endpoint from a link blocks Start until the user confirms it.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeSetup, DEMO_FINDINGS, preset, readSettings, RUN_SETTINGS } from '../../src/rl/config';
-import { runPanel } from '../../src/ui/run-panel';
-import { settingsForm } from '../../src/ui/settings-form';
+import { runPanel } from '../../src/ui/panels/run-panel';
+import { settingsForm } from '../../src/ui/views/settings-form';
 import type { EngineApi } from '../../src/worker/api';
 
 type Engine = Parameters<typeof runPanel>[0];

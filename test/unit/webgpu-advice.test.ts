@@ -1,9 +1,9 @@
-// What the page says when it cannot train (src/ui/webgpu-advice.ts): the engine's real start-up
+// What the page says when it cannot train (src/ui/state/webgpu-advice.ts): the engine's real start-up
 // errors are sorted into "no WebGPU" and "no adapter", and the advice names the reader's browser
 // and the step that fits it (Linux: the flag; an old Chrome: update; Safari: version 26).
 import { describe, expect, it } from 'vitest';
 import { acquireDevice } from '../../src/gpu/device';
-import { browserInfo, webgpuAdvice, webgpuProblem } from '../../src/ui/webgpu-advice';
+import { browserInfo, webgpuAdvice, webgpuProblem } from '../../src/ui/state/webgpu-advice';
 
 /** The error as comlink hands it to the page: a plain Error carrying the name and message. */
 async function engineError(gpu: GPU | undefined): Promise<{ name: string; message: string }> {

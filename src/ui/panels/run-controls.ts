@@ -8,13 +8,13 @@
  * removes the state. What the buttons allow follows from one phase, set here and by 'run-end'.
  */
 import type * as Comlink from 'comlink';
-import type { RunConfig } from '../rl/config';
-import type { EvalLine } from '../rl/evaluate';
-import type { StepMetrics } from '../rl/metrics';
-import type { RunCursor } from '../rl/run-state';
-import type { EngineApi, EngineEvent, RunOptions, RunPolicy, SavedRunInfo } from '../worker/api';
-import { el } from './dom';
-import { describeEta, stageEta } from './run-eta';
+import type { RunConfig } from '../../rl/config';
+import type { EvalLine } from '../../rl/evaluate';
+import type { StepMetrics } from '../../rl/metrics';
+import type { RunCursor } from '../../rl/run-state';
+import type { EngineApi, EngineEvent, RunOptions, RunPolicy, SavedRunInfo } from '../../worker/api';
+import { el } from '../dom';
+import { describeEta, stageEta } from '../state/run-eta';
 
 /** idle: no run to continue; going: a run works; saved: a paused or saved run can be continued. */
 type Phase = 'idle' | 'going' | 'saved';

@@ -8,8 +8,8 @@
  * and writes its value as text (the latest, or the hovered step's), so the canvas is never the
  * only channel. The drawing itself is a PlotFactory (uPlot in the page, loaded on first data).
  */
-import { CHARTS, chartData, lastValueIndex, type ChartData, type ChartSpec, type RunLines, type YValue } from '../rl/chart-series';
-import { el } from './dom';
+import { CHARTS, chartData, lastValueIndex, type ChartData, type ChartSpec, type RunLines, type YValue } from '../../rl/chart-series';
+import { el } from '../dom';
 
 /** The columns a plot draws: x first, then one column per series. */
 export type PlotColumns = [number[], ...YValue[][]];

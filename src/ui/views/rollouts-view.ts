@@ -1,5 +1,5 @@
 /**
- * The rollout browser: every RL step's rollouts (rollouts-state.ts keeps them), a step slider, a
+ * The rollout browser: every RL step's rollouts (../state/rollouts-state.ts keeps them), a step slider, a
  * prompt and an outcome filter, and a list that puts only the prompts near the viewport in the
  * DOM, so a run of many steps and large batches stays smooth. Each prompt shows its question and
  * its hidden reference (with how many rollouts reached each checkpoint) and marks a group with no
@@ -7,8 +7,8 @@
  * its score, value and the judge's reason as text beside the list. Every text the model, the task
  * set or the judge produced is set as text, never as markup.
  */
-import type { RolloutBatchView, RolloutView } from '../worker/api';
-import { el } from './dom';
+import type { RolloutBatchView, RolloutView } from '../../worker/api';
+import { el } from '../dom';
 import {
   addStep,
   createStore,
@@ -24,7 +24,7 @@ import {
   type GroupRow,
   type Outcome,
   type StepStore,
-} from './rollouts-state';
+} from '../state/rollouts-state';
 
 /** Background of a segment: red (0) through yellow to green (1); masked segments are grey. */
 export function scoreColour(score: number | null): string {

@@ -4,11 +4,11 @@
  * one step in turn, round robin, until every arm has made the steps asked for; an arm that fails
  * is set aside and the others go on; Pause and Stop act on all of them. The summary table is the
  * paper's Table 1 in miniature: one row per arm, the step metrics of its latest steps and the
- * pass@k of its latest evaluation. No DOM and no engine here: the page (compare-panel.ts) hands
+ * pass@k of its latest evaluation. No DOM and no engine here: the page (../panels/compare-panel.ts) hands
  * the scheduler a runner that makes one engine call per turn.
  */
-import type { MetricLine } from '../rl/chart-series';
-import { METHODS, validateConfig, type Method, type RunConfig } from '../rl/config';
+import type { MetricLine } from '../../rl/chart-series';
+import { METHODS, validateConfig, type Method, type RunConfig } from '../../rl/config';
 
 /** One arm of a comparison: its method, and whether the judge's guard is on (ExpRL-Process's hacking guard). */
 export interface ArmChoice {

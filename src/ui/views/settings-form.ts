@@ -4,8 +4,8 @@
  * choices from the schema type. Values are read back through the same parser a URL hash uses,
  * so a bad one is named by its setting key.
  */
-import { parseSettingValue, RUN_SETTINGS, type ConfigIssue, type Setting, type SettingValue } from '../rl/config';
-import { el } from './dom';
+import { parseSettingValue, RUN_SETTINGS, type ConfigIssue, type Setting, type SettingValue } from '../../rl/config';
+import { el } from '../dom';
 
 export type SettingControl = HTMLInputElement | HTMLSelectElement;
 

@@ -6,7 +6,7 @@
  *                            STEP's metrics line is out, the first TIMES times (default 1), as
  *                            EXPRL_TEST_DEVICE_LOSS does for `exprl` (src/worker/device-recovery.ts)
  */
-import type { EngineApi } from '../worker/api';
+import type { EngineApi } from '../../worker/api';
 
 export const TEST_DEVICE_LOSS_KEY = 'exprl-test-device-loss';
 

@@ -10,19 +10,19 @@
  * Every text from a file is set as text, never as markup.
  */
 import * as Comlink from 'comlink';
-import type { RunLines } from '../rl/chart-series';
-import { mainTableCells } from '../rl/experiment/report';
-import { parseResultsFile, resultsRunLines } from '../rl/experiment/results-file';
-import type { ExperimentResults } from '../rl/experiment/results';
-import type { EngineApi } from '../worker/api';
-import { opfsRunDir, SAVED_RUN_DIR } from '../worker/opfs';
-import { ReplayEngine } from '../worker/replay-engine';
-import { BundleError, continuable, parseMetricsFile, readBundle, utf8, type RunBundle } from '../worker/run-bundle';
-import { bundleReplay, writeSavedRun } from '../worker/run-bundle-io';
-import { RUN_FILE } from '../worker/saved-run';
+import type { RunLines } from '../../rl/chart-series';
+import { mainTableCells } from '../../rl/experiment/report';
+import { parseResultsFile, resultsRunLines } from '../../rl/experiment/results-file';
+import type { ExperimentResults } from '../../rl/experiment/results';
+import type { EngineApi } from '../../worker/api';
+import { opfsRunDir, SAVED_RUN_DIR } from '../../worker/opfs';
+import { ReplayEngine } from '../../worker/replay-engine';
+import { BundleError, continuable, parseMetricsFile, readBundle, utf8, type RunBundle } from '../../worker/run-bundle';
+import { bundleReplay, writeSavedRun } from '../../worker/run-bundle-io';
+import { RUN_FILE } from '../../worker/saved-run';
 import { exportControl } from './bundle-panel';
-import { chartsView } from './charts';
-import { el } from './dom';
+import { chartsView } from '../views/charts';
+import { el } from '../dom';
 import { runPanel } from './run-panel';
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));

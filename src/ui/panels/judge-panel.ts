@@ -1,6 +1,6 @@
 /**
  * The judge's settings that are not rows of the settings table: the API key of an
- * OpenAI-compatible judge (bound to the endpoint origin it was entered for; src/ui/judge-key.ts),
+ * OpenAI-compatible judge (bound to the endpoint origin it was entered for; src/ui/state/judge-key.ts),
  * a "Test connection" button (src/judge/connection-test.ts), and the judge prompts, editable.
  *
  * The key never enters the settings form, so neither the URL hash nor the run config (nor what
@@ -13,16 +13,16 @@
  * could rewrite it could make a judge pay for junk without the user seeing it.
  */
 import type * as Comlink from 'comlink';
-import { testJudgeConnection } from '../judge/connection-test';
-import type { FetchLike } from '../judge/http';
-import type { KeyBinding } from '../judge/key-binding';
-import { endpointOrigin } from '../judge/key-binding';
-import { DEFAULT_TEMPLATES, validateTemplate, type TemplateKind } from '../judge/prompts';
-import { applySettings, preset, schemaField, type JudgeConfig, type JudgeTemplates, type PresetName } from '../rl/config';
-import type { EngineApi, EngineEvent } from '../worker/api';
-import { el } from './dom';
-import { JudgeKeyStore, type KeyStorage } from './judge-key';
-import type { SettingsForm } from './settings-form';
+import { testJudgeConnection } from '../../judge/connection-test';
+import type { FetchLike } from '../../judge/http';
+import type { KeyBinding } from '../../judge/key-binding';
+import { endpointOrigin } from '../../judge/key-binding';
+import { DEFAULT_TEMPLATES, validateTemplate, type TemplateKind } from '../../judge/prompts';
+import { applySettings, preset, schemaField, type JudgeConfig, type JudgeTemplates, type PresetName } from '../../rl/config';
+import type { EngineApi, EngineEvent } from '../../worker/api';
+import { el } from '../dom';
+import { JudgeKeyStore, type KeyStorage } from '../state/judge-key';
+import type { SettingsForm } from '../views/settings-form';
 
 const TEMPLATE_KINDS: readonly TemplateKind[] = ['outcome', 'segment', 'prefix'];
 const TEMPLATE_LABELS: Record<TemplateKind, string> = {

@@ -3,7 +3,7 @@
  * solvable, the prompt and outcome filters, groups with no reward spread, how far rollouts got
  * along the reference, the text a focused segment shows, and the window of a virtualised list.
  */
-import type { RolloutBatchView, RolloutView } from '../worker/api';
+import type { RolloutBatchView, RolloutView } from '../../worker/api';
 
 /** Outcome filters; they overlap on purpose (a cut rollout is also wrong unless its answer is correct). */
 export const OUTCOMES = ['all', 'correct', 'wrong', 'cut', 'masked'] as const;

@@ -5,8 +5,8 @@
  * Nothing here writes the key anywhere else: the settings form, the URL hash and the run config
  * never hold it. No DOM: the storage is handed in (localStorage in the page, a fake in tests).
  */
-import { endpointOrigin, type KeyBinding } from '../judge/key-binding';
-import { Redactor } from '../judge/redact';
+import { endpointOrigin, type KeyBinding } from '../../judge/key-binding';
+import { Redactor } from '../../judge/redact';
 
 /** The localStorage entry of a remembered key: {"origin": ..., "key": ...}. */
 export const KEY_STORAGE_ITEM = 'exprl.judge-api-key';

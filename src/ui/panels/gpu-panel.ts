@@ -6,13 +6,13 @@
  * metric lines); no WebGPU here. Every text goes in as textContent.
  */
 import * as Comlink from 'comlink';
-import type { KernelChoice } from '../gpu/autotune';
-import type { AdapterReport } from '../gpu/device';
-import { formatBytes, MEMORY_CATEGORIES, type MemoryUse } from '../gpu/memory-use';
-import type { EvalLine } from '../rl/evaluate';
-import type { StepMetrics } from '../rl/metrics';
-import type { EngineApi, EngineEvent, EngineStatus, GpuReport } from '../worker/api';
-import { el, table } from './dom';
+import type { KernelChoice } from '../../gpu/autotune';
+import type { AdapterReport } from '../../gpu/device';
+import { formatBytes, MEMORY_CATEGORIES, type MemoryUse } from '../../gpu/memory-use';
+import type { EvalLine } from '../../rl/evaluate';
+import type { StepMetrics } from '../../rl/metrics';
+import type { EngineApi, EngineEvent, EngineStatus, GpuReport } from '../../worker/api';
+import { el, table } from '../dom';
 
 /** The limits the panel names (the rest are in the adapter report, shown on demand). */
 const KEY_LIMITS = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupsPerDimension'];

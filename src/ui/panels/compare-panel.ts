@@ -1,7 +1,7 @@
 /**
  * Compare mode in the page: two or more methods from the same base and seed (the run panel's
  * setup, with each arm's Stage I method and judge guard), taking turns on the one GPU, one step
- * each in turn (compare.ts schedules; each arm is a run of its own engine slot, saved and resumed
+ * each in turn (../state/compare.ts schedules; each arm is a run of its own engine slot, saved and resumed
  * between its turns). Every chart overlays the arms, a summary table in the form of the paper's
  * Table 1 fills as steps come, and the rollout browser shows the arm picked. "Hacking lesson"
  * sets up ExpRL-Process with and without the judge's guard.
@@ -11,9 +11,9 @@
  * Every text the model, the task set or the judge produced is set as text, never as markup.
  */
 import type * as Comlink from 'comlink';
-import type { RunConfig } from '../rl/config';
-import type { EngineApi, EngineEvent, FolderFiles, RunPolicy, RunSummary } from '../worker/api';
-import { chartsView, formatValue, type ChartsView, type PlotFactory } from './charts';
+import type { RunConfig } from '../../rl/config';
+import type { EngineApi, EngineEvent, FolderFiles, RunPolicy, RunSummary } from '../../worker/api';
+import { chartsView, formatValue, type ChartsView, type PlotFactory } from '../views/charts';
 import {
   ARM_METHODS,
   armConfig,
@@ -28,9 +28,9 @@ import {
   type ArmChoice,
   type ArmState,
   type CompareRunner,
-} from './compare';
-import { el } from './dom';
-import { rolloutsBrowser, type RolloutsBrowser } from './rollouts-view';
+} from '../state/compare';
+import { el } from '../dom';
+import { rolloutsBrowser, type RolloutsBrowser } from '../views/rollouts-view';
 
 export interface CompareHooks {
   /** The run panel's setup as a config: the base every arm starts from (throws: shown in the status line). */

@@ -1,8 +1,8 @@
 /**
  * The run panel: pick a preset, method, policy and judge, see the judge-call estimate, start and
- * stop a run, and watch it: charts of the metric lines as they come (charts.ts), the last
+ * stop a run, and watch it: charts of the metric lines as they come (../views/charts.ts), the last
  * lines as numbers (Stage 0's too, which the charts leave out), eval lines, and every step's
- * rollouts in the rollout browser (rollouts-view.ts).
+ * rollouts in the rollout browser (../views/rollouts-view.ts).
  * Every text the model, the task set or the judge produced is set as text, never as markup.
  */
 import * as Comlink from 'comlink';
@@ -18,18 +18,18 @@ import {
   type PresetName,
   type RunConfig,
   type SettingValue,
-} from '../rl/config';
-import { describeJudgeEstimate } from '../rl/judge-budget';
-import type { EvalLine } from '../rl/evaluate';
-import type { StepMetrics } from '../rl/metrics';
-import type { EngineApi, EngineEvent, RunPolicy } from '../worker/api';
-import { chartsView, type PlotFactory } from './charts';
+} from '../../rl/config';
+import { describeJudgeEstimate } from '../../rl/judge-budget';
+import type { EvalLine } from '../../rl/evaluate';
+import type { StepMetrics } from '../../rl/metrics';
+import type { EngineApi, EngineEvent, RunPolicy } from '../../worker/api';
+import { chartsView, type PlotFactory } from '../views/charts';
 import { comparePanel } from './compare-panel';
-import { el } from './dom';
+import { el } from '../dom';
 import { judgePanel } from './judge-panel';
 import { runControls } from './run-controls';
-import { rolloutsBrowser } from './rollouts-view';
-import { settingsForm } from './settings-form';
+import { rolloutsBrowser } from '../views/rollouts-view';
+import { settingsForm } from '../views/settings-form';
 
 const STEP_COLUMNS: (keyof StepMetrics)[] = ['stage', 'step', 'method', 'reward_mean', 'masked', 'adv_std', 'loss', 'kl', 'entropy', 'grad_norm', 'len_mean', 'cut_frac', 'judge_calls', 'step_s'];
 const MAX_ROWS = 12;

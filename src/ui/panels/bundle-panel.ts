@@ -8,10 +8,10 @@
  * The rollouts come from the engine's events (the saved run keeps none): those this page showed.
  */
 import * as Comlink from 'comlink';
-import type { EngineApi, EngineEvent, RolloutBatchView } from '../worker/api';
-import { opfsRunDir, SAVED_RUN_DIR } from '../worker/opfs';
-import { bundleFromSavedRun } from '../worker/run-bundle-io';
-import { el } from './dom';
+import type { EngineApi, EngineEvent, RolloutBatchView } from '../../worker/api';
+import { opfsRunDir, SAVED_RUN_DIR } from '../../worker/opfs';
+import { bundleFromSavedRun } from '../../worker/run-bundle-io';
+import { el } from '../dom';
 
 /** The files page's address (this page, `?view=files`). */
 export function filesHref(): string {

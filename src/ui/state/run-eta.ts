@@ -3,10 +3,10 @@
  * what was measured goes in: no guess for a stage not yet run, for evaluations or for a judge
  * that has not answered yet.
  */
-import type { RunConfig } from '../rl/config';
-import type { EvalLine } from '../rl/evaluate';
-import type { StepMetrics } from '../rl/metrics';
-import type { RunCursor } from '../rl/run-state';
+import type { RunConfig } from '../../rl/config';
+import type { EvalLine } from '../../rl/evaluate';
+import type { StepMetrics } from '../../rl/metrics';
+import type { RunCursor } from '../../rl/run-state';
 
 export interface StageEta {
   stage: number;

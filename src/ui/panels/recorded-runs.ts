@@ -5,10 +5,10 @@
  * so it is what a machine that cannot train shows. Replay text is set as text, never markup.
  */
 import * as Comlink from 'comlink';
-import type { EngineApi } from '../worker/api';
-import { fetchReplay, ReplayEngine } from '../worker/replay-engine';
+import type { EngineApi } from '../../worker/api';
+import { fetchReplay, ReplayEngine } from '../../worker/replay-engine';
 import { filesHref } from './bundle-panel';
-import { el } from './dom';
+import { el } from '../dom';
 import { runPanel } from './run-panel';
 
 interface ReplayEntry {
