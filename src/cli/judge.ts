@@ -1,7 +1,7 @@
 /** `exprl judge`: scores one response with the judge a run config names, and prints the result. */
 import { judgeFromSettings, type JudgeBuildOptions } from '../judge/from-config';
 import type { Judge, JudgeItem, JudgeScore, ProcessView } from '../judge/types';
-import { JUDGE_FIELDS, mergeConfig, preset, validateConfig, type DeepPartial, type RunConfig } from '../rl/config';
+import { ConfigError, JUDGE_FIELDS, mergeConfig, preset, validateConfig, type DeepPartial, type RunConfig } from '../rl/config';
 import { segmentText } from '../rl/segments';
 import { extractAnswer } from '../tasks/answers';
 import { openLocalJudge, type LocalJudgeModel } from '../rl/run-judge';
@@ -47,7 +47,13 @@ export function runConfigFromJson(text: string, source = 'the config file'): Run
     throw new Error(`${source} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${source} must hold a JSON object (a run config)`);
-  return validateConfig(mergeConfig(preset('small'), value as DeepPartial<RunConfig>));
+  try {
+    return validateConfig(mergeConfig(preset('small'), value as DeepPartial<RunConfig>));
+  } catch (e) {
+    // The fields are named; the file they are in is named too.
+    if (e instanceof ConfigError) throw new ConfigError(e.issues, `run config in ${source}`);
+    throw e;
+  }
 }
 
 /** `--checkpoints "a, b,c"` as a list; empty entries are a usage error. */

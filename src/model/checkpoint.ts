@@ -215,7 +215,7 @@ export function parseWeightMap(index: Record<string, unknown>, where: string): M
   const out = new Map<string, string>();
   for (const [tensor, file] of Object.entries(map)) {
     if (typeof file !== 'string' || !/^[\w.-]+\.safetensors$/.test(file) || file.startsWith('.')) {
-      throw new Error(`${where}: tensor "${tensor}" maps to ${JSON.stringify(file)}, not a .safetensors file name in the same folder`);
+      throw new Error(`${where}: tensor ${JSON.stringify(tensor)} maps to ${JSON.stringify(file)}, not a .safetensors file name in the same folder`);
     }
     out.set(tensor, file);
   }
@@ -284,23 +284,23 @@ export async function loadCheckpoint(from: string | CheckpointFiles, onProgress?
     const header = await readSafetensorsHeader((s, e) => src.read(file, s, e), size, where);
     for (const info of header.tensors) {
       const prev = found.get(info.name);
-      if (prev !== undefined) throw new Error(`${src.where}: tensor "${info.name}" is in both ${prev.file} and ${file}`);
+      if (prev !== undefined) throw new Error(`${src.where}: tensor ${JSON.stringify(info.name)} is in both ${prev.file} and ${file}`);
       if (weightMap !== undefined && weightMap.get(info.name) !== file) {
-        throw new Error(`${where}: tensor "${info.name}" is not listed for this file in ${WEIGHTS_INDEX_FILE} (listed: ${JSON.stringify(weightMap.get(info.name) ?? null)})`);
+        throw new Error(`${where}: tensor ${JSON.stringify(info.name)} is not listed for this file in ${WEIGHTS_INDEX_FILE} (listed: ${JSON.stringify(weightMap.get(info.name) ?? null)})`);
       }
       found.set(info.name, { file, info });
     }
   }
   if (weightMap !== undefined) {
-    for (const [name, file] of weightMap) if (!found.has(name)) throw new Error(`${src.where}/${file}: tensor "${name}" listed in ${WEIGHTS_INDEX_FILE} is not in the file`);
+    for (const [name, file] of weightMap) if (!found.has(name)) throw new Error(`${src.where}/${file}: tensor ${JSON.stringify(name)} listed in ${WEIGHTS_INDEX_FILE} is not in the file`);
   }
 
   const expected = paramList(config);
   const expectedNames = new Set(expected.map((p) => p.name));
   const checkTensor = (name: string, shape: readonly number[]): { file: string; info: SafetensorsTensorInfo } => {
     const t = found.get(name);
-    if (t === undefined) throw new Error(`${src.where}: missing tensor "${name}" (expected shape [${shape.join(', ')}])`);
-    const where = `${src.where}/${t.file}: tensor "${name}"`;
+    if (t === undefined) throw new Error(`${src.where}: missing tensor ${JSON.stringify(name)} (expected shape [${shape.join(', ')}])`);
+    const where = `${src.where}/${t.file}: tensor ${JSON.stringify(name)}`;
     if (!sameShape(t.info.shape, shape)) throw new Error(`${where}: expected shape [${shape.join(', ')}], got [${t.info.shape.join(', ')}]`);
     if (!(FLOAT_DTYPES as readonly SafetensorsDType[]).includes(t.info.dtype)) throw new Error(`${where}: expected dtype ${FLOAT_DTYPES.join(', ')}, got ${t.info.dtype}`);
     return t;
@@ -312,7 +312,7 @@ export async function loadCheckpoint(from: string | CheckpointFiles, onProgress?
   const unknown: string[] = [];
   for (const name of found.keys()) {
     if (expectedNames.has(name)) continue;
-    if (IGNORABLE_TENSOR.test(name)) warnings.push(`ignored tensor "${name}" (recomputed from rope_theta)`);
+    if (IGNORABLE_TENSOR.test(name)) warnings.push(`ignored tensor ${JSON.stringify(name)} (recomputed from rope_theta)`);
     else if (name === 'lm_head.weight' && config.tiedEmbeddings) tiedHead = true;
     else unknown.push(name);
   }
@@ -327,7 +327,7 @@ export async function loadCheckpoint(from: string | CheckpointFiles, onProgress?
     const values = decodeFloat32(info, bytes, `${src.where}/${file}`);
     const bad = firstNonFinite(values);
     // A NaN or infinite weight poisons every output; refuse the model instead of sampling nulls.
-    if (bad !== null) throw new Error(`${src.where}/${file}: tensor "${name}" holds ${bad.count} non-finite value${bad.count === 1 ? '' : 's'} (the first, ${bad.value}, at flat index ${bad.index})`);
+    if (bad !== null) throw new Error(`${src.where}/${file}: tensor ${JSON.stringify(name)} holds ${bad.count} non-finite value${bad.count === 1 ? '' : 's'} (the first, ${bad.value}, at flat index ${bad.index})`);
     return values;
   };
   const params = new Map<string, Float32Array>();
@@ -377,11 +377,11 @@ export async function saveCheckpoint(
   for (const p of expected) {
     const data = params.get(p.name);
     const size = p.shape.reduce((a, b) => a * b, 1);
-    if (data === undefined) throw new Error(`saveCheckpoint: missing tensor "${p.name}" (shape [${p.shape.join(', ')}])`);
-    if (data.length !== size) throw new Error(`saveCheckpoint: tensor "${p.name}" has ${data.length} values, shape [${p.shape.join(', ')}] needs ${size}`);
+    if (data === undefined) throw new Error(`saveCheckpoint: missing tensor ${JSON.stringify(p.name)} (shape [${p.shape.join(', ')}])`);
+    if (data.length !== size) throw new Error(`saveCheckpoint: tensor ${JSON.stringify(p.name)} has ${data.length} values, shape [${p.shape.join(', ')}] needs ${size}`);
   }
   const names = new Set(expected.map((p) => p.name));
-  for (const name of params.keys()) if (!names.has(name)) throw new Error(`saveCheckpoint: tensor "${name}" is not a parameter of this config`);
+  for (const name of params.keys()) if (!names.has(name)) throw new Error(`saveCheckpoint: tensor ${JSON.stringify(name)} is not a parameter of this config`);
 
   const width = dtype === 'F32' ? 4 : 2;
   const shards: (typeof expected)[] = [[]];

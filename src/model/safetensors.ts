@@ -6,7 +6,8 @@
  * The parser trusts nothing: a checkpoint may come from anywhere, and a wrong offset would
  * otherwise surface as garbage weights far from the cause. Like the reference implementation it
  * requires the tensors to tile the data section exactly (no overlap, no gap, no trailing bytes).
- * Every error names the file and, where there is one, the tensor.
+ * Every error names the file and, where there is one, the tensor (as a JSON string: a name is
+ * untrusted text, and a newline or quote in it must not pass for the message's own).
  *
  * Data is read through typed arrays, so a big-endian host is refused rather than misread.
  */
@@ -111,14 +112,14 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
     if (name === '__metadata__') {
       if (!isPlainObject(entry)) throw new SafetensorsError(`${file}: __metadata__ must be an object of strings`);
       for (const [k, v] of Object.entries(entry)) {
-        if (typeof v !== 'string') throw new SafetensorsError(`${file}: __metadata__.${k} must be a string, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'string') throw new SafetensorsError(`${file}: __metadata__[${JSON.stringify(k)}] must be a string, got ${JSON.stringify(v)}`);
       }
       metadata = entry as Record<string, string>;
       continue;
     }
-    const where = `${file}: tensor "${name}"`;
+    const where = `${file}: tensor ${JSON.stringify(name)}`;
     if (!isPlainObject(entry)) throw new SafetensorsError(`${where}: header entry must be an object`);
-    for (const k of Object.keys(entry)) if (!TENSOR_KEYS.has(k)) throw new SafetensorsError(`${where}: unexpected header field "${k}"`);
+    for (const k of Object.keys(entry)) if (!TENSOR_KEYS.has(k)) throw new SafetensorsError(`${where}: unexpected header field ${JSON.stringify(k)}`);
     const dtype = entry.dtype;
     if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) throw new SafetensorsError(`${where}: unknown dtype ${JSON.stringify(dtype)}`);
     const shape = entry.shape;
@@ -150,8 +151,8 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
   let prev: SafetensorsTensorInfo | undefined;
   for (const t of sorted) {
     const [begin, end] = t.dataOffsets;
-    if (begin < pos) throw new SafetensorsError(`${file}: tensor "${t.name}" (bytes ${begin}..${end}) overlaps tensor "${prev?.name}" (ends at ${pos})`);
-    if (begin > pos) throw new SafetensorsError(`${file}: tensor "${t.name}" starts at byte ${begin} of the data, leaving a gap after byte ${pos}`);
+    if (begin < pos) throw new SafetensorsError(`${file}: tensor ${JSON.stringify(t.name)} (bytes ${begin}..${end}) overlaps tensor ${JSON.stringify(prev?.name)} (ends at ${pos})`);
+    if (begin > pos) throw new SafetensorsError(`${file}: tensor ${JSON.stringify(t.name)} starts at byte ${begin} of the data, leaving a gap after byte ${pos}`);
     pos = end;
     prev = t;
   }
@@ -185,7 +186,7 @@ export function parseSafetensors(data: Uint8Array, file = '<buffer>'): Safetenso
   const header = parseSafetensorsHeader(data.subarray(8, 8 + n), data.length, file);
   const info = (name: string): SafetensorsTensorInfo => {
     const t = header.byName.get(name);
-    if (t === undefined) throw new SafetensorsError(`${file}: no tensor "${name}"`);
+    if (t === undefined) throw new SafetensorsError(`${file}: no tensor ${JSON.stringify(name)}`);
     return t;
   };
   const bytes = (name: string): Uint8Array => {
@@ -197,7 +198,7 @@ export function parseSafetensors(data: Uint8Array, file = '<buffer>'): Safetenso
 
 /** A tensor's raw little-endian bytes widened to a fresh float32 array. */
 export function decodeFloat32(info: Pick<SafetensorsTensorInfo, 'name' | 'dtype' | 'size'>, bytes: Uint8Array, file: string): Float32Array {
-  const where = `${file}: tensor "${info.name}"`;
+  const where = `${file}: tensor ${JSON.stringify(info.name)}`;
   if (!(FLOAT_DTYPES as readonly string[]).includes(info.dtype)) {
     throw new SafetensorsError(`${where}: dtype ${info.dtype} is not supported (only ${FLOAT_DTYPES.join(', ')})`);
   }
@@ -242,7 +243,7 @@ export function encodeSafetensors(tensors: readonly TensorToWrite[], metadata?: 
   const chunks: Uint8Array[] = [];
   let pos = 0;
   for (const t of tensors) {
-    const where = `${file}: tensor "${t.name}"`;
+    const where = `${file}: tensor ${JSON.stringify(t.name)}`;
     if (t.name === '__metadata__' || Object.hasOwn(header, t.name)) throw new SafetensorsError(`${where}: duplicate or reserved name`);
     const size = t.shape.reduce((a, b) => a * b, 1);
     if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new SafetensorsError(`${where}: bad shape [${t.shape.join(', ')}]`);

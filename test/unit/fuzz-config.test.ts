@@ -77,14 +77,14 @@ describe('run config: errors name the field', () => {
 });
 
 describe('run config: field checks (checks.ts)', () => {
-  it('num accepts exactly the finite numbers (integers) within its bounds, and says so in the same words it describes', () => {
+  it('num accepts exactly the finite numbers (safe integers) within its bounds, and says so in the same words it describes', () => {
     const bound = fc.option(fc.integer({ min: -100, max: 100 }), { freq: 2 });
     fc.assert(
       fc.property(fc.record({ int: fc.boolean(), min: bound, max: bound, gt: bound, lt: bound }), fc.oneof(fc.double(), fc.integer({ min: -120, max: 120 }), fc.jsonValue({ maxDepth: 1 })), (b, v) => {
         const opts = Object.fromEntries(Object.entries(b).filter(([, x]) => x !== null)) as Parameters<typeof num>[0];
         const rule = num(opts);
         const ok =
-          typeof v === 'number' && Number.isFinite(v) && (!opts.int || Number.isInteger(v)) &&
+          typeof v === 'number' && Number.isFinite(v) && (!opts.int || Number.isSafeInteger(v)) &&
           (opts.min === undefined || v >= opts.min) && (opts.max === undefined || v <= opts.max) && (opts.gt === undefined || v > opts.gt) && (opts.lt === undefined || v < opts.lt);
         const problem = rule.check(v);
         expect(problem === null).toBe(ok);

@@ -1,6 +1,9 @@
 // The run settings table (src/rl/config/settings.ts): one row per setting, its doc and type from
 // the schema, driving the `exprl train` options and help; and the schema's types agree with its checks.
 import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { commandHelp, parseArgs, type ParsedOptions } from '../../src/cli/args';
 import { settingOption } from '../../src/cli/setting-options';
 import { TRAIN, trainConfig } from '../../src/cli/train';
@@ -34,7 +37,7 @@ function typeAdmits(t: ValueType, v: unknown): boolean | undefined {
     case 'number':
       if (t.also?.includes(v as never)) return true;
       if (typeof v !== 'number' || !Number.isFinite(v)) return false;
-      if (t.kind === 'int' && !Number.isInteger(v)) return false;
+      if (t.kind === 'int' && !Number.isSafeInteger(v)) return false;
       return !((t.gt !== undefined && !(v > t.gt)) || (t.min !== undefined && v < t.min) || (t.lt !== undefined && !(v < t.lt)) || (t.max !== undefined && v > t.max));
     case 'enum':
       return typeof v === 'string' && t.choices.includes(v);
@@ -49,7 +52,7 @@ function typeAdmits(t: ValueType, v: unknown): boolean | undefined {
 
 describe('schema types', () => {
   it('say what each field\'s check accepts, at the bounds and beyond', () => {
-    const probes: unknown[] = [null, undefined, -1, -0.5, 0, 1e-9, 0.5, 1, 1.5, 2, 3, 10, 10.5, 511, 512, 513, 32768, 32769, 2 ** 32 - 1, 2 ** 32, NaN, Infinity, 'auto', '', 'x', true, false];
+    const probes: unknown[] = [null, undefined, -1, -0.5, 0, 1e-9, 0.5, 1, 1.5, 2, 3, 10, 10.5, 511, 512, 513, 32768, 32769, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 1e300, NaN, Infinity, 'auto', '', 'x', true, false];
     let compared = 0;
     for (const { path, field } of schemaFields()) {
       const extra = field.type.kind === 'enum' ? field.type.choices : [];
@@ -162,5 +165,18 @@ describe('exprl train options come from the table', () => {
     expect(() => options(['--judge-guard', 'yes'])).toThrow('--judge-guard must be one of true, false, got "yes"');
     // A bad value the option parser lets through is named by its config field, as before.
     await expect(trainConfig(options(['--model', '']))).rejects.toThrow('invalid run config: policy = "": must be a non-empty string');
+  });
+
+  it('names the --config file with the fields it got wrong', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'exprl-config-'));
+    try {
+      const file = join(dir, 'bad.json');
+      await writeFile(file, JSON.stringify({ stages: [{ lr: -1 }], judge: { bogus: 1 } }));
+      await expect(trainConfig(options(['--config', file]))).rejects.toThrow(`invalid run config in ${file}: stages[0].lr = -1: must be a finite number > 0 and <= 1; judge.bogus = "(not shown)": is not a known field`);
+      await writeFile(file, '{"stages": [');
+      await expect(trainConfig(options(['--config', file]))).rejects.toThrow(`${file} is not valid JSON: `);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -203,7 +203,10 @@ describe('safetensors writer and parser', () => {
       ['trailing bytes', rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 6), /2 bytes after the last tensor/],
       ['extra field', rawFile({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4], extra: 1 } }, 4), /tensor "w": unexpected header field "extra"/],
       ['entry not an object', rawFile({ w: 3 }, 0), /tensor "w": header entry must be an object/],
-      ['bad metadata', rawFile({ __metadata__: { a: 1 } }, 0), /__metadata__\.a must be a string/],
+      ['bad metadata', rawFile({ __metadata__: { a: 1 } }, 0), /__metadata__\["a"\] must be a string/],
+      // Names are untrusted text: quoted and escaped, so a newline or quote cannot pass for the message's own.
+      ['name with a newline and quotes', rawFile({ 'w"\nerror: fake': { dtype: 'F33', shape: [1], data_offsets: [0, 4] } }, 4), /^bad\.safetensors: tensor "w\\"\\nerror: fake": unknown dtype "F33"$/],
+      ['field with a newline', rawFile({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4], 'x\ny': 1 } }, 4), /tensor "w": unexpected header field "x\\ny"$/],
     ];
     for (const [what, bytes, want] of cases) {
       it(what, () => {

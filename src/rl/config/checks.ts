@@ -54,7 +54,8 @@ export function num(opts: NumberBounds): Rule {
     type: { kind: int ? 'int' : 'number', ...bounds },
     check: (v) => {
       if (typeof v !== 'number' || !Number.isFinite(v)) return what;
-      if (opts.int && !Number.isInteger(v)) return what;
+      // Past 2^53 a float holds no exact integer (2^53 + 1 reads as 2^53): not a count anyone meant.
+      if (opts.int && !Number.isSafeInteger(v)) return what;
       if (opts.gt !== undefined && !(v > opts.gt)) return what;
       if (opts.min !== undefined && v < opts.min) return what;
       if (opts.lt !== undefined && !(v < opts.lt)) return what;
