@@ -278,7 +278,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
             },
             onProgress: (p) => {
               if (p.phase !== 'train') return;
-              clock.step();
+              clock.step(`${run.id}/${p.stage}/${p.done}`);
               log(stepLine(run, p, last, clock));
             },
           }, g));

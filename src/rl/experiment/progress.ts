@@ -4,7 +4,8 @@
  * caller gives the clock readings.
  */
 export class ExperimentClock {
-  private doneHere = 0;
+  /** The steps finished in this session, by key: a step made again (after a device loss, from the last checkpoint) counts once. */
+  private readonly seen = new Set<string>();
 
   /**
    * @param total optimizer steps of every planned run together
@@ -17,9 +18,13 @@ export class ExperimentClock {
     private readonly startedAt: number,
   ) {}
 
-  /** A step finished. */
-  step(): void {
-    this.doneHere++;
+  /** A step finished; `key` names it (run, stage and step), so a step made twice counts once. */
+  step(key: string): void {
+    this.seen.add(key);
+  }
+
+  private get doneHere(): number {
+    return this.seen.size;
   }
 
   get done(): number {
