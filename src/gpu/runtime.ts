@@ -59,6 +59,15 @@ export class DeviceLostError extends Error {
 }
 
 /**
+ * The device refused a command outside any error scope (a WebGPU validation error). WebGPU only
+ * reports it, and carries on without the refused work, so whatever was computed since used
+ * stale or empty buffers: every later wait on the GPU throws this instead of returning it.
+ */
+export class GpuValidationError extends Error {
+  override name = 'GpuValidationError';
+}
+
+/**
  * How long a failed readback waits for the device's `lost` promise: in Dawn a readback pending at
  * a loss rejects (AbortError) about when `lost` resolves, in either order. Failures only.
  */
@@ -86,8 +95,8 @@ export class Gpu {
   private lossSeen: DeviceLoss | null = null;
   /** Rejects with DeviceLostError at a loss we did not ask for; never settles otherwise. */
   private readonly lossRejection: Promise<never>;
-  /** The first out-of-memory error the device reported; the next wait throws it. */
-  private outOfMemory: GpuMemoryError | null = null;
+  /** The first error the device reported outside an error scope (out of memory, a refused command); every later wait throws it. */
+  private deviceError: GpuMemoryError | GpuValidationError | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -102,11 +111,16 @@ export class Gpu {
     });
     // Waits race against it; a loss while nothing waits must not be an unhandled rejection.
     this.lossRejection.catch(() => {});
-    // A buffer the GPU had no memory for is an invalid one that every later use silently skips.
+    // A buffer the GPU had no memory for is an invalid one that every later use silently skips,
+    // and a refused command is skipped just as silently: either way what follows is garbage.
     device.addEventListener('uncapturederror', (ev) => {
       const error = (ev as GPUUncapturedErrorEvent).error;
-      if (this.outOfMemory !== null || typeof GPUOutOfMemoryError === 'undefined' || !(error instanceof GPUOutOfMemoryError)) return;
-      this.outOfMemory = new GpuMemoryError(`the GPU ran out of memory: ${error.message.split('\n')[0]}`, labelInMessage(error.message));
+      if (this.deviceError !== null) return;
+      const first = error.message.split('\n')[0];
+      this.deviceError =
+        typeof GPUOutOfMemoryError !== 'undefined' && error instanceof GPUOutOfMemoryError
+          ? new GpuMemoryError(`the GPU ran out of memory: ${first}`, labelInMessage(error.message))
+          : new GpuValidationError(`the GPU refused a command, so nothing it computed since can be trusted: ${first}`);
     });
   }
 
@@ -118,7 +132,8 @@ export class Gpu {
   /**
    * `work` (a wait on the GPU), or DeviceLostError as soon as the device is lost unasked: the
    * promise of work on a lost device may reject with something vaguer (AbortError) or never settle.
-   * After an out-of-memory error the wait throws it: what was computed used an invalid buffer.
+   * After an out-of-memory or validation error the wait throws it: what was computed used an
+   * invalid buffer, or lacks the refused work.
    */
   private async whileAlive<T>(work: Promise<T>): Promise<T> {
     let done: T;
@@ -132,7 +147,7 @@ export class Gpu {
       }
       throw e;
     }
-    if (this.outOfMemory !== null) throw this.outOfMemory;
+    if (this.deviceError !== null) throw this.deviceError;
     return done;
   }
 
@@ -156,7 +171,16 @@ export class Gpu {
 
   /** Every buffer of this device is made here: counted in `memory` by its label until destroyed. */
   createBuffer(desc: GPUBufferDescriptor): GPUBuffer {
-    return trackBuffer(this.device.createBuffer(desc), desc.label, this.memory);
+    const buffer = trackBuffer(this.device.createBuffer(desc), desc.label, this.memory);
+    // Work recorded but not yet submitted may use the buffer: it goes to the queue first, where
+    // the buffer lives until that work is done. Submitted after the destroy, it would be refused
+    // (a validation error, and a GpuValidationError at the next wait).
+    const destroy = buffer.destroy.bind(buffer);
+    buffer.destroy = () => {
+      if (this.encoder !== null && !this.closing) this.submit();
+      destroy();
+    };
+    return buffer;
   }
 
   /** Throws GpuMemoryError, naming `label`, when a float32/u32 tensor of `shape` is over what one buffer of this device holds. */

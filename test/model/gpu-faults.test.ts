@@ -8,7 +8,8 @@
 import { testPlatform } from '#test-gpu';
 import { describe, expect, it } from 'vitest';
 import { GpuMemoryError } from '../../src/gpu/memory';
-import { DeviceLostError, Gpu } from '../../src/gpu/runtime';
+import { add } from '../../src/gpu/ops/elementwise';
+import { DeviceLostError, Gpu, GpuValidationError } from '../../src/gpu/runtime';
 import { ActivationArena } from '../../src/model/activation-sets';
 import { BUILTIN_CONFIG } from '../../src/model/builtin';
 
@@ -83,11 +84,35 @@ describe.skipIf(platform !== 'node')('device loss', () => {
     expect(read.outcome).toBeInstanceOf(GpuMemoryError);
     expect((read.outcome as GpuMemoryError).label).toBe('k-cache-0');
     expect((read.outcome as GpuMemoryError).message).toBe('the GPU ran out of memory: Out of memory.');
-    // A validation error is not taken for one.
-    const other = await freshGpu();
-    other.device.dispatchEvent(new GPUUncapturedErrorEvent('uncapturederror', { error: new GPUValidationError('bad') }));
-    expect(Array.from(await other.readF32(other.upload([2], [1])))).toEqual([2]);
     gpu.destroy();
-    other.destroy();
+  });
+
+  it('a command the device refused (a validation error nothing captured) is thrown by every later wait, not taken for out of memory', async () => {
+    const gpu = await freshGpu();
+    const t = gpu.upload([2], [1]);
+    expect(Array.from(await gpu.readF32(t))).toEqual([2]);
+    // A real refused command: a dispatch bound to a destroyed buffer.
+    const bad = gpu.upload([1], [1]);
+    bad.buffer.destroy();
+    gpu.device.queue.writeBuffer(bad.buffer, 0, new Float32Array([3]));
+    const read = await settle(gpu.readF32(t));
+    expect(read.outcome).toBeInstanceOf(GpuValidationError);
+    expect(read.outcome).not.toBeInstanceOf(GpuMemoryError);
+    expect((read.outcome as Error).message).toMatch(/^the GPU refused a command, so nothing it computed since can be trusted: /);
+    // And the next one too: the device's results stay suspect.
+    expect((await settle(gpu.readF32(t))).outcome).toBeInstanceOf(GpuValidationError);
+    gpu.destroy();
+  });
+
+  it('a buffer destroyed while recorded work still uses it: that work is submitted first, so nothing is refused', async () => {
+    const gpu = await freshGpu();
+    const a = gpu.upload([1, 2, 3], [3]);
+    const b = gpu.upload([10, 20, 30], [3]);
+    const c = gpu.empty([3]);
+    add(gpu, a, b, c); // recorded, not yet submitted
+    a.buffer.destroy();
+    b.buffer.destroy();
+    expect(Array.from(await gpu.readF32(c))).toEqual([11, 22, 33]);
+    gpu.destroy();
   });
 });
