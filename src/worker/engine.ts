@@ -23,6 +23,7 @@ import type { EvalLine } from '../rl/evaluate';
 import type { LoadedRunState } from '../rl/run-state';
 import { DeviceLossHook, runSurvivingLoss, type DeviceLossSpec } from './device-recovery';
 import type { EngineApi, EngineEvent, EngineStatus, GpuReport, FolderFiles, PolicyInfo, RunOptions, RunPolicy, RunSummary, SavedRunInfo, SelfCheckResult, SftTextExample, TrainSettings } from './api';
+import { rolloutBatchViews } from './replay-file';
 import { rolloutBatchView } from './run-view';
 import { slotRunDir } from './run-slots';
 import { SavedRun, START_POLICY_DIR, type RunDir } from './saved-run';
@@ -67,6 +68,13 @@ export class Engine implements EngineApi {
   /** The kernel variants init chose for the device; the test-only device loss (DeviceLossHook). */
   private kernels: KernelChoice | null = null;
   private readonly lossHook = new DeviceLossHook();
+  /**
+   * Per run slot ('' for the page's own run): the steps ("stage:step") whose rollouts this engine
+   * has sent since the slot's run last started afresh, which the page keeps as it keeps them. A
+   * resume sends the saved steps the page does not have (all of them after a reload), not again
+   * those it has (a Resume after Pause, a compare arm's next turn).
+   */
+  private readonly sentSteps = new Map<string, Set<string>>();
 
   constructor(
     private readonly makeGpu: () => Promise<Gpu>,
@@ -94,8 +102,17 @@ export class Engine implements EngineApi {
     e = this.withoutKey(e);
     // Events of a named slot's run say so: the page tells its own run's events from an arm's.
     const slot = this.run?.slot;
+    if (e.type === 'run-start' && e.resumedAt === null) this.sentSteps.set(slot ?? '', new Set());
+    else if (e.type === 'run-rollouts') this.stepsSent(slot).add(`${e.batch.stage}:${e.batch.step}`);
     const tagged = slot === undefined ? e : { ...e, slot };
     for (const l of this.listeners) l(tagged);
+  }
+
+  private stepsSent(slot: string | undefined): Set<string> {
+    const key = slot ?? '';
+    let sent = this.sentSteps.get(key);
+    if (sent === undefined) this.sentSteps.set(key, (sent = new Set()));
+    return sent;
   }
 
   async init(): Promise<EngineStatus> {
@@ -294,7 +311,10 @@ export class Engine implements EngineApi {
     return this.runWithEnd(() => this.savedPlan(options.slot), options);
   }
 
-  /** The saved run of the slot, its starting policy loaded when it is the page's; its run-start and saved metric lines told. */
+  /**
+   * The saved run of the slot, its starting policy loaded when it is the page's; its run-start and
+   * saved metric lines told, then the rollouts of the saved steps the page does not have yet.
+   */
   private async savedPlan(slot: string | undefined): Promise<RunPlan> {
     this.requireGpu();
     const saved = this.savedRunStore(slot);
@@ -307,6 +327,9 @@ export class Engine implements EngineApi {
     }
     this.emit({ type: 'run-start', config: loaded.config, resumedAt: { ...loaded.state.cursor } });
     for (const line of loaded.metrics) this.emit({ type: 'run-metrics', line });
+    const sent = this.stepsSent(slot);
+    const unsent = loaded.rollouts.filter((r) => !sent.has(`${r.stage}:${r.step}`));
+    for (const batch of await rolloutBatchViews(loaded.config, loaded.prompts, unsent)) this.emit({ type: 'run-rollouts', batch });
     return { config: loaded.config, which, saved, resume: loaded.resume };
   }
 
@@ -425,7 +448,11 @@ export class Engine implements EngineApi {
             // The Step button: the run pauses once this many steps are made (the next one does not start).
             if ((line as EvalLine).eval !== true && pauseAfter !== undefined && ++stepsTaken >= pauseAfter) this.endRun('pause', `paused after ${stepsTaken} step${stepsTaken === 1 ? '' : 's'}`);
           },
-          onRollouts: (b) => this.emit({ type: 'run-rollouts', batch: rolloutBatchView(b) }),
+          onRollouts: async (b) => {
+            this.emit({ type: 'run-rollouts', batch: rolloutBatchView(b) });
+            // Kept before the checkpoint that counts them (the run waits for this).
+            await saved?.addRollouts(b, (line) => this.redactKey(line));
+          },
           onProgress: (progress) => this.emit({ type: 'run-progress', progress }),
           onNote: (message) => this.emit({ type: 'run-note', message }),
           checkpointWanted: () => {

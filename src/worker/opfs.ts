@@ -108,6 +108,15 @@ export function opfsRunDir(name: string): RunDir {
       await writable.write(bytes as Uint8Array<ArrayBuffer>);
       await writable.close();
     },
+    async append(path, bytes) {
+      const [dir, file] = (await parent(path, true))!;
+      const handle = await dir.getFileHandle(file, { create: true });
+      const size = (await handle.getFile()).size;
+      // The swap file starts as a copy of the file; it replaces the file on close, as write's does.
+      const writable = await handle.createWritable({ keepExistingData: true });
+      await writable.write({ type: 'write', position: size, data: bytes as Uint8Array<ArrayBuffer> });
+      await writable.close();
+    },
     async list(path) {
       const at = await parent(`${path}/x`, false);
       if (at === null) return [];

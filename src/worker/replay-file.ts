@@ -277,6 +277,30 @@ async function batchView(config: RunConfig, items: ReadonlyMap<string, TaskItem>
   };
 }
 
+/** Rollout lines by step ("stage:step"), in the order the steps first appear. */
+function linesBySteps(rollouts: readonly RolloutLine[]): Map<string, RolloutLine[]> {
+  const byStep = new Map<string, RolloutLine[]>();
+  for (const r of rollouts) {
+    const key = `${r.stage}:${r.step}`;
+    if (!byStep.has(key)) byStep.set(key, []);
+    byStep.get(key)!.push(r);
+  }
+  return byStep;
+}
+
+/**
+ * Rollout lines (rollouts.jsonl's, of a run folder, a replay, a bundle or the page's saved run) as
+ * the rollout browser's batches, one per step in the order the lines name the steps. `prompts`
+ * must hold every item the lines name.
+ */
+export async function rolloutBatchViews(config: RunConfig, prompts: readonly TaskItem[], rollouts: readonly RolloutLine[]): Promise<RolloutBatchView[]> {
+  const items = new Map(prompts.map((p) => [p.id, p]));
+  for (const r of rollouts) if (!items.has(r.prompt_id)) throw new ReplayError(`rollouts: prompt "${r.prompt_id}" is not among the prompts given`);
+  const out: RolloutBatchView[] = [];
+  for (const lines of linesBySteps(rollouts).values()) out.push(await batchView(config, items, lines));
+  return out;
+}
+
 /**
  * The recorded run as frames of engine events, in a live run's order (src/rl/run.ts): a step's
  * rollouts, then its metrics line, then its progress; an eval line after its progress. The
@@ -285,12 +309,7 @@ async function batchView(config: RunConfig, items: ReadonlyMap<string, TaskItem>
 export async function replayFrames(replay: Replay): Promise<ReplayFrame[]> {
   const { config } = replay.header;
   const items = new Map(replay.header.prompts.map((p) => [p.id, p]));
-  const byStep = new Map<string, RolloutLine[]>();
-  for (const r of replay.rollouts) {
-    const key = `${r.stage}:${r.step}`;
-    if (!byStep.has(key)) byStep.set(key, []);
-    byStep.get(key)!.push(r);
-  }
+  const byStep = linesBySteps(replay.rollouts);
   const stepsOf = (stage: number): number => (stage === 0 ? config.pretrain.steps : (config.stages[stage - 1]?.steps ?? 0));
   const doneIn = new Map<number, number>();
   const frames: ReplayFrame[] = [];

@@ -1,7 +1,7 @@
 /**
  * Run bundles (src/worker/run-bundle.ts) to and from where runs live: the page's saved run
- * (a RunDir, src/worker/saved-run.ts), a CLI run folder given as files, the rollouts the page
- * showed (RolloutBatchView), and the replay an imported bundle is viewed as (the run panel plays
+ * (a RunDir, src/worker/saved-run.ts, with its rollouts), a CLI run folder given as files, the
+ * rollouts the page showed (RolloutBatchView), and the replay an imported bundle is viewed as (the run panel plays
  * it through the replay engine, as it plays a recorded run).
  *
  * Pure: no DOM, no GPU; folders are reached through RunDir or given as bytes.
@@ -10,13 +10,13 @@ import type { RunConfig } from '../rl/config';
 import type { EvalLine } from '../rl/evaluate';
 import { methodTraits } from '../rl/methods';
 import type { StepMetrics } from '../rl/metrics';
-import { STATE_DIR, STATE_FILE } from '../rl/run-state-files';
+import { parseStateFile, STATE_DIR, STATE_FILE } from '../rl/run-state-files';
 import { stagePool, stageSalt } from '../rl/stage-data';
 import type { TaskItem } from '../tasks/types';
 import type { RolloutBatchView } from './api';
 import { REPLAY_FORMAT, REPLAY_VERSION, type Replay, type RolloutLine } from './replay-file';
 import { BUNDLE_FILES, BUNDLE_LIMITS, BundleError, jsonLinesOf, parseConfigFile, parseMetricsFile, readBundle, writeBundle, type RunBundle } from './run-bundle';
-import { IMPORTED_PROMPTS_FILE, IMPORTED_ROLLOUTS_FILE, METRICS_FILE, RUN_FILE, START_POLICY_DIR, type RunDir } from './saved-run';
+import { METRICS_FILE, PROMPTS_FILE, ROLLOUTS_FILE, RUN_FILE, SavedRun, START_POLICY_DIR, type RunDir } from './saved-run';
 
 /** Every item a stage of the run trains on, by id: the pools the run drew (src/rl/run.ts). Built-in families only. */
 export function runItems(cfg: RunConfig): Map<string, TaskItem> {
@@ -30,10 +30,11 @@ export function runItems(cfg: RunConfig): Map<string, TaskItem> {
   return items;
 }
 
-/** The rollout lines whose step has a step line among the metrics (a bundle holds no others). */
+/** The rollout lines whose step has a step line among the metrics (a bundle holds no others), in the order of those lines. */
 function onSteps(rollouts: readonly RolloutLine[], metrics: readonly (StepMetrics | EvalLine)[]): RolloutLine[] {
-  const steps = new Set(metrics.filter((m) => (m as EvalLine).eval !== true).map((m) => `${m.stage}:${m.step}`));
-  return rollouts.filter((r) => steps.has(`${r.stage}:${r.step}`));
+  const steps = new Map(metrics.filter((m) => (m as EvalLine).eval !== true).map((m, i) => [`${m.stage}:${m.step}`, i]));
+  const at = (r: RolloutLine): number => steps.get(`${r.stage}:${r.step}`) ?? -1;
+  return rollouts.filter((r) => at(r) >= 0).sort((a, b) => at(a) - at(b));
 }
 
 /**
@@ -89,7 +90,9 @@ async function filesUnder(dir: RunDir, path: string, out: Record<string, Uint8Ar
 
 /**
  * The page's saved run as a bundle's zip bytes: its config, metric lines, state and starting
- * policy, and rollouts: those it was imported with, then `shown` (the page's, this session).
+ * policy, and the rollouts its state counts (those it was imported with and those it made since);
+ * then, for a step it holds none of (a run saved before the page kept rollouts), `shown` (the
+ * rollouts the page showed).
  * A save may land while this reads (the run goes on): a checkpoint removed under it is read again.
  */
 export async function bundleFromSavedRun(dir: RunDir, shown: readonly RolloutBatchView[], title: string): Promise<Uint8Array> {
@@ -110,24 +113,18 @@ async function readSavedOnce(dir: RunDir, shown: readonly RolloutBatchView[], ti
   const metricsBytes = (await dir.read(METRICS_FILE)) ?? new Uint8Array();
   let metrics = parseMetricsFile(metricsBytes, `saved run: ${METRICS_FILE}`);
   const state: Record<string, Uint8Array> = {};
+  let rollouts: RolloutLine[] = [];
+  let prompts: TaskItem[] = [];
   if (stateText !== null) {
     state[STATE_FILE] = stateText;
     await filesUnder(dir, STATE_DIR, state);
     await filesUnder(dir, START_POLICY_DIR, state);
-    // The state counts its metric lines; a longer file is what a save cut short left.
-    const counted = (JSON.parse(new TextDecoder().decode(stateText)) as { state?: { lines?: { metrics?: number } } }).state?.lines?.metrics;
-    if (typeof counted === 'number') metrics = metrics.slice(0, counted);
+    // The state counts its metric and rollout lines; longer files are what a save or a step cut short left.
+    const st = parseStateFile(new TextDecoder().decode(stateText), `saved run: ${STATE_FILE}`).state;
+    metrics = metrics.slice(0, st.lines.metrics);
+    ({ lines: rollouts, prompts } = await new SavedRun(dir).rollouts(st, metrics));
   }
   if (metrics.length === 0) throw new BundleError('saved run', 'the run has no metric lines yet: nothing to export');
-  let rollouts: RolloutLine[] = [];
-  let prompts: TaskItem[] = [];
-  const importedR = await dir.read(IMPORTED_ROLLOUTS_FILE);
-  const importedP = await dir.read(IMPORTED_PROMPTS_FILE);
-  if (importedR !== null && importedP !== null) {
-    const lines = jsonLinesOf(importedR, `saved run: ${IMPORTED_ROLLOUTS_FILE}`, BUNDLE_LIMITS.lines).map((l) => l.value as unknown as RolloutLine);
-    rollouts = lines;
-    prompts = JSON.parse(new TextDecoder().decode(importedP)) as TaskItem[];
-  }
   const fresh = rolloutLinesFromViews(config, shown);
   const seen = new Set(rollouts.map((r) => `${r.stage}:${r.step}`));
   rollouts = [...rollouts, ...fresh.rollouts.filter((r) => !seen.has(`${r.stage}:${r.step}`))];
@@ -147,13 +144,13 @@ async function readSavedOnce(dir: RunDir, shown: readonly RolloutBatchView[], ti
  * run.json, then state.json last, so a page closed midway leaves no state to resume.
  */
 export async function writeSavedRun(dir: RunDir, b: RunBundle): Promise<void> {
-  for (const name of [STATE_FILE, RUN_FILE, METRICS_FILE, IMPORTED_ROLLOUTS_FILE, IMPORTED_PROMPTS_FILE, STATE_DIR, START_POLICY_DIR]) await dir.remove(name);
+  for (const name of [STATE_FILE, RUN_FILE, METRICS_FILE, ROLLOUTS_FILE, PROMPTS_FILE, STATE_DIR, START_POLICY_DIR]) await dir.remove(name);
   const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
   for (const [path, bytes] of Object.entries(b.state)) if (path !== STATE_FILE) await dir.write(path, bytes);
   await dir.write(METRICS_FILE, enc(b.metrics.map((m) => JSON.stringify(m) + '\n').join('')));
   if (b.rollouts.length > 0) {
-    await dir.write(IMPORTED_ROLLOUTS_FILE, enc(b.rollouts.map((r) => JSON.stringify(r) + '\n').join('')));
-    await dir.write(IMPORTED_PROMPTS_FILE, enc(JSON.stringify(b.prompts) + '\n'));
+    await dir.write(ROLLOUTS_FILE, enc(b.rollouts.map((r) => JSON.stringify(r) + '\n').join('')));
+    await dir.write(PROMPTS_FILE, enc(JSON.stringify(b.prompts) + '\n'));
   }
   await dir.write(RUN_FILE, enc(JSON.stringify(b.config, null, 2) + '\n'));
   await dir.write(STATE_FILE, b.state[STATE_FILE]);

@@ -27,6 +27,7 @@ export function slotRunDir(dir: RunDir, slot: string | undefined): RunDir {
   return {
     read: (path) => dir.read(at(path)),
     write: (path, bytes) => dir.write(at(path), bytes),
+    append: (path, bytes) => dir.append(at(path), bytes),
     list: (path) => dir.list(at(path)),
     remove: (path) => dir.remove(at(path)),
   };

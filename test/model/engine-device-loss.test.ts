@@ -37,6 +37,13 @@ class MemoryDir implements RunDir {
   async write(path: string, bytes: Uint8Array): Promise<void> {
     this.files.set(path, bytes.slice());
   }
+  async append(path: string, bytes: Uint8Array): Promise<void> {
+    const old = this.files.get(path) ?? new Uint8Array();
+    const out = new Uint8Array(old.length + bytes.length);
+    out.set(old);
+    out.set(bytes, old.length);
+    this.files.set(path, out);
+  }
   async list(path: string): Promise<string[]> {
     const names = new Set<string>();
     for (const p of this.files.keys()) if (p.startsWith(`${path}/`)) names.add(p.slice(path.length + 1).split('/')[0]);
@@ -79,6 +86,8 @@ describe.skipIf(platform !== 'node')('engine device loss', () => {
     expect(starts.map((e) => (e.type === 'run-start' ? e.resumedAt?.globalStep ?? null : -1))).toEqual([null, 1]);
     // Steps 1 and 2 before the loss; after it, step 1 replayed from the saved lines, then 2 again and 3.
     expect(stepsOf(events)).toEqual([1, 2, 1, 2, 3]);
+    // Step 1's rollouts, saved, are on the page already: the resume does not send them again; step 2 is made again.
+    expect(events.flatMap((e) => (e.type === 'run-rollouts' ? [e.batch.step] : []))).toEqual([1, 2, 2, 3]);
     const report = await engine.gpuReport();
     expect(report.memory.byCategory.weights.bytes).toBeGreaterThan(0);
     expect(report.kernels?.matmul.length).toBeGreaterThan(0);

@@ -53,6 +53,13 @@ function memoryDir(): RunDir & { files: Map<string, Uint8Array> } {
     async write(p, b) {
       files.set(p, new Uint8Array(b));
     },
+    async append(p, b) {
+      const old = files.get(p) ?? new Uint8Array();
+      const out = new Uint8Array(old.length + b.length);
+      out.set(old);
+      out.set(b, old.length);
+      files.set(p, out);
+    },
     async list(p) {
       const names = new Set<string>();
       for (const k of files.keys()) if (k.startsWith(`${p}/`)) names.add(k.slice(p.length + 1).split('/')[0]);

@@ -14,6 +14,13 @@ class MemoryDir implements RunDir {
   async write(path: string, bytes: Uint8Array): Promise<void> {
     this.files.set(path, bytes.slice());
   }
+  async append(path: string, bytes: Uint8Array): Promise<void> {
+    const old = this.files.get(path) ?? new Uint8Array();
+    const out = new Uint8Array(old.length + bytes.length);
+    out.set(old);
+    out.set(bytes, old.length);
+    this.files.set(path, out);
+  }
   async list(path: string): Promise<string[]> {
     const names = new Set<string>();
     for (const p of this.files.keys()) if (p.startsWith(`${path}/`)) names.add(p.slice(path.length + 1).split('/')[0]);
