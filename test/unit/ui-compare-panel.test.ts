@@ -70,7 +70,7 @@ it('arms take turns in their own slots; the compare charts overlay them and the 
   const { api, calls } = fakeEngine();
   const { panel, section, button, until } = open(api);
   button('Remove arm 3').click();
-  const steps = section.querySelector<HTMLInputElement>('input[aria-label="steps per arm"]')!;
+  const steps = section.querySelector<HTMLInputElement>('#compare-steps')!;
   steps.value = '2';
   button('Compare').click();
   await until(/^done/);
@@ -95,7 +95,7 @@ it('an arm whose run fails is shown failed with its error; the other arm goes on
   const { api, calls } = fakeEngine((slot, turn) => slot === 'compare-2' && turn === 1);
   const { section, button, until } = open(api);
   button('Hacking lesson').click();
-  const steps = section.querySelector<HTMLInputElement>('input[aria-label="steps per arm"]')!;
+  const steps = section.querySelector<HTMLInputElement>('#compare-steps')!;
   steps.value = '3';
   button('Compare').click();
   await until(/^done/);

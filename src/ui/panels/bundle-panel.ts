@@ -7,34 +7,24 @@
  * The saved run is read from the origin-private file system here, in the page: no GPU is touched.
  * The rollouts come from the engine's events (the saved run keeps none): those this page showed.
  */
-import * as Comlink from 'comlink';
-import type { EngineApi, EngineEvent, RolloutBatchView } from '../../worker/api';
+import type { RolloutBatchView } from '../../worker/api';
 import { opfsRunDir, SAVED_RUN_DIR } from '../../worker/opfs';
 import { bundleFromSavedRun } from '../../worker/run-bundle-io';
 import { el } from '../dom';
-
-/** The files page's address (this page, `?view=files`). */
-export function filesHref(): string {
-  const url = new URL(location.href);
-  url.search = new URLSearchParams({ view: 'files' }).toString();
-  url.hash = '';
-  return url.toString();
-}
+import type { EngineEvents } from '../state/events';
+import { pageHref } from '../state/location';
 
 /** Offers bytes as a download under a name. */
 export function download(bytes: Uint8Array, name: string, type = 'application/zip'): void {
   const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type }));
-  const a = el('a');
-  a.href = url;
-  a.download = name;
-  a.click();
+  el('a', { href: url, download: name }).click();
   setTimeout(() => URL.revokeObjectURL(url), 30_000);
 }
 
 /** "Export run": a button and its status line; `shown` gives the rollouts this page showed. */
 export function exportControl(shown: () => readonly RolloutBatchView[]): HTMLElement {
   const button = el('button', { text: 'Export run' });
-  const status = el('p', { className: 'status bundle-status', attrs: { 'aria-live': 'polite' } });
+  const status = el('p', { className: 'status bundle-status', live: 'polite' });
   button.addEventListener('click', async () => {
     button.disabled = true;
     status.textContent = 'writing the bundle…';
@@ -54,17 +44,16 @@ export function exportControl(shown: () => readonly RolloutBatchView[]): HTMLEle
   return el('div', { className: 'bundle-export' }, el('div', { className: 'row' }, button), status);
 }
 
-/** The panel under the run panel; `engine` streams the rollouts an export carries. */
-export function bundlePanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
+/** The panel under the run panel; `events` stream the rollouts an export carries (the page's own run's: its saved run is what is exported). */
+export function bundlePanel(events: EngineEvents): HTMLElement {
   let batches: RolloutBatchView[] = [];
-  engine.onEvent(
-    Comlink.proxy((e: EngineEvent) => {
-      if (e.type === 'run-start' && e.resumedAt === null) batches = [];
-      else if (e.type === 'run-rollouts') batches.push(e.batch);
-    }),
-  );
-  const link = el('a', { text: 'Open run files: import a run bundle, load results.json or CLI run folders' });
-  link.href = filesHref();
+  events.handle({
+    'run-start': (e) => {
+      if (e.resumedAt === null) batches = [];
+    },
+    'run-rollouts': (e) => void batches.push(e.batch),
+  });
+  const link = el('a', { text: 'Open run files: import a run bundle, load results.json or CLI run folders', href: pageHref({ view: 'files' }) });
   return el(
     'section',
     { className: 'panel run-files' },

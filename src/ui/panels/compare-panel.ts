@@ -29,7 +29,8 @@ import {
   type ArmState,
   type CompareRunner,
 } from '../state/compare';
-import { el } from '../dom';
+import { el, field } from '../dom';
+import type { EngineEvents } from '../state/events';
 import { rolloutsBrowser, type RolloutsBrowser } from '../views/rollouts-view';
 
 export interface CompareHooks {
@@ -45,8 +46,6 @@ export interface CompareHooks {
 
 export interface ComparePanel {
   element: HTMLElement;
-  /** Every engine event; true when it belongs to a run slot (an arm), which the page's own run must not show. */
-  onEvent(e: EngineEvent): boolean;
   /** True while a comparison takes turns. */
   going(): boolean;
 }
@@ -82,7 +81,8 @@ interface Results {
   noted: Set<string>;
 }
 
-export function comparePanel(engine: Comlink.Remote<EngineApi>, hooks: CompareHooks): ComparePanel {
+/** The arms' events (those of every run slot) come from `events`. */
+export function comparePanel(engine: Comlink.Remote<EngineApi>, events: EngineEvents, hooks: CompareHooks): ComparePanel {
   let choices: ArmChoice[] = DEFAULT_ARMS.map((c) => ({ ...c }));
   let scheduler: CompareScheduler | null = null;
   let results: Results | null = null;
@@ -96,13 +96,12 @@ export function comparePanel(engine: Comlink.Remote<EngineApi>, hooks: CompareHo
   const armsBox = el('ol', { className: 'compare-arms' });
   const addArm = el('button', { text: 'Add arm' });
   const lesson = el('button', { text: 'Hacking lesson' });
-  const stepsInput = el('input', { attrs: { type: 'number', min: '1', step: '1', 'aria-label': 'steps per arm' } });
-  stepsInput.value = '5';
+  const stepsInput = el('input', { id: 'compare-steps', type: 'number', min: 1, step: 1, value: '5' });
   const compare = el('button', { text: 'Compare' });
   const pauseAll = el('button', { text: 'Pause all' });
   const continueAll = el('button', { text: 'Continue' });
   const stopAll = el('button', { text: 'Stop all' });
-  const status = el('p', { className: 'status compare-status', attrs: { 'aria-live': 'polite' } });
+  const status = el('p', { className: 'status compare-status', live: 'polite' });
   const resultsBox = el('div', { className: 'compare-results' });
 
   const phase = (): string => scheduler?.phase ?? 'idle';
@@ -119,14 +118,12 @@ export function comparePanel(engine: Comlink.Remote<EngineApi>, hooks: CompareHo
     armsBox.replaceChildren(
       ...choices.map((c, i) => {
         const n = i + 1;
-        const pick = el('select', { attrs: { 'aria-label': `arm ${n}` } }, ...ARM_METHODS.map((m) => el('option', { text: m, attrs: { value: m } })));
-        pick.value = c.method;
+        const pick = el('select', { value: c.method }, ...ARM_METHODS.map((m) => el('option', { text: m, value: m })));
         pick.addEventListener('input', () => {
           choices[i] = { ...choices[i], method: pick.value as ArmChoice['method'] };
           drawArms();
         });
-        const guard = el('input', { attrs: { type: 'checkbox', 'aria-label': `arm ${n} guarded` } });
-        guard.checked = c.guard;
+        const guard = el('input', { type: 'checkbox', checked: c.guard });
         guard.addEventListener('input', () => {
           choices[i] = { ...choices[i], guard: guard.checked };
           drawArms();
@@ -138,7 +135,7 @@ export function comparePanel(engine: Comlink.Remote<EngineApi>, hooks: CompareHo
           drawArms();
         });
         pick.disabled = guard.disabled = going();
-        return el('li', { attrs: { 'data-arm': String(n) } }, pick, el('label', {}, guard, document.createTextNode(' guard')), remove, el('span', { className: 'arm-label', text: ` ${labels[i]}` }));
+        return el('li', { attrs: { 'data-arm': String(n) } }, field(`arm ${n}`, pick), ' ', field(`arm ${n} guarded`, guard), ' ', remove, el('span', { className: 'arm-label', text: ` ${labels[i]}` }));
       }),
     );
     show();
@@ -241,7 +238,7 @@ export function comparePanel(engine: Comlink.Remote<EngineApi>, hooks: CompareHo
     const summaryBody = el('tbody');
     const caption = `Summary, in the form of the paper's Table 1: reward, correct share and the reward of wrong rollouts are means over each arm's latest ${SUMMARY_WINDOW} steps; unlocked counts the training prompts solved at least once; pass@k is at the arm's latest evaluation.`;
     const summary = el('table', { className: 'compare-summary' }, el('caption', { text: caption }), el('thead', {}, summaryHead), summaryBody);
-    const pick = el('select', { attrs: { 'aria-label': 'rollouts of arm' } }, ...arms.map((a) => el('option', { text: a.label, attrs: { value: a.id } })));
+    const pick = el('select', {}, ...arms.map((a) => el('option', { text: a.label, value: a.id })));
     const browsers = new Map(arms.map((a) => [a.id, rolloutsBrowser({ idPrefix: `${a.id}-` })] as const));
     const browserBox = el('div', { className: 'compare-rollouts' });
     // One browser in the page at a time: the others keep their steps, detached.
@@ -249,7 +246,7 @@ export function comparePanel(engine: Comlink.Remote<EngineApi>, hooks: CompareHo
     pick.addEventListener('input', showBrowser);
     const notes = el('ul', { className: 'notes compare-notes' });
     const r: Results = {
-      element: el('div', {}, summary, el('p', { className: 'hint', text: 'Each chart draws every arm in its own colour.' }), charts.element, notes, el('div', { className: 'row' }, el('span', { text: 'Rollouts of ' }), pick), browserBox),
+      element: el('div', {}, summary, el('p', { className: 'hint', text: 'Each chart draws every arm in its own colour.' }), charts.element, notes, el('div', { className: 'row' }, field('rollouts of arm', pick)), browserBox),
       charts,
       summaryHead,
       summaryBody,
@@ -329,14 +326,14 @@ export function comparePanel(engine: Comlink.Remote<EngineApi>, hooks: CompareHo
       "Hacking lesson: ExpRL-Process with the judge's guard, and without it. Unguarded, a rollout that repeats a step it already made earns its credit again: watch its reward rise while unlocked stays flat and the reward of wrong rollouts grows.";
   });
 
-  const onEvent = (e: EngineEvent): boolean => {
-    const slot = e.slot;
-    if (slot === undefined) return false;
+  /** An event of a run slot (an arm's; '*' routes every slot's here, the page's own run's never). */
+  const onEvent = (e: EngineEvent): void => {
+    const slot = e.slot!;
     const s = scheduler;
     const arm = s?.arm(slot);
     if (s === null || arm === undefined || results === null) {
       if (e.type === 'run-end') settle(slot, { summary: e.summary, error: e.error });
-      return true;
+      return;
     }
     if (e.type === 'run-start') {
       s.runStarted(slot, e.resumedAt !== null);
@@ -364,8 +361,8 @@ export function comparePanel(engine: Comlink.Remote<EngineApi>, hooks: CompareHo
       settle(slot, { summary: e.summary, error: e.error });
       queueRedraw();
     }
-    return true;
   };
+  events.on('*', onEvent, { slot: '*' });
 
   drawArms();
   const element = el(
@@ -377,10 +374,10 @@ export function comparePanel(engine: Comlink.Remote<EngineApi>, hooks: CompareHo
       text: "Two or more methods from the same base and seed (the setup above, with each arm's Stage I method and judge guard), taking turns on the one GPU: one step each in turn. Each arm's run is saved between its turns.",
     }),
     armsBox,
-    el('div', { className: 'row' }, addArm, lesson, el('label', { text: 'steps per arm ' }, stepsInput)),
+    el('div', { className: 'row' }, addArm, lesson, field('steps per arm', stepsInput)),
     el('div', { className: 'row' }, compare, pauseAll, continueAll, stopAll),
     status,
     resultsBox,
   );
-  return { element, onEvent, going };
+  return { element, going };
 }

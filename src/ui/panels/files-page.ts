@@ -22,33 +22,22 @@ import { bundleReplay, writeSavedRun } from '../../worker/run-bundle-io';
 import { RUN_FILE } from '../../worker/saved-run';
 import { exportControl } from './bundle-panel';
 import { chartsView } from '../views/charts';
-import { el } from '../dom';
+import { el, field } from '../dom';
+import { pageHref } from '../state/location';
 import { runPanel } from './run-panel';
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-function homeHref(): string {
-  const home = new URL(location.href);
-  home.search = '';
-  home.hash = '';
-  return home.toString();
-}
-
 /** A file input with a visible label. */
 function fileInput(label: string, options: { accept?: string; multiple?: boolean; folder?: boolean }): { element: HTMLElement; input: HTMLInputElement } {
-  const input = el('input');
-  input.type = 'file';
-  if (options.accept !== undefined) input.accept = options.accept;
-  input.multiple = options.multiple ?? false;
-  if (options.folder === true) input.setAttribute('webkitdirectory', '');
-  const element = el('label', { className: 'file-input' }, el('span', { text: `${label} ` }), input);
-  return { element, input };
+  const input = el('input', { type: 'file', accept: options.accept, multiple: options.multiple ?? false, webkitdirectory: options.folder });
+  return { element: field(label, input, { className: 'file-input' }), input };
 }
 
 /** "Continue this run": writes the bundle as this browser's saved run (a second press when one is there already). */
 function continueControl(bundle: RunBundle): HTMLElement {
   const can = continuable(bundle);
-  const status = el('p', { className: 'status continue-status', attrs: { 'aria-live': 'polite' } });
+  const status = el('p', { className: 'status continue-status', live: 'polite' });
   if (!can.ok) return el('div', { className: 'continue' }, el('p', { className: 'note', text: `View only: ${can.why}.` }));
   const button = el('button', { text: 'Continue this run' });
   let confirmed = false;
@@ -63,8 +52,7 @@ function continueControl(bundle: RunBundle): HTMLElement {
         return;
       }
       await writeSavedRun(dir, bundle);
-      const link = el('a', { text: 'Open the training page' });
-      link.href = homeHref();
+      const link = el('a', { text: 'Open the training page', href: pageHref() });
       status.replaceChildren(`Saved as this browser's run. `, link, ' and press "Resume saved run" to continue it from its last checkpoint.');
       status.dataset.saved = 'true';
     } catch (e) {
@@ -99,7 +87,7 @@ async function bundleView(bundle: RunBundle): Promise<HTMLElement> {
 
 function importSection(): HTMLElement {
   const { element, input } = fileInput('Import run', { accept: '.zip,application/zip' });
-  const status = el('p', { className: 'status import-status', attrs: { 'aria-live': 'polite' } });
+  const status = el('p', { className: 'status import-status', live: 'polite' });
   const view = el('div', { className: 'import-view' });
   input.addEventListener('change', async () => {
     const file = input.files?.[0];
@@ -193,7 +181,7 @@ async function readResults(files: readonly File[]): Promise<{ results: Experimen
 function resultsSection(): HTMLElement {
   const files = fileInput('Load results', { accept: '.json,.jsonl,application/json', multiple: true });
   const folder = fileInput('Load a folder', { multiple: true, folder: true });
-  const status = el('p', { className: 'status results-status', attrs: { 'aria-live': 'polite' } });
+  const status = el('p', { className: 'status results-status', live: 'polite' });
   const problems = el('ul', { className: 'results-problems' });
   const tables = el('div', { className: 'results-tables' });
   const runList = el('ul', { className: 'results-runs' });
@@ -231,8 +219,7 @@ function resultsSection(): HTMLElement {
 
 /** The files page. */
 export function filesPage(): HTMLElement[] {
-  const back = el('a', { text: 'Back to training in this browser' });
-  back.href = homeHref();
+  const back = el('a', { text: 'Back to training in this browser', href: pageHref() });
   return [
     el('section', { className: 'panel files-intro' }, el('h2', { text: 'Run files' }), el('p', { text: 'Runs as files: import a bundle, export the run saved in this browser, or load what the exprl command wrote. Nothing here uses the GPU.' }), back),
     importSection(),

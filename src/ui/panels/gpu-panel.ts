@@ -5,14 +5,16 @@
  * median over the run's steps. Plain data from the engine only (EngineApi.gpuReport, the run's
  * metric lines); no WebGPU here. Every text goes in as textContent.
  */
-import * as Comlink from 'comlink';
+import type * as Comlink from 'comlink';
 import type { KernelChoice } from '../../gpu/autotune';
 import type { AdapterReport } from '../../gpu/device';
 import { formatBytes, MEMORY_CATEGORIES, type MemoryUse } from '../../gpu/memory-use';
 import type { EvalLine } from '../../rl/evaluate';
 import type { StepMetrics } from '../../rl/metrics';
-import type { EngineApi, EngineEvent, EngineStatus, GpuReport } from '../../worker/api';
-import { el, table } from '../dom';
+import type { EngineApi, EngineStatus, GpuReport } from '../../worker/api';
+import { el } from '../dom';
+import type { EngineEvents } from '../state/events';
+import { keyValueTable } from '../views/tables';
 
 /** The limits the panel names (the rest are in the adapter report, shown on demand). */
 const KEY_LIMITS = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupsPerDimension'];
@@ -79,8 +81,8 @@ export function timeSplit(lines: readonly (StepMetrics | EvalLine)[]): TimeSplit
 
 const seconds = (s: number | null): string => (s === null ? '–' : s < 10 ? `${s.toFixed(2)} s` : `${s.toFixed(1)} s`);
 
-/** The panel; `status` is what init reported (shown until the first report comes). */
-export function gpuPanel(engine: Comlink.Remote<EngineApi>, status: EngineStatus): HTMLElement {
+/** The panel; `status` is what init reported (shown until the first report comes); the page's own run's events come from `events`. */
+export function gpuPanel(engine: Comlink.Remote<EngineApi>, status: EngineStatus, events: EngineEvents): HTMLElement {
   const adapterTable = el('div', { className: 'gpu-adapter' });
   const allLimits = el('details', { className: 'gpu-limits' });
   const memoryTable = el('table', { className: 'gpu-memory' });
@@ -90,9 +92,9 @@ export function gpuPanel(engine: Comlink.Remote<EngineApi>, status: EngineStatus
   const refreshButton = el('button', { text: 'Refresh memory' });
 
   const showAdapter = (adapter: AdapterReport, kernels: KernelChoice | null): void => {
-    adapterTable.replaceChildren(table(adapterRows(adapter, kernels)));
+    adapterTable.replaceChildren(keyValueTable(adapterRows(adapter, kernels)));
     const names = Object.keys(adapter.limits).sort();
-    allLimits.replaceChildren(el('summary', { text: `all ${names.length} limits` }), table(names.map((n) => [n, limitText(n, adapter.limits[n])])));
+    allLimits.replaceChildren(el('summary', { text: `all ${names.length} limits` }), keyValueTable(names.map((n) => [n, limitText(n, adapter.limits[n])])));
   };
 
   const showMemory = (r: GpuReport): void => {
@@ -145,24 +147,23 @@ export function gpuPanel(engine: Comlink.Remote<EngineApi>, status: EngineStatus
     );
   };
 
-  engine.onEvent(
-    Comlink.proxy((e: EngineEvent) => {
-      // The page's own run (a comparison arm's events carry their slot).
-      if ((e as { slot?: string }).slot !== undefined) return;
-      if (e.type === 'run-start') {
-        lines = [];
-        showTimes();
-      } else if (e.type === 'run-metrics') {
-        lines.push(e.line);
-        showTimes();
-        void refresh();
-      } else if (e.type === 'run-progress') {
-        if (Date.now() - lastRefresh > 1000) void refresh();
-      } else if (e.type === 'run-end' || e.type === 'train-step') {
-        void refresh();
-      }
-    }),
-  );
+  // The page's own run (a comparison arm's events carry their slot and go elsewhere).
+  events.handle({
+    'run-start': () => {
+      lines = [];
+      showTimes();
+    },
+    'run-metrics': (e) => {
+      lines.push(e.line);
+      showTimes();
+      void refresh();
+    },
+    'run-progress': () => {
+      if (Date.now() - lastRefresh > 1000) void refresh();
+    },
+    'run-end': () => void refresh(),
+    'train-step': () => void refresh(),
+  });
 
   showAdapter(status.adapter, status.kernels);
   showTimes();
@@ -181,4 +182,23 @@ export function gpuPanel(engine: Comlink.Remote<EngineApi>, status: EngineStatus
     timeTable,
     timeNote,
   );
+}
+
+/** "Check kernels": one matmul on the GPU against a float64 product on the CPU, with its error and time. */
+export function kernelCheckPanel(engine: Comlink.Remote<EngineApi>): HTMLElement {
+  const results = el('pre', { className: 'results', live: 'polite' });
+  const button = el('button', { text: 'Check kernels (256×256×256)' });
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    results.textContent = 'running…';
+    try {
+      const rows = await engine.selfCheck(256, 256, 256);
+      results.textContent = rows.map((r) => `${r.variant.padEnd(9)} relative L2 error ${r.relL2.toExponential(2)}  ${r.ms.toFixed(1)} ms`).join('\n');
+    } catch (e) {
+      results.textContent = `check failed: ${e instanceof Error ? e.message : String(e)}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return el('section', { className: 'panel' }, button, results);
 }

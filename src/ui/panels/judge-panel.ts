@@ -20,7 +20,8 @@ import { endpointOrigin } from '../../judge/key-binding';
 import { DEFAULT_TEMPLATES, validateTemplate, type TemplateKind } from '../../judge/prompts';
 import { applySettings, preset, schemaField, type JudgeConfig, type JudgeTemplates, type PresetName } from '../../rl/config';
 import type { EngineApi, EngineEvent } from '../../worker/api';
-import { el } from '../dom';
+import { el, field } from '../dom';
+import { pageOrigin } from '../state/location';
 import { JudgeKeyStore, type KeyStorage } from '../state/judge-key';
 import type { SettingsForm } from '../views/settings-form';
 
@@ -90,15 +91,21 @@ export function judgePanel(engine: Comlink.Remote<EngineApi>, form: SettingsForm
   };
 
   // The API key: a password field with a visible label; the page keeps it in memory unless "remember" is ticked.
-  const keyInput = el('input', { attrs: { id: 'judge-api-key', type: 'password', autocomplete: 'off', spellcheck: 'false', title: 'The judge server\'s API key. Sent only in the Authorization header, only to the origin it was entered for; never written to the link, the run config or its files.' } });
-  const remember = el('input', { attrs: { id: 'judge-api-key-remember', type: 'checkbox' } });
-  const keyNote = el('p', { className: 'key-note', attrs: { 'aria-live': 'polite' } });
+  const keyInput = el('input', {
+    id: 'judge-api-key',
+    type: 'password',
+    autocomplete: 'off',
+    spellcheck: false,
+    title: "The judge server's API key. Sent only in the Authorization header, only to the origin it was entered for; never written to the link, the run config or its files.",
+  });
+  const remember = el('input', { id: 'judge-api-key-remember', type: 'checkbox' });
+  const keyNote = el('p', { className: 'key-note', live: 'polite' });
   const rebind = el('button', { text: 'Use the key for this endpoint' });
   const keyBox = el(
     'div',
     { className: 'judge-key' },
-    el('span', { className: 'setting' }, el('label', { text: 'judge API key', attrs: { for: 'judge-api-key' } }), keyInput),
-    el('span', { className: 'remember' }, remember, el('label', { text: ' remember in this browser', attrs: { for: 'judge-api-key-remember' } })),
+    field('judge API key', keyInput, { className: 'setting' }),
+    field('remember in this browser', remember, { className: 'remember' }),
     keyNote,
     rebind,
   );
@@ -152,7 +159,7 @@ export function judgePanel(engine: Comlink.Remote<EngineApi>, form: SettingsForm
 
   // Test connection: one judge request with the key bound to the endpoint's origin; the answer as text.
   const testButton = el('button', { text: 'Test connection' });
-  const testStatus = el('p', { className: 'test-status', attrs: { 'aria-live': 'polite' } });
+  const testStatus = el('p', { className: 'test-status', live: 'polite' });
   const testReply = el('pre', { className: 'test-reply' });
   const testScore = el('p', { className: 'test-score' });
   const testHints = el('ul', { className: 'test-hints' });
@@ -182,7 +189,7 @@ export function judgePanel(engine: Comlink.Remote<EngineApi>, form: SettingsForm
         timeoutMs: j.timeoutMs,
         pick: j.parse,
         normalisation: j.normalisation,
-        pageOrigin: location.origin,
+        pageOrigin: pageOrigin(),
         fetch: hooks.fetch,
       });
       const keyLine = r.keySent ? ' The key was sent.' : k.state === 'other-origin' ? ` No key was sent: the key belongs to ${k.origin}.` : ' No key was sent.';
@@ -205,16 +212,16 @@ export function judgePanel(engine: Comlink.Remote<EngineApi>, form: SettingsForm
   const problems = new Map<TemplateKind, HTMLElement>();
   const promptFields = TEMPLATE_KINDS.map((kind) => {
     const id = `judge-template-${kind}`;
-    const area = el('textarea', { attrs: { id, rows: '10', spellcheck: 'false', title: templateDoc } });
+    const area = el('textarea', { id, rows: 10, spellcheck: false, title: templateDoc });
     area.value = DEFAULT_TEMPLATES[kind];
-    const problem = el('p', { className: 'template-problem error', attrs: { 'aria-live': 'polite' } });
+    const problem = el('p', { className: 'template-problem error', live: 'polite' });
     areas.set(kind, area);
     problems.set(kind, problem);
     area.addEventListener('input', () => {
       showTemplates();
       hooks.onChange();
     });
-    return el('div', { className: 'template' }, el('label', { text: TEMPLATE_LABELS[kind], attrs: { for: id } }), area, problem);
+    return el('div', { className: 'template' }, el('label', { text: TEMPLATE_LABELS[kind], htmlFor: id }), area, problem);
   });
   const reset = el('button', { text: 'Reset prompts to default' });
   const promptsNote = el('p', { className: 'hint prompts-note' });

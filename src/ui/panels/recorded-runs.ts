@@ -7,8 +7,8 @@
 import * as Comlink from 'comlink';
 import type { EngineApi } from '../../worker/api';
 import { fetchReplay, ReplayEngine } from '../../worker/replay-engine';
-import { filesHref } from './bundle-panel';
 import { el } from '../dom';
+import { pageHref } from '../state/location';
 import { runPanel } from './run-panel';
 
 interface ReplayEntry {
@@ -26,26 +26,17 @@ async function replayIndex(): Promise<ReplayEntry[]> {
   return v.replays.filter((r): r is ReplayEntry => typeof r?.name === 'string' && typeof r?.title === 'string' && typeof r?.about === 'string');
 }
 
-/** The link that opens a replay: a plain link, so it works from the keyboard and can be shared. */
-function replayHref(name: string): string {
-  const url = new URL(location.href);
-  url.search = new URLSearchParams({ replay: name }).toString();
-  url.hash = '';
-  return url.toString();
-}
-
 /** "Watch a recorded run": a section listing the shipped replays, each a link; `lead` says why it is offered. */
 export function recordedRunsPanel(lead: string): HTMLElement {
   const list = el('ul', { className: 'replay-list' });
-  const files = el('a', { text: 'Or open run files: import a run bundle, load results.json or CLI run folders' });
-  files.href = filesHref();
+  const files = el('a', { text: 'Or open run files: import a run bundle, load results.json or CLI run folders', href: pageHref({ view: 'files' }) });
   const section = el('section', { className: 'panel recorded-runs' }, el('h2', { text: 'Watch a recorded run' }), el('p', { text: lead }), list, el('p', {}, files));
   replayIndex().then(
     (entries) => {
       if (entries.length === 0) list.replaceChildren(el('li', { text: 'No recorded runs ship with this copy of the app.' }));
       for (const r of entries) {
-        const a = el('a', { text: r.title });
-        a.href = replayHref(r.name);
+        // A plain link, so it works from the keyboard and can be shared.
+        const a = el('a', { text: r.title, href: pageHref({ replay: r.name }) });
         list.appendChild(el('li', {}, a, el('span', { className: 'replay-about', text: ` ${r.about}` })));
       }
     },
@@ -54,14 +45,9 @@ export function recordedRunsPanel(lead: string): HTMLElement {
   return section;
 }
 
-/** The replay page: what the run was, and the run panel playing it. */
+/** The replay page: what the run was, and the run panel playing it. `name` is one the address table accepted (state/location.ts). */
 export async function replayPage(name: string): Promise<HTMLElement[]> {
-  const back = el('a', { text: 'Back to training in this browser' });
-  const home = new URL(location.href);
-  home.search = '';
-  home.hash = '';
-  back.href = home.toString();
-  if (!/^[\w.-]+$/.test(name)) throw new Error(`"${name}" is not the name of a recorded run`);
+  const back = el('a', { text: 'Back to training in this browser', href: pageHref() });
   const replay = await fetchReplay(new URL(`replays/${name}/`, document.baseURI));
   const engine = await ReplayEngine.create(replay);
   // Through comlink over a channel, as the page reaches the GPU worker: the panel cannot tell them apart.

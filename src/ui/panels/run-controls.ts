@@ -12,8 +12,9 @@ import type { RunConfig } from '../../rl/config';
 import type { EvalLine } from '../../rl/evaluate';
 import type { StepMetrics } from '../../rl/metrics';
 import type { RunCursor } from '../../rl/run-state';
-import type { EngineApi, EngineEvent, RunOptions, RunPolicy, SavedRunInfo } from '../../worker/api';
-import { el } from '../dom';
+import type { EngineApi, RunOptions, RunPolicy, SavedRunInfo } from '../../worker/api';
+import { el, field } from '../dom';
+import type { EngineEvents } from '../state/events';
 import { describeEta, stageEta } from '../state/run-eta';
 
 /** idle: no run to continue; going: a run works; saved: a paused or saved run can be continued. */
@@ -23,8 +24,6 @@ export interface RunControls {
   element: HTMLElement;
   /** The run's status line (aria-live): what the run does, or how it ended. */
   status: HTMLElement;
-  /** Every engine event, in order (the panel forwards them). */
-  onEvent(e: EngineEvent): void;
   /** The setup changed: whether Start may start a new run now. */
   setStartable(ok: boolean): void;
   /** True while a run works. */
@@ -76,22 +75,22 @@ class ScreenLock {
   }
 }
 
-export function runControls(engine: Comlink.Remote<EngineApi>, hooks: RunControlHooks): RunControls {
+/** The controls take the page's own run's events from `events` (registered first, they see each event before the panel does). */
+export function runControls(engine: Comlink.Remote<EngineApi>, events: EngineEvents, hooks: RunControlHooks): RunControls {
   const start = el('button', { text: 'Start' });
   const pause = el('button', { text: 'Pause' });
   const resume = el('button', { text: 'Resume' });
   const step = el('button', { text: 'Step' });
   const stop = el('button', { text: 'Stop' });
-  const status = el('p', { className: 'status run-status', attrs: { 'aria-live': 'polite' } });
+  const status = el('p', { className: 'status run-status', live: 'polite' });
   const steps = el('p', { className: 'run-steps', attrs: { 'data-steps': '0' } });
   const eta = el('p', { className: 'run-eta' });
   const lock = new ScreenLock();
   // log p of a fixed text under the policy as it is now: equal before a pause and after a resume
   // (a reload included) shows the run continued from the very weights it saved.
-  const scoreText = el('input', { attrs: { 'aria-label': 'text to score' } });
-  scoreText.value = '12+7=19';
+  const scoreText = el('input', { value: '12+7=19' });
   const score = el('button', { text: 'Score text' });
-  const scored = el('p', { className: 'scored', attrs: { 'aria-live': 'polite' } });
+  const scored = el('p', { className: 'scored', live: 'polite' });
   score.addEventListener('click', async () => {
     score.disabled = true;
     delete scored.dataset.logprobs;
@@ -209,47 +208,52 @@ export function runControls(engine: Comlink.Remote<EngineApi>, hooks: RunControl
     },
   );
 
-  show();
-  return {
-    element: el('div', { className: 'run-controls' }, el('div', { className: 'row' }, start, pause, resume, step, stop), steps, eta, el('div', { className: 'row' }, scoreText, score), scored),
-    status,
-    onEvent(e) {
-      if (e.type === 'run-start') {
-        config = e.config;
-        cursor = e.resumedAt;
-        lines = [];
-        stepCount = 0;
+  // The page's own run (a comparison arm's events go to the compare section).
+  events.handle({
+    'run-start': (e) => {
+      config = e.config;
+      cursor = e.resumedAt;
+      lines = [];
+      stepCount = 0;
+      show();
+    },
+    'run-metrics': (e) => {
+      lines.push(e.line);
+      if ((e.line as EvalLine).eval !== true) {
+        stepCount++;
         show();
-      } else if (e.type === 'run-metrics') {
-        lines.push(e.line);
-        if ((e.line as EvalLine).eval !== true) {
-          stepCount++;
-          show();
-        }
-      } else if (e.type === 'run-progress' && e.progress.phase !== 'eval') {
-        // Where the run stands, for the ETA: the stage and its steps done.
-        cursor = { stage: e.progress.stage, step: e.progress.done, globalStep: 0, baseEval: e.progress.stage > 0, finished: false };
-      } else if (e.type === 'run-end') {
-        const r = e.summary;
-        if (r === null) status.textContent = `failed: ${e.error ?? 'unknown error'}`;
-        else if (r.status === 'finished') status.textContent = `finished: ${r.steps} steps, ${r.judgeCalls} judge calls`;
-        else status.textContent = `${r.status}: ${r.reason ?? ''}`;
-        phase = r?.status === 'paused' ? 'saved' : 'idle';
-        show();
-        // A failed run may have left a state to continue from: offered when the engine has one.
-        if (r === null) {
-          engine.savedRun().then(
-            (saved) => {
-              if (saved !== null && phase === 'idle') {
-                phase = 'saved';
-                show();
-              }
-            },
-            () => undefined,
-          );
-        }
       }
     },
+    'run-progress': (e) => {
+      // Where the run stands, for the ETA: the stage and its steps done.
+      if (e.progress.phase !== 'eval') cursor = { stage: e.progress.stage, step: e.progress.done, globalStep: 0, baseEval: e.progress.stage > 0, finished: false };
+    },
+    'run-end': (e) => {
+      const r = e.summary;
+      if (r === null) status.textContent = `failed: ${e.error ?? 'unknown error'}`;
+      else if (r.status === 'finished') status.textContent = `finished: ${r.steps} steps, ${r.judgeCalls} judge calls`;
+      else status.textContent = `${r.status}: ${r.reason ?? ''}`;
+      phase = r?.status === 'paused' ? 'saved' : 'idle';
+      show();
+      // A failed run may have left a state to continue from: offered when the engine has one.
+      if (r === null) {
+        engine.savedRun().then(
+          (saved) => {
+            if (saved !== null && phase === 'idle') {
+              phase = 'saved';
+              show();
+            }
+          },
+          () => undefined,
+        );
+      }
+    },
+  });
+
+  show();
+  return {
+    element: el('div', { className: 'run-controls' }, el('div', { className: 'row' }, start, pause, resume, step, stop), steps, eta, el('div', { className: 'row' }, field('text to score', scoreText), score), scored),
+    status,
     setStartable(ok) {
       startable = ok;
       show();

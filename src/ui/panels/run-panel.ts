@@ -5,13 +5,11 @@
  * rollouts in the rollout browser (../views/rollouts-view.ts).
  * Every text the model, the task set or the judge produced is set as text, never as markup.
  */
-import * as Comlink from 'comlink';
+import type * as Comlink from 'comlink';
 import {
   applySettings,
   ConfigError,
   DEMO_FINDINGS,
-  decodeSetup,
-  encodeSetup,
   preset,
   readSettings,
   validateConfig,
@@ -22,10 +20,12 @@ import {
 import { describeJudgeEstimate } from '../../rl/judge-budget';
 import type { EvalLine } from '../../rl/evaluate';
 import type { StepMetrics } from '../../rl/metrics';
-import type { EngineApi, EngineEvent, RunPolicy } from '../../worker/api';
+import type { EngineApi, RunPolicy } from '../../worker/api';
 import { chartsView, type PlotFactory } from '../views/charts';
 import { comparePanel } from './compare-panel';
 import { el } from '../dom';
+import { engineEvents, type EngineEvents } from '../state/events';
+import { LinkConfirmations, onSetupChange, readSetup, writeSetup } from '../state/location';
 import { judgePanel } from './judge-panel';
 import { runControls } from './run-controls';
 import { rolloutsBrowser } from '../views/rollouts-view';
@@ -45,8 +45,12 @@ const PAGE_PRESET: PresetName = 'demo';
 /** The policies a run in the page can use: the built-in ones, or the one loaded in the Policy panel ("current"). */
 const PAGE_POLICIES: readonly RunPolicy[] = ['builtin', 'builtin-base', 'current'];
 
-/** `loadPlot` draws the charts (default uPlot; tests pass their own). */
-export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?: () => Promise<PlotFactory> } = {}): HTMLElement {
+/**
+ * `events`: the page's dispatcher of the engine's events (one is made for the engine when none is
+ * given: a recorded run's page, a test). `loadPlot` draws the charts (default uPlot; tests pass their own).
+ */
+export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?: () => Promise<PlotFactory>; events?: EngineEvents } = {}): HTMLElement {
+  const events = options.events ?? engineEvents(engine);
   // Every run setting of the table (src/rl/config/settings.ts), labelled and bounded from the schema.
   const form = settingsForm(undefined, { model: PAGE_POLICIES });
   const control = (key: string) => form.controls.get(key)!;
@@ -55,19 +59,20 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
   const judgeSel = control('judge');
   const runtimeSel = control('judge-runtime');
   const endpoint = control('judge-endpoint');
-  const linkNote = el('p', { className: 'link-note', attrs: { 'aria-live': 'polite' } });
+  const linkNote = el('p', { className: 'link-note', live: 'polite' });
   const confirmEndpoint = el('button', { text: 'Use this endpoint' });
   const linkConfirmText = el('span');
-  const linkConfirm = el('p', { className: 'link-confirm', attrs: { 'aria-live': 'polite' } }, linkConfirmText, confirmEndpoint);
-  linkConfirm.hidden = true;
+  const linkConfirm = el('p', { className: 'link-confirm', live: 'polite', hidden: true }, linkConfirmText, confirmEndpoint);
   /** A judge endpoint that came from a link: nothing is sent to it until the user confirms it or types their own. */
-  let endpointFromLink: string | null = null;
-  const linkUnconfirmed = (): boolean => endpointFromLink !== null && endpoint.value === endpointFromLink && judgeSel.value === 'openai';
+  const fromLink = new LinkConfirmations();
+  const linkUnconfirmed = (): boolean => judgeSel.value === 'openai' && fromLink.unconfirmed('judge-endpoint', endpoint.value);
   // The judge's API key, Test connection and prompts (not rows of the settings table: never in the link).
   const judge = judgePanel(engine, form, { endpointUnconfirmed: linkUnconfirmed, onChange: () => refresh(), defaultPreset: PAGE_PRESET });
+  // Texts from the engine are shown without the judge key, whatever the engine did: every panel's events.
+  events.use((e) => judge.redactEvent(e));
   const estimate = el('p', { className: 'estimate' });
   /** What the chosen preset is for and, for the demo, what it showed when we ran it. */
-  const presetNote = el('p', { className: 'hint preset-note', attrs: { 'aria-live': 'polite' } });
+  const presetNote = el('p', { className: 'hint preset-note', live: 'polite' });
   /** A metric line on the charts, and in the table (steps) or the list of evals. */
   const showLine = (line: StepMetrics | EvalLine): void => {
     lines.push(line);
@@ -90,7 +95,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
   };
   // Start, Pause, Resume, Step, Stop and the saved run; `config` is read when a button asks for it.
   // A run saved before a reload is shown as it stood (its metric lines) before it resumes.
-  const controls = runControls(engine, {
+  const controls = runControls(engine, events, {
     config: () => config(),
     policy: () => policySel.value as RunPolicy,
     showSaved: (metrics) => {
@@ -99,8 +104,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
     },
   });
   const status = controls.status;
-  const progress = el('progress');
-  progress.hidden = true;
+  const progress = el('progress', { hidden: true });
   const metricsBody = el('tbody');
   const metrics = el('table', { className: 'metrics' }, el('thead', {}, el('tr', {}, ...STEP_COLUMNS.map((c) => el('th', { text: c })))), metricsBody);
   const evals = el('ul', { className: 'evals' });
@@ -110,7 +114,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
   const rollouts = rolloutsBrowser();
   const notes = el('ul', { className: 'notes' });
   // Compare mode: arms of this setup with methods of their own, taking turns (compare-panel.ts); this run's controls wait while it goes.
-  const compare = comparePanel(engine, {
+  const compare = comparePanel(engine, events, {
     config: () => config(),
     policy: () => policySel.value as RunPolicy,
     runGoing: () => controls.going(),
@@ -140,10 +144,10 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
   /** The setup of the URL hash, over the preset it names (the page's default when none). */
   const fromHash = (): void => {
     linkNote.textContent = '';
-    endpointFromLink = null;
+    fromLink.fromLink(null);
     let link;
     try {
-      link = decodeSetup(location.hash);
+      link = readSetup();
     } catch (e) {
       showPreset(PAGE_PRESET);
       linkNote.textContent = `The link's setup was not used: ${e instanceof Error ? e.message : String(e)}`;
@@ -157,17 +161,17 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
       policySel.value = 'current';
     }
     form.write(values);
-    if (link.confirm.includes('judge-endpoint')) endpointFromLink = String(values['judge-endpoint']);
+    fromLink.fromLink(link);
   };
   /** The URL hash follows the inputs, so a link reproduces the setup (replaced, not pushed: no history entry per keystroke). */
   const toHash = (): void => {
-    let hash: string;
+    let values: Record<string, SettingValue>;
     try {
-      hash = encodeSetup(setup());
+      values = setup();
     } catch {
       return; // a bad value stays out of the link; the estimate line names it
     }
-    if (location.hash.replace(/^#/, '') !== hash) history.replaceState(null, '', `${location.pathname}${location.search}#${hash}`);
+    writeSetup(values);
   };
   const refresh = (): void => {
     presetNote.textContent = presetSel.value === 'demo' ? DEMO_FINDINGS : '';
@@ -176,7 +180,7 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
     const unconfirmed = linkUnconfirmed();
     judge.update();
     linkConfirm.hidden = !unconfirmed;
-    if (unconfirmed) linkConfirmText.textContent = `The judge endpoint ${JSON.stringify(endpointFromLink)} came from a link. Nothing is sent to it until you confirm it. `;
+    if (unconfirmed) linkConfirmText.textContent = `The judge endpoint ${JSON.stringify(fromLink.waiting('judge-endpoint'))} came from a link. Nothing is sent to it until you confirm it. `;
     try {
       estimate.textContent = `Judge calls: ${describeJudgeEstimate(config())}`;
       controls.setStartable(!unconfirmed);
@@ -187,55 +191,50 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
     toHash();
   };
   confirmEndpoint.addEventListener('click', () => {
-    endpointFromLink = null;
+    fromLink.settle('judge-endpoint');
     refresh();
   });
   presetSel.addEventListener('input', () => showPreset(presetSel.value as PresetName));
-  endpoint.addEventListener('input', () => (endpointFromLink = null));
+  endpoint.addEventListener('input', () => fromLink.settle('judge-endpoint'));
   for (const input of form.controls.values()) input.addEventListener('input', refresh);
-  window.addEventListener('hashchange', () => {
+  onSetupChange(() => {
     fromHash();
     refresh();
   });
   fromHash();
 
-  engine.onEvent(
-    Comlink.proxy((raw: EngineEvent) => {
-      // Texts from the engine are shown without the judge key, whatever the engine did.
-      const e = judge.redactEvent(raw);
-      // An arm of a comparison (a run slot) is the compare section's, not this run's.
-      if (compare.onEvent(e)) return;
-      controls.onEvent(e);
-      if (e.type === 'run-start') {
-        // A resume replays the saved run's metric lines next; rollouts and notes of this page's
-        // earlier part stay (a saved run keeps none).
-        clearLines();
-        if (e.resumedAt === null) {
-          rollouts.clear();
-          notes.replaceChildren();
-        }
-      } else if (e.type === 'run-metrics') {
-        showLine(e.line);
-      } else if (e.type === 'run-rollouts') {
-        rollouts.add(e.batch);
-      } else if (e.type === 'run-progress') {
-        const p = e.progress;
-        progress.hidden = false;
-        progress.max = Math.max(1, p.total);
-        progress.value = p.done;
-        const what = p.phase === 'pretrain' ? 'Stage 0 pre-training' : p.phase === 'eval' ? 'evaluating' : `Stage ${p.stage} ${p.method}`;
-        status.textContent = `${what}: ${p.done} of ${p.total}`;
-      } else if (e.type === 'download' && controls.going()) {
-        // The judge model of judge.kind "local", fetched when the run starts.
-        status.textContent = `downloading the judge model: ${e.progress.file}, ${(e.progress.loadedAll / 2 ** 20).toFixed(1)} MiB`;
-      } else if (e.type === 'run-note') {
-        notes.appendChild(el('li', { text: e.message }));
-      } else if (e.type === 'run-end') {
-        progress.hidden = true;
-        refresh();
+  // The page's own run (a comparison arm's events go to the compare section). The controls
+  // registered first: they have taken each event in when these handlers see it.
+  events.handle({
+    'run-start': (e) => {
+      // A resume replays the saved run's metric lines next; rollouts and notes of this page's
+      // earlier part stay (a saved run keeps none).
+      clearLines();
+      if (e.resumedAt === null) {
+        rollouts.clear();
+        notes.replaceChildren();
       }
-    }),
-  );
+    },
+    'run-metrics': (e) => showLine(e.line),
+    'run-rollouts': (e) => rollouts.add(e.batch),
+    'run-progress': (e) => {
+      const p = e.progress;
+      progress.hidden = false;
+      progress.max = Math.max(1, p.total);
+      progress.value = p.done;
+      const what = p.phase === 'pretrain' ? 'Stage 0 pre-training' : p.phase === 'eval' ? 'evaluating' : `Stage ${p.stage} ${p.method}`;
+      status.textContent = `${what}: ${p.done} of ${p.total}`;
+    },
+    download: (e) => {
+      // The judge model of judge.kind "local", fetched when the run starts.
+      if (controls.going()) status.textContent = `downloading the judge model: ${e.progress.file}, ${(e.progress.loadedAll / 2 ** 20).toFixed(1)} MiB`;
+    },
+    'run-note': (e) => notes.appendChild(el('li', { text: e.message })),
+    'run-end': () => {
+      progress.hidden = true;
+      refresh();
+    },
+  });
 
   refresh();
 

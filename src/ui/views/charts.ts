@@ -85,7 +85,7 @@ export function chartsView(loadPlot: () => Promise<PlotFactory> = loadUplot): Ch
   let factory: PlotFactory | null = null;
   let loading: Promise<void> | null = null;
   let latest: readonly RunLines[] = [];
-  const note = el('p', { className: 'charts-note', attrs: { 'aria-live': 'polite' } });
+  const note = el('p', { className: 'charts-note', live: 'polite' });
   const view = ++views;
 
   const figures: Figure[] = CHARTS.map((spec) => {

@@ -115,18 +115,18 @@ export function rolloutsBrowser(options: { budgetChars?: number; idPrefix?: stri
   let built = new Map<number, HTMLElement>();
   let heights = new Map<number, number>();
 
-  const slider = el('input', { attrs: { type: 'range', id: id('rollout-step'), min: '0', max: '0', value: '0' } });
+  const slider = el('input', { type: 'range', id: id('rollout-step'), min: 0, max: 0, value: '0' });
   const stepLabel = el('output', { className: 'rollout-step-label', attrs: { for: id('rollout-step') } });
-  const promptInput = el('input', { attrs: { type: 'search', id: id('rollout-prompt'), placeholder: 'id or question text' } });
-  const outcomeSel = el('select', { attrs: { id: id('rollout-outcome') } }, ...OUTCOMES.map((o) => el('option', { text: OUTCOME_LABELS[o], attrs: { value: o } })));
+  const promptInput = el('input', { type: 'search', id: id('rollout-prompt'), placeholder: 'id or question text' });
+  const outcomeSel = el('select', { id: id('rollout-outcome') }, ...OUTCOMES.map((o) => el('option', { text: OUTCOME_LABELS[o], value: o })));
   const title = el('h3');
-  const count = el('p', { className: 'rollout-count', attrs: { 'aria-live': 'polite' } });
+  const count = el('p', { className: 'rollout-count', live: 'polite' });
   const hint = 'Focus or click a segment to see its score, value and the judge’s reason.';
   const detailWhere = el('div', { className: 'detail-where', text: hint });
   const detailScore = el('div', { className: 'detail-score' });
   const detailValue = el('div', { className: 'detail-value' });
   const detailReason = el('div', { className: 'detail-reason' });
-  const detail = el('div', { className: 'segment-detail', attrs: { 'aria-live': 'polite' } }, detailWhere, detailScore, detailValue, detailReason);
+  const detail = el('div', { className: 'segment-detail', live: 'polite' }, detailWhere, detailScore, detailValue, detailReason);
   const topPad = el('div');
   const body = el('div', { className: 'rollout-rows' });
   const bottomPad = el('div');

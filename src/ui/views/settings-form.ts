@@ -5,7 +5,7 @@
  * so a bad one is named by its setting key.
  */
 import { parseSettingValue, RUN_SETTINGS, type ConfigIssue, type Setting, type SettingValue } from '../../rl/config';
-import { el } from '../dom';
+import { el, field } from '../dom';
 
 export type SettingControl = HTMLInputElement | HTMLSelectElement;
 
@@ -29,14 +29,14 @@ export function settingsForm(table: readonly Setting[] = RUN_SETTINGS, choices: 
     const options = choices[s.key] ?? (t.kind === 'enum' ? t.choices : t.kind === 'bool' ? ['true', 'false'] : undefined);
     let control: SettingControl;
     if (options !== undefined) {
-      control = el('select', { attrs: { id, title: s.doc } }, ...options.map((o) => el('option', { text: o })));
+      control = el('select', { id, title: s.doc }, ...options.map((o) => el('option', { text: o })));
     } else if (t.kind === 'int' || t.kind === 'number') {
-      control = el('input', { attrs: { id, title: s.doc, type: 'number', ...(t.min !== undefined ? { min: String(t.min) } : {}), ...(t.max !== undefined ? { max: String(t.max) } : {}), ...(t.kind === 'number' ? { step: 'any' } : {}) } });
+      control = el('input', { id, title: s.doc, type: 'number', min: t.min, max: t.max, step: t.kind === 'number' ? 'any' : undefined });
     } else {
-      control = el('input', { attrs: { id, title: s.doc, ...(s.example !== undefined ? { placeholder: s.example } : {}) } });
+      control = el('input', { id, title: s.doc, placeholder: s.example });
     }
     controls.set(s.key, control);
-    fields.set(s.key, el('span', { className: 'setting' }, el('label', { text: s.label, attrs: { for: id } }), control));
+    fields.set(s.key, field(s.label, control, { className: 'setting' }));
   }
   return {
     controls,
