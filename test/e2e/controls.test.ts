@@ -2,8 +2,8 @@
 // engine's saved run in the origin-private file system): Pause stops the step count, Step makes
 // exactly one step, Resume continues, Stop ends the run and removes its state; a reload offers
 // "Resume saved run", which continues from the saved step with the saved weights (the log-probs
-// of a fixed text are equal, bit for bit). The tiny preset on the built-in policies, so a software
-// GPU runs it.
+// of a fixed text are equal, bit for bit) and shows the saved steps' rollouts again. The tiny
+// preset on the built-in policies, so a software GPU runs it.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startApp, type E2eApp } from '../support/e2e-app';
@@ -20,7 +20,7 @@ afterAll(async () => {
 
 /** The tiny preset (on a fresh built-in policy unless told), with Stage I long enough not to end during a test. */
 async function setUp(page: Page, policy: 'builtin' | 'builtin-base' = 'builtin'): Promise<void> {
-  await page.getByRole('heading', { name: 'Run' }).waitFor({ timeout: 60_000 });
+  await page.getByRole('heading', { name: 'Run', exact: true }).waitFor({ timeout: 60_000 });
   await page.getByRole('combobox', { name: 'preset' }).selectOption('tiny');
   await page.getByRole('combobox', { name: 'policy' }).selectOption(policy);
   await page.getByRole('spinbutton', { name: 'Stage I steps' }).fill('40');
@@ -124,7 +124,7 @@ it('a reload mid-run offers "Resume saved run", which continues from the saved s
   const before = await logprobs(page);
 
   await page.reload();
-  await page.getByRole('heading', { name: 'Run' }).waitFor({ timeout: 60_000 });
+  await page.getByRole('heading', { name: 'Run', exact: true }).waitFor({ timeout: 60_000 });
   const resume = c.button('Resume saved run');
   await expect.poll(() => resume.isEnabled(), { timeout: 60_000 }).toBe(true);
   expect(await c.status.innerText()).toMatch(new RegExp(`^A run saved in this browser: stage 1 of 2, step ${saved}, ${saved} optimizer steps after Stage 0`));
@@ -152,6 +152,10 @@ it('a reload mid-run offers "Resume saved run", which continues from the saved s
   const rows = await page.locator('.metrics tbody tr').allInnerTexts();
   expect(await c.steps(), rows.join('\n')).toBe(saved);
   expect(rows.length).toBe(saved);
+  // The rollout browser shows every saved step again (the saved run keeps its rollouts), before any new step.
+  expect(await page.locator('#rollout-step').evaluate((s: HTMLInputElement) => s.max)).toBe(String(saved - 1));
+  expect(await page.locator('.rollout-step-label').innerText()).toMatch(new RegExp(`^stage 1, step ${saved} \\(${saved} of ${saved} kept\\)`));
+  expect(await page.locator('.rollout .segment[data-score]').count()).toBeGreaterThan(0);
   expect(await logprobs(page)).toBe(before);
   // And it continues from the saved step.
   await c.button('Step').click();
