@@ -80,7 +80,8 @@ describe('run bundle: write and read', () => {
         const base = fixtureRun({ title });
         const rollouts = base.rollouts!.map((r, i) => {
           const [t, score, correct] = rows[i % rows.length];
-          return { ...r, text: t, segments: [{ text: t, score, advantage: score / 2 }], correct };
+          // + 0: half the smallest negative double is -0, which JSON writes as 0 (seed 302591603).
+          return { ...r, text: t, segments: [{ text: t, score, advantage: score / 2 + 0 }], correct };
         });
         const metrics = base.metrics.map((m) => ((m as { eval?: boolean }).eval === true ? m : { ...m, reward_mean: reward }));
         const input: BundleInput = { ...base, rollouts, metrics };
