@@ -5,20 +5,29 @@
 // The tiny run in app.test.ts checks the same browser on a real run's rollouts.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
 import { startApp, type E2eApp } from '../support/e2e-app';
 import type { RolloutBatchView, RolloutView } from '../../src/worker/api';
 
 let app: E2eApp;
 let browser: Browser;
 let url: string;
+/** The view's module is not an entry of the production build the other e2e files use: a Vite dev server of this file's own serves it. */
+let vite: ViteDevServer | undefined;
 
 beforeAll(async () => {
   app = await startApp();
-  ({ browser, url } = app);
+  browser = app.browser;
+  vite = await createServer({ root: process.cwd(), logLevel: 'error', server: { port: 0, host: '127.0.0.1', strictPort: false, hmr: false } });
+  await vite.listen();
+  const address = vite.httpServer?.address();
+  if (address === null || address === undefined || typeof address !== 'object') throw new Error('vite dev server has no address');
+  url = `http://127.0.0.1:${address.port}/`;
 });
 
 afterAll(async () => {
   await app?.close();
+  await vite?.close();
 });
 
 const HOSTILE = '<img src=x onerror="window.__pwned = 1">';

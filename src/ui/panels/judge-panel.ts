@@ -160,10 +160,9 @@ export function judgePanel(engine: Comlink.Remote<EngineApi>, form: SettingsForm
   // Test connection: one judge request with the key bound to the endpoint's origin; the answer as text.
   const testButton = el('button', { text: 'Test connection' });
   const testStatus = el('p', { className: 'test-status', live: 'polite' });
-  const testReply = el('pre', { className: 'test-reply' });
+  const testReply = el('pre', { className: 'test-reply', hidden: true });
   const testScore = el('p', { className: 'test-score' });
   const testHints = el('ul', { className: 'test-hints' });
-  testReply.hidden = true;
   const testBox = el('div', { className: 'judge-test' }, testButton, testStatus, testReply, testScore, testHints);
   testButton.addEventListener('click', async () => {
     testReply.hidden = true;
@@ -212,8 +211,7 @@ export function judgePanel(engine: Comlink.Remote<EngineApi>, form: SettingsForm
   const problems = new Map<TemplateKind, HTMLElement>();
   const promptFields = TEMPLATE_KINDS.map((kind) => {
     const id = `judge-template-${kind}`;
-    const area = el('textarea', { id, rows: 10, spellcheck: false, title: templateDoc });
-    area.value = DEFAULT_TEMPLATES[kind];
+    const area = el('textarea', { id, rows: 10, spellcheck: false, title: templateDoc, value: DEFAULT_TEMPLATES[kind] });
     const problem = el('p', { className: 'template-problem error', live: 'polite' });
     areas.set(kind, area);
     problems.set(kind, problem);

@@ -142,8 +142,7 @@ export function rolloutsBrowser(options: { budgetChars?: number; idPrefix?: stri
     el('label', { text: 'outcome', attrs: { for: id('rollout-outcome') } }),
     outcomeSel,
   );
-  const element = el('section', { className: 'rollout-browser' }, title, controls, count, detail, scroller);
-  element.hidden = true;
+  const element = el('section', { className: 'rollout-browser', hidden: true }, title, controls, count, detail, scroller);
 
   const resetDetail = (): void => {
     detailWhere.textContent = hint;
