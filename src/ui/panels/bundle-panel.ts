@@ -5,7 +5,8 @@
  * (`?view=files`: import a bundle, load results.json and CLI run folders).
  *
  * The saved run is read from the origin-private file system here, in the page: no GPU is touched.
- * The rollouts come from the engine's events (the saved run keeps none): those this page showed.
+ * The rollouts are the saved run's own (rollouts.jsonl); for a step it lacks (a run saved before
+ * the page kept rollouts), those this page showed.
  */
 import type { RolloutBatchView } from '../../worker/api';
 import { opfsRunDir, SAVED_RUN_DIR } from '../../worker/opfs';
@@ -21,7 +22,7 @@ export function download(bytes: Uint8Array, name: string, type = 'application/zi
   setTimeout(() => URL.revokeObjectURL(url), 30_000);
 }
 
-/** "Export run": a button and its status line; `shown` gives the rollouts this page showed. */
+/** "Export run": a button and its status line; `shown` gives the rollouts this page showed (for steps the saved run lacks). */
 export function exportControl(shown: () => readonly RolloutBatchView[]): HTMLElement {
   const button = el('button', { text: 'Export run' });
   const status = el('p', { className: 'status bundle-status', live: 'polite' });
@@ -59,7 +60,7 @@ export function bundlePanel(events: EngineEvents): HTMLElement {
     { className: 'panel run-files' },
     el('h2', { text: 'Run files' }),
     el('p', {
-      text: 'Export the run saved in this browser (paused or finished) as one .zip file: its settings, metric lines, the rollouts this page showed, and its checkpoint (weights and optimizer state), so another browser can view it or continue it. It never holds an API key.',
+      text: 'Export the run saved in this browser (paused or finished) as one .zip file: its settings, metric lines, the rollouts of every step, and its checkpoint (weights and optimizer state), so another browser can view it or continue it. It never holds an API key.',
     }),
     exportControl(() => batches),
     el('p', {}, link),

@@ -207,8 +207,8 @@ export function runPanel(engine: Comlink.Remote<EngineApi>, options: { loadPlot?
   // registered first: they have taken each event in when these handlers see it.
   events.handle({
     'run-start': (e) => {
-      // A resume replays the saved run's metric lines next; rollouts and notes of this page's
-      // earlier part stay (a saved run keeps none).
+      // A resume replays the saved run's metric lines next, then the rollouts of the steps this
+      // page has not shown (the engine keeps count), so the browser is not cleared; nor are the notes.
       clearLines();
       if (e.resumedAt === null) {
         rollouts.clear();
