@@ -4,7 +4,8 @@
  * EXPRL_TEST_KILL="POINT:N" makes the process kill itself with SIGKILL the N-th time it passes
  * POINT (1-based), so a test can stop a run at an exact place (mid-checkpoint-write included) and
  * check that a resume loses nothing. EXPRL_TEST_THROW="POINT:N" throws an error there instead: an
- * exception mid-step, which must leave the last checkpoint in force. Points: "checkpoint-write"
+ * exception mid-step, which must leave the last checkpoint in force; EXPRL_TEST_SIGTERM and
+ * EXPRL_TEST_SIGINT="POINT:N" send that signal there. Points: "checkpoint-write"
  * (policy written, the rest of the checkpoint not), "rollouts" (a step's rollouts appended, its
  * update not made), "checkpoint" (a checkpoint complete).
  * EXPRL_TEST_NAN poisons steps (testPoisonStep); EXPRL_TEST_DEVICE_LOSS loses the GPU device
@@ -40,10 +41,16 @@ function nthPass(variable: string, point: string): boolean {
   return count === Number(n);
 }
 
-/** A place a test may stop the run at: EXPRL_TEST_KILL kills the process there, EXPRL_TEST_THROW throws. */
+/**
+ * A place a test may stop the run at: EXPRL_TEST_KILL kills the process there, EXPRL_TEST_THROW
+ * throws, and EXPRL_TEST_SIGTERM / EXPRL_TEST_SIGINT send the process that signal, as a user's
+ * `kill` or Ctrl-C would: the run stops at its next step boundary and saves its state.
+ */
 export function testFaultPoint(point: string): void {
   if (nthPass('EXPRL_TEST_KILL', point)) process.kill(process.pid, 'SIGKILL');
   if (nthPass('EXPRL_TEST_THROW', point)) throw new Error(`test fault injected at ${point} (EXPRL_TEST_THROW)`);
+  if (nthPass('EXPRL_TEST_SIGTERM', point)) process.kill(process.pid, 'SIGTERM');
+  if (nthPass('EXPRL_TEST_SIGINT', point)) process.kill(process.pid, 'SIGINT');
 }
 
 let devicesLost = 0;

@@ -362,6 +362,7 @@ class Run {
     const trainer = new SftTrainer(session.gpu, session.model, hyper, Math.min(perStep, UPDATE_MICRO_BATCH), seqLen);
     try {
       this.resumeTrainer(trainer);
+      await this.missedEval(stage, method, steps);
       for (let step = this.cursor.step; step < steps; step++) {
         this.hooks.signal?.throwIfAborted();
         const t0 = performance.now();
@@ -393,11 +394,28 @@ class Run {
     restoreOptimizer(this.session.gpu, trainer.optimizer, saved.optimizer, saved.state.optimizerStep);
   }
 
+  /** An evaluation is due after the step the cursor is at (every `eval.everySteps`, or the stage's end). */
+  private evalDue(stage: number, stageEnd: boolean): boolean {
+    const every = this.cfg.eval.everySteps;
+    return stage > 0 && this.cursor.globalStep > 0 && ((every > 0 && this.cursor.globalStep % every === 0) || (stageEnd && this.cfg.eval.stageEnds));
+  }
+
+  /**
+   * A resumed stage first makes the evaluation due at its saved step, when the pause came while
+   * that evaluation ran (SIGTERM, Ctrl-C or the page's Pause abort it; the step was saved before
+   * it): the lines are then those of a run that was never paused. After resumeTrainer, so its
+   * checkpoint holds the optimizer state.
+   */
+  private async missedEval(stage: number, method: Method, steps: number): Promise<void> {
+    if (this.cursor.step === 0 || !this.evalDue(stage, this.cursor.step === steps) || this.evaluatedNow(stage)) return;
+    await this.evaluate(stage, method);
+    await this.checkpoint();
+  }
+
   /** After a step: checkpoint when due (or the stage ends), then the evaluation when due, and a checkpoint of it. */
   private async afterStep(stage: number, method: Method, stageEnd: boolean): Promise<void> {
     this.commitLines();
-    const every = this.cfg.eval.everySteps;
-    const evalDue = stage > 0 && ((every > 0 && this.cursor.globalStep % every === 0) || (stageEnd && this.cfg.eval.stageEnds));
+    const evalDue = this.evalDue(stage, stageEnd);
     if (this.due(stage) || (stageEnd && !evalDue) || this.hooks.checkpointWanted?.() === true) await this.checkpoint();
     if (evalDue && !this.evaluatedNow(stage)) {
       await this.evaluate(stage, method);
@@ -502,6 +520,7 @@ class Run {
     });
     try {
       this.resumeTrainer(trainer);
+      await this.missedEval(stageNo, s.method, s.steps);
       for (let step = this.cursor.step; step < s.steps; step++) {
         this.hooks.signal?.throwIfAborted();
         const skipped = await this.rlStep(stageNo, s, step, stepItems(pool, step, s.promptsPerStep), trainer);

@@ -2,7 +2,7 @@
 // `npm run build:cli`). A run killed with SIGKILL at several points (EXPRL_TEST_KILL, see
 // src/cli/test-hooks.ts), mid-checkpoint-write included, and resumed until it finishes writes the
 // same metrics.jsonl and rollouts.jsonl as an uninterrupted run (timing keys aside) and the same
-// final weights, bit for bit.
+// final weights, bit for bit. So does one stopped by SIGTERM and SIGINT (it saves and exits 1).
 //
 // The run is small on purpose (each one is a child process on a software GPU): SMALL_RUN_CONFIG
 // (test/support/run-files.ts), whose comment lists its checkpoints in order.
@@ -128,6 +128,35 @@ describe.skipIf(platform !== 'node')('exprl train --resume', () => {
         const partial = folders.find((n) => `state/${n}` !== folder)!;
         expect(await readdir(`${out}/state/${partial}`), what).toEqual(['policy.safetensors']);
       }
+    }
+    const last = await cli.runWithin(RUN_MS, 'train', '--resume', out);
+    expect(last.code, last.stderr).toBe(0);
+    expect(summary(last)).toEqual(refSummary);
+    await expectSameRun(out, ref());
+  }, 900_000);
+
+  // The signals a user sends (kill, Ctrl-C), each inside an RL step (rollouts written, update
+  // under way: EXPRL_TEST_SIGTERM / EXPRL_TEST_SIGINT): the run ends that step, saves, says how to
+  // go on and exits 1; resumed, it is the uninterrupted run.
+  it('stopped by SIGTERM, then by SIGINT: state saved, exit 1 with the resume command; resumed, the same files as the uninterrupted run', async () => {
+    expect(refSummary, 'the reference run finished').not.toBeNull();
+    const out = `${cli.root()}/signalled`;
+    const cases = [
+      { signal: 'SIGTERM', args: ['train', '--config', config(), '--out', out] },
+      { signal: 'SIGINT', args: ['train', '--resume', out] },
+    ];
+    for (const { signal, args } of cases) {
+      const r = await cli.runWith({ ms: RUN_MS, env: { [`EXPRL_TEST_${signal}`]: 'rollouts:2' } }, ...args);
+      expect(r.signal, `${signal}: ${r.stderr}`).toBeNull();
+      expect(r.code, `${signal}: ${r.stderr}`).toBe(1);
+      const s = summary(r);
+      expect(s.status, signal).toBe('paused');
+      expect(String(s.reason), signal).toContain(`interrupted (${signal}); the run state is saved: exprl train --resume ${out}`);
+      const { state } = await stateAfterKill(out, `after ${signal}`);
+      expect(state.cursor.finished, signal).toBe(false);
+      // The step under way was finished and saved: nothing past the state in force.
+      expect((await lineCount(`${out}/metrics.jsonl`)) - state.lines.metrics, signal).toBe(0);
+      expect((await lineCount(`${out}/rollouts.jsonl`)) - state.lines.rollouts, signal).toBe(0);
     }
     const last = await cli.runWithin(RUN_MS, 'train', '--resume', out);
     expect(last.code, last.stderr).toBe(0);
