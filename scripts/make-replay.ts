@@ -1,13 +1,14 @@
 /**
  * Makes a replay the page ships (public/replays/<name>/) from a CLI run folder:
  *
- *   npx tsx scripts/make-replay.ts <run-folder> <name> [--title "..."] [--steps N]
+ *   npx tsx scripts/make-replay.ts <run-folder> <name> [--title "..."] [--steps N] [--note "..."]
  *
  * replay.json holds the run's config and every task item its rollouts name (rollouts.jsonl
  * names prompts by id only: built-in items are drawn again from the config, as the run drew
  * them, src/rl/stage-data.ts); metrics.jsonl is copied as it is; rollouts.jsonl is gzipped as
  * it is. `--steps N` keeps the first N RL steps (and the evals among them) when a run is too
- * long to ship. The run folder is only read. public/replays/index.json lists the replays.
+ * long to ship; `--note` adds a sentence to what the page says about it. The run folder is only
+ * read. public/replays/index.json lists the replays.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -25,7 +26,9 @@ const OUT = 'public/replays';
 function describe(cfg: RunConfig, metrics: readonly Record<string, unknown>[]): string {
   const stages = cfg.stages.map((s) => `${s.method} for ${s.steps} steps of ${s.promptsPerStep} prompts × ${s.rolloutsPerPrompt} rollouts (lr ${s.lr})`).join(', then ');
   const evals = metrics.filter((m) => m.eval === true) as unknown as EvalLine[];
-  const pass = evals.length >= 2 ? ` Eval pass@1 went from ${evals[0]['pass@1']?.toFixed(3)} to ${evals.at(-1)!['pass@1']?.toFixed(3)} on ${evals[0].prompts} held-out prompts.` : '';
+  // Each eval where it was made: a run of `exprl experiment` has no base eval of its own (the base arm's is shared).
+  const when = (e: EvalLine): string => (e.stage === 0 ? 'before training' : `after step ${e.step} (stage ${e.stage})`);
+  const pass = evals.length > 0 ? ` Eval pass@1 on ${evals[0].prompts} held-out prompts: ${evals.map((e) => `${e['pass@1']?.toFixed(3)} ${when(e)}`).join(', ')}.` : '';
   const judge = cfg.stages.some((s) => methodTraits(s.method).judge !== 'none') ? `, judged by the ${cfg.judge.kind} judge` : '';
   return `Policy ${cfg.policy} on ${cfg.tasks.families.join(', ')}: ${stages}${judge}.${pass}`;
 }
@@ -40,10 +43,11 @@ async function main(argv: string[]): Promise<void> {
     return v;
   };
   const title = opt('--title');
+  const note = opt('--note');
   const stepsArg = opt('--steps');
   const [folder, name] = args;
   if (folder === undefined || name === undefined || !/^[\w.-]+$/.test(name)) {
-    throw new Error('usage: npx tsx scripts/make-replay.ts <run-folder> <name: letters, digits, . _ -> [--title "..."] [--steps N]');
+    throw new Error('usage: npx tsx scripts/make-replay.ts <run-folder> <name: letters, digits, . _ -> [--title "..."] [--steps N] [--note "..."]');
   }
   const maxSteps = stepsArg === undefined ? Infinity : Number(stepsArg);
   if (!(maxSteps >= 1)) throw new Error(`--steps ${stepsArg}: must be a number ≥ 1`);
@@ -87,7 +91,7 @@ async function main(argv: string[]): Promise<void> {
     version: REPLAY_VERSION,
     name,
     title: title ?? name,
-    about: describe(config, kept.map((l) => JSON.parse(l) as Record<string, unknown>)) + (dropped > 0 ? ` Trimmed to the first ${maxSteps} RL steps.` : ''),
+    about: describe(config, kept.map((l) => JSON.parse(l) as Record<string, unknown>)) + (dropped > 0 ? ` Trimmed to the first ${maxSteps} RL steps.` : '') + (note !== undefined ? ` ${note}` : ''),
     config,
     prompts: [...prompts.values()],
   };

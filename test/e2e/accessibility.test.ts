@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startApp, type E2eApp } from '../support/e2e-app';
 
-const SHIPPED_REPLAY = 'base-lr1e-4-s1';
+const SHIPPED_REPLAY = 'exprl-process-s1';
 let app: E2eApp;
 
 beforeAll(async () => {

@@ -12,7 +12,7 @@ import { chromiumLaunchArgs } from '../support/chromium';
 import { startApp, type E2eApp } from '../support/e2e-app';
 import { pngInkShare } from '../support/png-ink';
 
-const SHIPPED = 'base-lr1e-4-s1';
+const SHIPPED = 'exprl-process-s1';
 let app: E2eApp;
 let browser: Browser;
 let url: string;
@@ -44,6 +44,8 @@ it('without WebGPU explains why and plays the recorded run', async () => {
   await page.locator('.replay-list a').first().click();
   await page.getByRole('heading', { name: /^Recorded run: / }).waitFor({ timeout: 30_000 });
   expect(new URL(page.url()).searchParams.get('replay')).toBe(SHIPPED);
+  // The recorded run has its own settings: the page's preset (and what the demo showed) is not shown beside it.
+  expect(await page.locator('.preset-note').isVisible()).toBe(false);
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   const reward = page.locator('figure[data-metric~="reward_mean"]').first();
   await reward.waitFor();
