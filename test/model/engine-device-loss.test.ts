@@ -12,7 +12,7 @@ import type { StepMetrics } from '../../src/rl/metrics';
 import type { EngineEvent } from '../../src/worker/api';
 import { MAX_PAGE_DEVICE_LOSSES } from '../../src/worker/device-recovery';
 import { Engine } from '../../src/worker/engine';
-import type { RunDir } from '../../src/worker/saved-run';
+import { MemoryRunDir } from '../support/memory-run-dir';
 
 const platform: string = testPlatform;
 const made: Gpu[] = [];
@@ -29,31 +29,6 @@ afterAll(() => {
   for (const g of made) g.destroy();
 });
 
-class MemoryDir implements RunDir {
-  readonly files = new Map<string, Uint8Array>();
-  async read(path: string): Promise<Uint8Array | null> {
-    return this.files.get(path) ?? null;
-  }
-  async write(path: string, bytes: Uint8Array): Promise<void> {
-    this.files.set(path, bytes.slice());
-  }
-  async append(path: string, bytes: Uint8Array): Promise<void> {
-    const old = this.files.get(path) ?? new Uint8Array();
-    const out = new Uint8Array(old.length + bytes.length);
-    out.set(old);
-    out.set(bytes, old.length);
-    this.files.set(path, out);
-  }
-  async list(path: string): Promise<string[]> {
-    const names = new Set<string>();
-    for (const p of this.files.keys()) if (p.startsWith(`${path}/`)) names.add(p.slice(path.length + 1).split('/')[0]);
-    return [...names].sort();
-  }
-  async remove(path: string): Promise<void> {
-    for (const p of [...this.files.keys()]) if (p === path || p.startsWith(`${path}/`)) this.files.delete(p);
-  }
-}
-
 /** The tiny preset, Stage I only, 3 steps, no evals: the built-in policy is rebuilt from its seed after a loss. */
 function config() {
   const c = preset('tiny');
@@ -68,7 +43,7 @@ const stepsOf = (events: EngineEvent[]): number[] =>
 
 describe.skipIf(platform !== 'node')('engine device loss', () => {
   it('recreates the device after a loss, resumes the saved run from its last checkpoint, and finishes it', async () => {
-    const engine = new Engine(freshGpu, new MemoryChoiceStore(), undefined, undefined, undefined, new MemoryDir());
+    const engine = new Engine(freshGpu, new MemoryChoiceStore(), undefined, undefined, undefined, new MemoryRunDir());
     await engine.init();
     const events: EngineEvent[] = [];
     engine.onEvent((e) => events.push(e));
@@ -94,7 +69,7 @@ describe.skipIf(platform !== 'node')('engine device loss', () => {
   }, 600_000);
 
   it(`pauses with the reason after ${MAX_PAGE_DEVICE_LOSSES + 1} losses in one run`, async () => {
-    const engine = new Engine(freshGpu, new MemoryChoiceStore(), undefined, undefined, undefined, new MemoryDir());
+    const engine = new Engine(freshGpu, new MemoryChoiceStore(), undefined, undefined, undefined, new MemoryRunDir());
     await engine.init();
     await engine.testDeviceLoss({ step: 2, times: MAX_PAGE_DEVICE_LOSSES + 1 });
     const summary = await engine.startRun(config(), 'builtin');

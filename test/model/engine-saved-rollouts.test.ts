@@ -13,7 +13,7 @@ import type { EngineEvent, RolloutBatchView } from '../../src/worker/api';
 import { Engine } from '../../src/worker/engine';
 import { readBundle } from '../../src/worker/run-bundle';
 import { bundleFromSavedRun } from '../../src/worker/run-bundle-io';
-import type { RunDir } from '../../src/worker/saved-run';
+import { MemoryRunDir } from '../support/memory-run-dir';
 
 const platform: string = testPlatform;
 const made: Gpu[] = [];
@@ -29,31 +29,6 @@ afterAll(() => {
   // Dawn aborts at process exit while a device lives.
   for (const g of made) g.destroy();
 });
-
-class MemoryDir implements RunDir {
-  readonly files = new Map<string, Uint8Array>();
-  async read(path: string): Promise<Uint8Array | null> {
-    return this.files.get(path) ?? null;
-  }
-  async write(path: string, bytes: Uint8Array): Promise<void> {
-    this.files.set(path, bytes.slice());
-  }
-  async append(path: string, bytes: Uint8Array): Promise<void> {
-    const old = this.files.get(path) ?? new Uint8Array();
-    const out = new Uint8Array(old.length + bytes.length);
-    out.set(old);
-    out.set(bytes, old.length);
-    this.files.set(path, out);
-  }
-  async list(path: string): Promise<string[]> {
-    const names = new Set<string>();
-    for (const p of this.files.keys()) if (p.startsWith(`${path}/`)) names.add(p.slice(path.length + 1).split('/')[0]);
-    return [...names].sort();
-  }
-  async remove(path: string): Promise<void> {
-    for (const p of [...this.files.keys()]) if (p === path || p.startsWith(`${path}/`)) this.files.delete(p);
-  }
-}
 
 /** The tiny preset (rubric-judged ExpRL-Process), Stage I only, 5 steps, no evals. */
 function config() {
@@ -76,7 +51,7 @@ const batches = (events: EngineEvent[]): RolloutBatchView[] => events.flatMap((e
 
 describe.skipIf(platform !== 'node')('engine: the saved run keeps its rollouts', () => {
   it('a reload resumes with every saved step in the rollout browser before the next step; a second resume sends none again', async () => {
-    const dir = new MemoryDir();
+    const dir = new MemoryRunDir();
     const store = new MemoryChoiceStore();
     const first = new Engine(freshGpu, store, undefined, undefined, undefined, dir);
     await first.init();

@@ -4,39 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { preset } from '../../src/rl/config';
 import { slotRunDir } from '../../src/worker/run-slots';
-import { SavedRun, type RunDir } from '../../src/worker/saved-run';
-
-class MemoryDir implements RunDir {
-  readonly files = new Map<string, Uint8Array>();
-  async read(path: string): Promise<Uint8Array | null> {
-    return this.files.get(path) ?? null;
-  }
-  async write(path: string, bytes: Uint8Array): Promise<void> {
-    this.files.set(path, bytes.slice());
-  }
-  async append(path: string, bytes: Uint8Array): Promise<void> {
-    const old = this.files.get(path) ?? new Uint8Array();
-    const out = new Uint8Array(old.length + bytes.length);
-    out.set(old);
-    out.set(bytes, old.length);
-    this.files.set(path, out);
-  }
-  async list(path: string): Promise<string[]> {
-    const names = new Set<string>();
-    for (const p of this.files.keys()) if (p.startsWith(`${path}/`)) names.add(p.slice(path.length + 1).split('/')[0]);
-    return [...names].sort();
-  }
-  async remove(path: string): Promise<void> {
-    for (const p of [...this.files.keys()]) if (p === path || p.startsWith(`${path}/`)) this.files.delete(p);
-  }
-  paths(): string[] {
-    return [...this.files.keys()].sort();
-  }
-}
+import { SavedRun } from '../../src/worker/saved-run';
+import { MemoryRunDir } from '../support/memory-run-dir';
 
 describe('slotRunDir', () => {
   it('the default slot is the folder itself; named slots are folders of their own that the others never touch', async () => {
-    const dir = new MemoryDir();
+    const dir = new MemoryRunDir();
     expect(slotRunDir(dir, undefined)).toBe(dir);
     const own = new SavedRun(slotRunDir(dir, undefined));
     const a = new SavedRun(slotRunDir(dir, 'compare-1'));
@@ -62,7 +35,7 @@ describe('slotRunDir', () => {
   });
 
   it('refuses a slot name that would leave its folder', () => {
-    const dir = new MemoryDir();
+    const dir = new MemoryRunDir();
     for (const bad of ['', '..', 'a/b', '../x', 'a b']) expect(() => slotRunDir(dir, bad), bad).toThrow(/run slot/);
   });
 });

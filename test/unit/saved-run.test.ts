@@ -21,39 +21,8 @@ import type { TaskItem } from '../../src/tasks/types';
 import { rolloutBatchViews } from '../../src/worker/replay-file';
 import { runItems } from '../../src/worker/run-bundle-io';
 import { rolloutBatchView } from '../../src/worker/run-view';
-import { SavedRun, type RunDir } from '../../src/worker/saved-run';
-
-/** A folder in memory; `failOn` makes writes of a path throw (a page closed mid-save). */
-class MemoryDir implements RunDir {
-  readonly files = new Map<string, Uint8Array>();
-  failOn: string | null = null;
-  async read(path: string): Promise<Uint8Array | null> {
-    return this.files.get(path) ?? null;
-  }
-  async write(path: string, bytes: Uint8Array): Promise<void> {
-    if (path === this.failOn) throw new Error(`write ${path}: the page is gone`);
-    this.files.set(path, bytes.slice());
-  }
-  async append(path: string, bytes: Uint8Array): Promise<void> {
-    if (path === this.failOn) throw new Error(`append ${path}: the page is gone`);
-    const old = this.files.get(path) ?? new Uint8Array();
-    const out = new Uint8Array(old.length + bytes.length);
-    out.set(old);
-    out.set(bytes, old.length);
-    this.files.set(path, out);
-  }
-  async list(path: string): Promise<string[]> {
-    const names = new Set<string>();
-    for (const p of this.files.keys()) if (p.startsWith(`${path}/`)) names.add(p.slice(path.length + 1).split('/')[0]);
-    return [...names].sort();
-  }
-  async remove(path: string): Promise<void> {
-    for (const p of [...this.files.keys()]) if (p === path || p.startsWith(`${path}/`)) this.files.delete(p);
-  }
-  paths(): string[] {
-    return [...this.files.keys()].sort();
-  }
-}
+import { SavedRun } from '../../src/worker/saved-run';
+import { MemoryRunDir } from '../support/memory-run-dir';
 
 const tmp: string[] = [];
 afterAll(async () => {
@@ -97,7 +66,7 @@ const line = (step: number): StepMetrics => ({ step, stage: 1, method: 'exprl-pr
 
 describe('SavedRun', () => {
   it('lays its files out as a CLI run folder, which the CLI loads bit for bit', async () => {
-    const dir = new MemoryDir();
+    const dir = new MemoryRunDir();
     const run = new SavedRun(dir);
     const config = preset('tiny');
     await run.begin(config, null);
@@ -126,7 +95,7 @@ describe('SavedRun', () => {
   });
 
   it('keeps one checkpoint: a later save replaces it, and frozen files go when no state uses them', async () => {
-    const dir = new MemoryDir();
+    const dir = new MemoryRunDir();
     const run = new SavedRun(dir);
     await run.begin(preset('tiny'), null);
     run.addMetrics(line(1));
@@ -142,7 +111,7 @@ describe('SavedRun', () => {
   });
 
   it('a save cut short leaves the previous state in force; the metric lines are cut to what it counts', async () => {
-    const dir = new MemoryDir();
+    const dir = new MemoryRunDir();
     const run = new SavedRun(dir);
     await run.begin(preset('tiny'), null);
     run.addMetrics(line(1));
@@ -160,7 +129,7 @@ describe('SavedRun', () => {
   });
 
   it('refuses a state counting more metric lines than it was handed, and a metrics file shorter than the state', async () => {
-    const dir = new MemoryDir();
+    const dir = new MemoryRunDir();
     const run = new SavedRun(dir);
     await run.begin(preset('tiny'), null);
     run.addMetrics(line(1));
@@ -172,18 +141,18 @@ describe('SavedRun', () => {
   });
 
   it('keeps the starting policy loaded in the page, and refuses file names that would leave its folder', async () => {
-    const dir = new MemoryDir();
+    const dir = new MemoryRunDir();
     const files = { 'config.json': new TextEncoder().encode('{}'), 'model.safetensors': new Uint8Array([1, 2, 3]) };
     const run = new SavedRun(dir);
     await run.begin({ ...preset('tiny'), policy: 'loaded-in-page' }, files);
     await run.save(snap(state(0, { optimizerStep: null, base: { kind: 'policy' }, reference: { kind: 'base' } }), 1));
     expect((await new SavedRun(dir).load()).startPolicy).toEqual(files);
-    await expect(new SavedRun(new MemoryDir()).begin(preset('tiny'), { '../x': new Uint8Array() })).rejects.toThrow('file name "../x"');
-    await expect(new SavedRun(new MemoryDir()).begin(preset('tiny'), { 'a/b': new Uint8Array() })).rejects.toThrow('file name "a/b"');
+    await expect(new SavedRun(new MemoryRunDir()).begin(preset('tiny'), { '../x': new Uint8Array() })).rejects.toThrow('file name "../x"');
+    await expect(new SavedRun(new MemoryRunDir()).begin(preset('tiny'), { 'a/b': new Uint8Array() })).rejects.toThrow('file name "a/b"');
   });
 
   it('has no head before the first save; begin and clear remove what was saved', async () => {
-    const dir = new MemoryDir();
+    const dir = new MemoryRunDir();
     const run = new SavedRun(dir);
     expect(await run.head()).toBeNull();
     await run.begin(preset('tiny'), { 'config.json': new Uint8Array([1]) });
@@ -235,14 +204,14 @@ function batch(step: number, prompts: number, perItem: number, tag = ''): Rollou
 }
 
 const cliLines = (b: RolloutBatch): string => b.records.map((r) => rolloutJsonLine(r, { stage: b.stage, step: b.step, method: b.method }) + '\n').join('');
-const fileText = (dir: MemoryDir, path: string): string | null => {
+const fileText = (dir: MemoryRunDir, path: string): string | null => {
   const b = dir.files.get(path);
   return b === undefined ? null : new TextDecoder().decode(b);
 };
 
 describe('SavedRun rollouts', () => {
   it("keeps each step's rollouts as the CLI writes rollouts.jsonl, and the items they name; a load reads them back and the views equal the live ones", async () => {
-    const dir = new MemoryDir();
+    const dir = new MemoryRunDir();
     const run = new SavedRun(dir);
     const config = sparseConfig();
     await run.begin(config, null);
@@ -276,7 +245,7 @@ describe('SavedRun rollouts', () => {
   });
 
   it('a step cut short (its lines written, no checkpoint counts them) is cut on load, so the step made again is kept once', async () => {
-    const dir = new MemoryDir();
+    const dir = new MemoryRunDir();
     const run = new SavedRun(dir);
     await run.begin(sparseConfig(), null);
     const noFrozen = { base: null, reference: null };
@@ -301,7 +270,7 @@ describe('SavedRun rollouts', () => {
   });
 
   it('a run imported with some of its rollouts (or saved before the page kept them) keeps those it has, and adds its new steps', async () => {
-    const dir = new MemoryDir();
+    const dir = new MemoryRunDir();
     const run = new SavedRun(dir);
     await run.begin(sparseConfig(), null);
     const noFrozen = { base: null, reference: null };
@@ -330,7 +299,7 @@ describe('SavedRun rollouts', () => {
   });
 
   it('refuses a rollout line it cannot read or one naming an item prompts.json lacks, naming the file and line', async () => {
-    const dir = new MemoryDir();
+    const dir = new MemoryRunDir();
     const run = new SavedRun(dir);
     await run.begin(sparseConfig(), null);
     await run.addRollouts(batch(1, 1, 2));
@@ -358,7 +327,7 @@ describe('SavedRun rollouts', () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 12 }), async (ops) => {
-        const dir = new MemoryDir();
+        const dir = new MemoryRunDir();
         let run = new SavedRun(dir);
         await run.begin(sparseConfig(), null);
         const noFrozen = { base: null, reference: null };
