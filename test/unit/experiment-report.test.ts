@@ -38,6 +38,9 @@ describe('experiment report', () => {
     expect(md).toContain(`| ${ARM_LABELS['sparse-grpo']} | 0.315 ± 0.007 | 0.158 ± 0.004 |`);
     expect(md).toContain('## Reward that went to wrong rollouts');
     expect(md).toContain(`| ${ARM_LABELS['sparse-grpo']} | 0.300 ± 0.000 | 0.750 ± 0.000 |`);
+    expect(md).toContain('## Learning on the training prompts');
+    // The fixture's correct_frac is 0.25 at every step: no change in either seed.
+    expect(md).toContain(`| ${ARM_LABELS['sparse-grpo']} | I | 0.250 ± 0.000 | 0.250 ± 0.000 | 0.000 ± 0.000 | 0 of 2 |`);
     expect(md).toContain('## What was held equal');
     expect(md).toContain('Stage I: 2 steps for every arm. RL arms: 2 prompts × 4 rollouts per step (8 samples)');
     expect(md).toContain('SFT: 8 reference examples per step');

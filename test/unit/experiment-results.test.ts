@@ -14,6 +14,7 @@ import {
   rewardSplitFromSteps,
   rewardSplits,
   spread,
+  stageChanges,
   wrongRewardShare,
 } from '../../src/rl/experiment/results';
 import { META, pass1, syntheticRuns } from './experiment-fixture';
@@ -151,5 +152,43 @@ describe('experiment results', () => {
     const pp = passPoints(results, 'pass@1');
     expect(pp).toHaveLength(ARMS.length * 2);
     for (const p of pp) expect(p.low).toBeLessThanOrEqual(p.high);
+  });
+});
+
+describe('learning on the training prompts', () => {
+  const plan = resolvePlan('quick');
+  const base = buildResults(plan, syntheticRuns(plan), META);
+  /** The results with sparse GRPO's Stage I correct_frac replaced per seed. */
+  const withCurves = (bySeed: Record<number, (number | null)[]>) => ({
+    ...base,
+    runs: base.runs.map((r) =>
+      r.arm === 'sparse-grpo' && bySeed[r.seed] !== undefined
+        ? { ...r, curves: { ...r.curves, I: bySeed[r.seed].map((v, i) => ({ ...r.curves.I![0], step: i + 1, global_step: i + 1, correct_frac: v })) } }
+        : r,
+    ),
+  });
+
+  it('compares the last window of a stage with its first, per seed, then over seeds; a short stage compares halves', () => {
+    const r = withCurves({ 1: [0.1, 0.2, 0.5, 0.6], 2: [0.2, 0.2, 0.2, 0.1] });
+    const c = stageChanges(r, 'correct_frac', 10).find((x) => x.arm === 'sparse-grpo' && x.stage === 'I')!;
+    // Halves of 4 steps: seed 1 0.55 − 0.15 = +0.40, seed 2 0.15 − 0.20 = −0.05.
+    expect(c.first.mean).toBeCloseTo(0.175, 12);
+    expect(c.last.mean).toBeCloseTo(0.35, 12);
+    expect(c.change.mean).toBeCloseTo(0.175, 12);
+    expect(c.change.sd).toBeCloseTo(Math.sqrt(2 * 0.225 ** 2), 12);
+    expect(c.rose).toBe(1);
+    // A window of 1 step compares the first step with the last: +0.5 and −0.1.
+    expect(stageChanges(r, 'correct_frac', 1).find((x) => x.arm === 'sparse-grpo' && x.stage === 'I')!.change.mean).toBeCloseTo(0.2, 12);
+  });
+
+  it('gives no change where a seed lacks the key in a window, the stage has no rollouts or one step', () => {
+    const r = withCurves({ 1: [0.1, null, 0.5, 0.6], 2: [0.2, 0.2, 0.2, 0.1] });
+    const c = stageChanges(r, 'correct_frac', 10).find((x) => x.arm === 'sparse-grpo' && x.stage === 'I')!;
+    expect(c.change.n).toBe(1);
+    expect(c.change.mean).toBeCloseTo(-0.05, 12);
+    // SFT's Stage I steps have no rollouts, so no correct_frac and no row.
+    expect(stageChanges(base, 'correct_frac', 10).some((x) => x.arm === 'sft' && x.stage === 'I')).toBe(false);
+    // The fixture's Stage II has one step: nothing to compare it with.
+    expect(stageChanges(base, 'correct_frac', 10).some((x) => x.stage === 'II')).toBe(false);
   });
 });

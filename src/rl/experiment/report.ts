@@ -2,12 +2,12 @@
  * results.md of an experiment: the table in the form of the paper's Table 1 (rows = arms, columns
  * = pass@k after Stage I and after Stage II, mean ± sd over seeds), the differences between arms
  * paired by seed with the orderings that exceed their standard error, the share of reward that
- * went to wrong rollouts, what was held equal, and where and when it ran. And tuning.md of the
+ * went to wrong rollouts, how the training rollouts' correctness moved within each stage, what was held equal, and where and when it ran. And tuning.md of the
  * `tune` plan: dev pass@k per arm and learning rate, and the rate each arm is given. Pure text
  * from ExperimentResults and TuningResults.
  */
 import { ARM_LABELS, lrLabel } from './plans';
-import { ordering, SOUND_KEY, TRAINED_STAGES, type ExperimentResults, type PairedDifference, type Spread } from './results';
+import { ordering, SOUND_KEY, stageChanges, TRAINED_STAGES, type ExperimentResults, type PairedDifference, type Spread } from './results';
 import { TAIL_STEPS, type TuningResults } from './tuning';
 
 /** The plot files the CLI draws (OUT/plots/NAME.svg), with their captions. */
@@ -77,6 +77,29 @@ function pairedSection(r: ExperimentResults, metric: string): string[] {
   return out;
 }
 
+/** Steps at each end of a stage compared in "Learning on the training prompts". */
+export const CHANGE_WINDOW = 10;
+
+/** correct_frac and reward_mean over each stage's first and last CHANGE_WINDOW steps, per arm (SFT's Stage I has no rollouts). */
+function trainingSection(r: ExperimentResults): string[] {
+  const w = CHANGE_WINDOW;
+  const n = r.seeds.length;
+  const correct = stageChanges(r, 'correct_frac', w);
+  const reward = stageChanges(r, 'reward_mean', w);
+  const rows = correct.map((c) => {
+    const rw = reward.find((x) => x.arm === c.arm && x.stage === c.stage);
+    return [ARM_LABELS[c.arm], c.stage, fmtSpread(c.first, n), fmtSpread(c.last, n), fmtSpread(c.change, n), `${c.rose} of ${c.change.n}`, rw === undefined ? '—' : fmtSpread(rw.change, n)];
+  });
+  return [
+    '',
+    '## Learning on the training prompts',
+    '',
+    `Each step draws prompts the run has not trained on, so a rise in the share of correct rollouts from a stage's first ${w} steps to its last ${w} is learning that carries to new prompts of the training split (each end is ${w} steps' rollouts; a shorter stage compares halves). Per seed last − first, then mean ± sd over seeds; "rose" counts the seeds where it went up. The reward's change is on the stage's own judge scale.`,
+    '',
+    ...table(['Arm', 'Stage', `correct_frac, first ${w}`, `correct_frac, last ${w}`, 'change', 'rose', 'reward change'], rows),
+  ];
+}
+
 export function renderReport(r: ExperimentResults): string {
   const h = r.held_equal;
   const passKeys = r.metrics.filter((m) => m.startsWith('pass@'));
@@ -106,6 +129,8 @@ export function renderReport(r: ExperimentResults): string {
 
   lines.push('', '## Reward that went to wrong rollouts', '', 'Per arm, the reward given to rollouts whose answer was wrong over all reward given (unmasked rollouts, from rollouts.jsonl), mean ± sd over seeds. Stage II rewards only correct answers, so its share is 0 unless a rule pays a wrong one.', '');
   lines.push(...table(['Arm', 'Stage I', 'Stage II'], r.arms.map((a) => [ARM_LABELS[a], fmtSpread(r.wrong_reward_share[a]?.I, r.seeds.length), fmtSpread(r.wrong_reward_share[a]?.II, r.seeds.length)])));
+
+  lines.push(...trainingSection(r));
 
   lines.push('', '## Curves (mean over seeds)', '');
   for (const p of PLOT_FILES) lines.push(`![${p.caption}](plots/${p.name}.svg)`, '');

@@ -372,3 +372,49 @@ export function passPoints(results: ExperimentResults, metric: string): PassPoin
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Learning on the training prompts.
+
+/**
+ * How a step-line key moved within one stage of one arm: per seed, its mean over the stage's last
+ * `window` steps minus its mean over the first `window` (each step draws fresh prompts, so a rise
+ * is learning that carries to prompts not yet seen, measured on window × samples-per-step rollouts
+ * per end); then the mean and sd of those changes over seeds, and in how many seeds it rose.
+ * A stage shorter than two windows uses halves; a run without the key there gives no change.
+ */
+export interface StageChange {
+  arm: ArmId;
+  stage: TrainedStage;
+  key: CurveKey;
+  first: Spread;
+  last: Spread;
+  change: Spread;
+  rose: number;
+}
+
+export function stageChanges(results: ExperimentResults, key: CurveKey, window: number): StageChange[] {
+  const out: StageChange[] = [];
+  const mean = (xs: (number | null)[]): number | null => {
+    const s = spread(xs);
+    return s.n === xs.length ? s.mean : null;
+  };
+  for (const arm of results.arms) {
+    for (const stage of TRAINED_STAGES) {
+      const firsts: (number | null)[] = [];
+      const lasts: (number | null)[] = [];
+      for (const seed of results.seeds) {
+        const curve = results.runs.find((r) => r.arm === arm && r.seed === seed)?.curves[stage] ?? [];
+        const w = Math.min(window, Math.floor(curve.length / 2));
+        const values = curve.map((p) => p[key]);
+        firsts.push(w > 0 ? mean(values.slice(0, w)) : null);
+        lasts.push(w > 0 ? mean(values.slice(-w)) : null);
+      }
+      const changes = firsts.map((f, i) => (f === null || lasts[i] === null ? null : (lasts[i] as number) - f));
+      const change = spread(changes);
+      if (change.n === 0) continue;
+      out.push({ arm, stage, key, first: spread(firsts), last: spread(lasts), change, rose: changes.filter((c) => c !== null && c > 0).length });
+    }
+  }
+  return out;
+}
