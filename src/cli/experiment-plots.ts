@@ -1,13 +1,14 @@
 /**
  * The experiment's SVG plots, drawn by Observable Plot in Node with jsdom as the document (both
  * are imported here only, in the CLI, never in the page's bundle): the mean curves over seeds of
- * reward_mean, correct_frac, unlocked and kl per arm, and a dot chart of pass@1 after Stage I and
- * after Stage II per arm (mean ± sd over seeds). The data come from src/rl/experiment/results.ts.
+ * reward_mean, correct_frac (each step faint, with a moving average within each stage), unlocked
+ * and kl per arm, and a dot chart of pass@1 after Stage I and after Stage II per arm (mean ± sd
+ * over seeds). The data come from src/rl/experiment/results.ts.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ARM_LABELS } from '../rl/experiment/plans';
-import { PLOT_FILES } from '../rl/experiment/report';
+import { PLOT_FILES, SMOOTH_STEPS } from '../rl/experiment/report';
 import { meanCurves, passPoints, TRAINED_STAGES, type CurveKey, type ExperimentResults } from '../rl/experiment/results';
 
 const CURVE_LABELS: Partial<Record<CurveKey, string>> = {
@@ -18,6 +19,8 @@ const CURVE_LABELS: Partial<Record<CurveKey, string>> = {
 };
 
 const CURVES: readonly CurveKey[] = ['reward_mean', 'correct_frac', 'unlocked', 'kl'];
+/** Per-step means of few rollouts jump from step to step: these curves also get a moving average. */
+const SMOOTHED: readonly CurveKey[] = ['reward_mean', 'correct_frac'];
 const LEGEND_ROW = 14;
 
 /** Writes OUT/plots/NAME.svg for every PLOT_FILES entry; returns the paths written. */
@@ -55,8 +58,19 @@ export async function writePlots(dir: string, results: ExperimentResults): Promi
         marks: [
           Plot.ruleX([s1 + 0.5], { stroke: '#888', strokeDasharray: '4 3' }),
           Plot.text([s1 + 0.5], { x: (d: number) => d, frameAnchor: 'top', dy: 4, dx: 4, textAnchor: 'start', text: () => 'Stage II →', fill: '#666' }),
-          Plot.lineY(points, { x: 'x', y: 'mean', stroke: 'arm', z: 'arm', strokeWidth: 1.5 }),
-          Plot.dot(points, { x: 'x', y: 'mean', fill: 'arm', r: points.length > 400 ? 0 : 1.5 }),
+          ...(SMOOTHED.includes(metric)
+            ? [
+                // Each step faint, then its moving average within each stage of each arm.
+                Plot.lineY(points, { x: 'x', y: 'mean', stroke: 'arm', z: 'arm', strokeWidth: 1, strokeOpacity: 0.25 }),
+                Plot.lineY(
+                  points.map((p) => ({ ...p, series: `${p.arm} ${p.stage}` })),
+                  Plot.windowY({ k: SMOOTH_STEPS, anchor: 'middle', reduce: 'mean', strict: false }, { x: 'x', y: 'mean', stroke: 'arm', z: 'series', strokeWidth: 2 }),
+                ),
+              ]
+            : [
+                Plot.lineY(points, { x: 'x', y: 'mean', stroke: 'arm', z: 'arm', strokeWidth: 1.5 }),
+                Plot.dot(points, { x: 'x', y: 'mean', fill: 'arm', r: points.length > 400 ? 0 : 1.5 }),
+              ]),
           ...legend(arms, (a) => ARM_LABELS[a as keyof typeof ARM_LABELS] ?? a),
         ],
       }),

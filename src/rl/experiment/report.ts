@@ -10,11 +10,14 @@ import { ARM_LABELS, lrLabel } from './plans';
 import { ordering, SOUND_KEY, stageChanges, TRAINED_STAGES, type ExperimentResults, type PairedDifference, type Spread } from './results';
 import { TAIL_STEPS, type TuningResults } from './tuning';
 
+/** Steps in the moving average the reward and correct-share plots draw over their per-step means. */
+export const SMOOTH_STEPS = 5;
+
 /** The plot files the CLI draws (OUT/plots/NAME.svg), with their captions. */
 export const PLOT_FILES: readonly { name: string; caption: string }[] = [
   { name: 'pass1', caption: 'pass@1 on the test prompts after Stage I and after Stage II (mean ± sd over seeds)' },
-  { name: 'reward_mean', caption: 'mean reward per step (mean over seeds)' },
-  { name: 'correct_frac', caption: 'share of correct rollouts per step' },
+  { name: 'reward_mean', caption: `mean reward per step (mean over seeds; faint: each step, bold: ${SMOOTH_STEPS}-step moving average within each stage)` },
+  { name: 'correct_frac', caption: `share of correct rollouts per step (mean over seeds; faint: each step, bold: ${SMOOTH_STEPS}-step moving average within each stage)` },
   { name: 'unlocked', caption: 'prompts solved at least once so far (the run\'s unlocked set)' },
   { name: 'kl', caption: 'KL to the stage\'s frozen reference' },
 ];
