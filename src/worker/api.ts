@@ -190,6 +190,12 @@ export interface EngineApi {
   stopRun(slot?: string): Promise<void>;
   /** The run saved in this browser in the slot (default: the page's own), or null (none, or it finished). */
   savedRun(slot?: string): Promise<SavedRunInfo | null>;
+  /**
+   * Sends the rollouts of the page's own saved run as 'run-rollouts' events, for the steps not
+   * sent yet, so the rollout browser shows a saved run before it resumes (a resume then sends only
+   * the rest); the number of steps sent. Nothing while a run goes: its events carry its rollouts.
+   */
+  showSavedRollouts(): Promise<number>;
   /** Checkpoints the going run after its current step, whatever `checkpointEvery` says (the page is being hidden). */
   checkpointSoon(): Promise<void>;
   /**

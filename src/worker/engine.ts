@@ -499,6 +499,19 @@ export class Engine implements EngineApi {
     return { config: head.config, cursor: head.state.cursor, judgeCalls: head.state.judgeCalls, lines: head.state.lines.metrics, metrics: await saved.metricLines(head.state) };
   }
 
+  async showSavedRollouts(): Promise<number> {
+    const saved = this.savedRunStore(undefined);
+    const head = this.run === null ? await saved?.head() : null;
+    if (saved === null || head === undefined || head === null || head.state.cursor.finished) return 0;
+    const { lines, prompts } = await saved.rollouts(head.state, await saved.metricLines(head.state));
+    const sent = this.stepsSent(undefined);
+    const batches = await rolloutBatchViews(head.config, prompts, lines.filter((r) => !sent.has(`${r.stage}:${r.step}`)));
+    // A run that began meanwhile sends its own (a resume: these same steps).
+    if (this.run !== null) return 0;
+    for (const batch of batches) this.emit({ type: 'run-rollouts', batch });
+    return batches.length;
+  }
+
   async checkpointSoon(): Promise<void> {
     if (this.run !== null) this.run.checkpointWanted = true;
   }

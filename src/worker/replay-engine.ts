@@ -110,6 +110,11 @@ export class ReplayEngine implements EngineApi {
     return { config: this.replay.header.config, cursor: this.cursor(), judgeCalls: judgeCalls(lines), lines: lines.length };
   }
 
+  async showSavedRollouts(): Promise<number> {
+    // A replay's steps so far are on screen already: it sent their rollouts as it played them.
+    return 0;
+  }
+
   async checkpointSoon(): Promise<void> {
     // Nothing to save: the recording is the run.
   }

@@ -2,7 +2,7 @@
 // engine's saved run in the origin-private file system): Pause stops the step count, Step makes
 // exactly one step, Resume continues, Stop ends the run and removes its state; a reload offers
 // "Resume saved run", which continues from the saved step with the saved weights (the log-probs
-// of a fixed text are equal, bit for bit) and shows the saved steps' rollouts again. The tiny
+// of a fixed text are equal, bit for bit) and shows the saved steps' rollouts before it resumes. The tiny
 // preset on the built-in policies, so a software GPU runs it.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -134,6 +134,10 @@ it('a reload mid-run offers "Resume saved run", which continues from the saved s
   await page.locator(`figure[data-metric="reward_mean"][data-points="${saved}"]`).waitFor({ timeout: 30_000 });
   expect(await page.locator('.metrics tbody tr').count()).toBe(saved);
   expect(await page.locator('.run-eta').innerText()).toMatch(new RegExp(`^About \\d+ (s|min) left in stage 1: ${40 - saved} steps at \\d+\\.\\d s each \\(the median of ${saved} measured here\\)`));
+  // And its rollouts, every saved step.
+  const rolloutSteps = async (): Promise<string> => page.locator('#rollout-step').evaluate((s: HTMLInputElement) => s.max);
+  await expect.poll(rolloutSteps, { timeout: 30_000 }).toBe(String(saved - 1));
+  expect(await page.locator('.rollout-step-label').innerText()).toMatch(new RegExp(`^stage 1, step ${saved} \\(${saved} of ${saved} kept\\)`));
   // Resumed, and paused while the resume still fetches its starting policy: the run restores its
   // state and pauses before a step, so the policy holds exactly the weights it saved.
   let release = (): void => {};
@@ -152,8 +156,8 @@ it('a reload mid-run offers "Resume saved run", which continues from the saved s
   const rows = await page.locator('.metrics tbody tr').allInnerTexts();
   expect(await c.steps(), rows.join('\n')).toBe(saved);
   expect(rows.length).toBe(saved);
-  // The rollout browser shows every saved step again (the saved run keeps its rollouts), before any new step.
-  expect(await page.locator('#rollout-step').evaluate((s: HTMLInputElement) => s.max)).toBe(String(saved - 1));
+  // The rollout browser still shows every saved step once (the resume sent none again), before any new step.
+  expect(await rolloutSteps()).toBe(String(saved - 1));
   expect(await page.locator('.rollout-step-label').innerText()).toMatch(new RegExp(`^stage 1, step ${saved} \\(${saved} of ${saved} kept\\)`));
   expect(await page.locator('.rollout .segment[data-score]').count()).toBeGreaterThan(0);
   expect(await logprobs(page)).toBe(before);

@@ -3,6 +3,7 @@
 // resumes it and, before any new step, sends the rollouts of the saved steps as the first engine
 // sent them live (the rubric's reasons too); the new step's rollouts follow. A second Resume in the
 // same engine sends no saved step again (the page has them), and a bundle export carries every step.
+// After another reload, showSavedRollouts sends the saved steps before any Resume, once.
 import { testPlatform } from '#test-gpu';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryChoiceStore } from '../../src/gpu/autotune';
@@ -80,5 +81,18 @@ describe.skipIf(platform !== 'node')('engine: the saved run keeps its rollouts',
     const b = readBundle(await bundleFromSavedRun(dir, [], 'exported'));
     expect([...new Set(b.rollouts.map((r) => r.step))]).toEqual([1, 2, 3, 4]);
     expect(b.rollouts).toHaveLength(4 * batches(live)[0].rollouts.length);
+
+    // Reloaded once more: the page shows the saved rollouts before Resume, once; the resume then sends only new steps'.
+    const third = new Engine(freshGpu, store, undefined, undefined, undefined, dir);
+    await third.init();
+    events.length = 0;
+    third.onEvent((e) => events.push(e));
+    expect(await third.showSavedRollouts()).toBe(4);
+    expect(kinds(events)).toEqual(['r1', 'r2', 'r3', 'r4']);
+    expect(batches(events).slice(0, 2)).toEqual(batches(live));
+    expect(await third.showSavedRollouts()).toBe(0);
+    events.length = 0;
+    expect(await third.resumeRun({ pauseAfter: 1 })).toMatchObject({ status: 'paused', steps: 5 });
+    expect(kinds(events)).toEqual(['start', 'm1', 'm2', 'm3', 'm4', 'r5', 'm5']);
   }, 600_000);
 });

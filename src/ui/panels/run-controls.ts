@@ -195,6 +195,10 @@ export function runControls(engine: Comlink.Remote<EngineApi>, events: EngineEve
     lines = [...(saved.metrics ?? [])];
     stepCount = lines.filter((l) => (l as EvalLine).eval !== true).length;
     hooks.showSaved?.(lines);
+    // Its rollouts too; one that cannot be read is said now (Resume would fail on it the same way).
+    engine.showSavedRollouts().catch((e: unknown) => {
+      if (phase === 'saved') status.textContent += ` Its rollouts cannot be shown: ${e instanceof Error ? e.message : String(e)}`;
+    });
     resume.textContent = 'Resume saved run';
     const where = saved.cursor.stage === 0 ? 'Stage 0' : `stage ${saved.cursor.stage} of ${saved.config.stages.length}`;
     status.textContent = `A run saved in this browser: ${where}, step ${saved.cursor.step}, ${saved.cursor.globalStep} optimizer steps after Stage 0, ${saved.judgeCalls} judge calls. Resume it, take one Step, or Stop it.`;
