@@ -59,6 +59,8 @@ const FORMAT = 'exprl-experiment';
 /** One invocation that ran steps: where, how long, and how long each run took in it. */
 interface SessionRecord {
   started: string;
+  /** The build that ran the session's steps (gitCommit); absent in files written before it was recorded. */
+  commit?: string | null;
   adapter: string;
   wall_s: number;
   runs: Record<string, number>;
@@ -247,7 +249,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
       performance.now() / 1000,
     );
     await withGpu(async (g) => {
-      const session: SessionRecord = { started: new Date().toISOString(), adapter: describeAdapter(g.gpu.adapter, g.via), wall_s: 0, runs: {} };
+      const session: SessionRecord = { started: new Date().toISOString(), commit: gitCommit(), adapter: describeAdapter(g.gpu.adapter, g.via), wall_s: 0, runs: {} };
       file.sessions.push(session);
       const t0 = performance.now();
       const stop = new AbortController();
@@ -338,6 +340,7 @@ async function collectRuns(file: ExperimentFile, surveyed: readonly Survey[]): P
 async function collectMeta(file: ExperimentFile): Promise<Meta> {
   return {
     commit: gitCommit(),
+    sessionCommits: file.sessions.map((s) => s.commit ?? null),
     version: await packageVersion(),
     adapters: [...new Set(file.sessions.map((s) => s.adapter))],
     wallSeconds: file.sessions.reduce((a, s) => a + s.wall_s, 0),

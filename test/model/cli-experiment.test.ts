@@ -51,6 +51,9 @@ describe.skipIf(platform !== 'node')('exprl experiment', () => {
     expect(results).toMatchObject({ format: 'exprl-experiment-results', plan: 'quick', seeds: [1, 2], arms: [...ARMS], package_version: expect.any(String) });
     expect(results.adapters.length).toBeGreaterThan(0);
     expect(results.wall_s).toBeGreaterThan(0);
+    // Every session that ran steps says which build ran them: this one.
+    expect(results.session_commits?.length).toBeGreaterThan(0);
+    for (const c of results.session_commits ?? []) expect(c).toBe(results.commit);
     expect(results.runs.map((x) => x.id)).toEqual(ids);
     for (const run of results.runs) {
       expect(run.status, run.id).toBe('finished');

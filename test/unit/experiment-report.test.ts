@@ -2,7 +2,7 @@
 // plots (src/cli/experiment-plots.ts: Observable Plot in Node with jsdom; no GPU).
 import { describe, expect, it } from 'vitest';
 import { ARM_LABELS, ARMS, LEARNING_RATES, resolvePlan } from '../../src/rl/experiment/plans';
-import { fmtDuration, fmtSpread, mainTable, PLOT_FILES, renderReport } from '../../src/rl/experiment/report';
+import { fmtDuration, fmtSpread, mainTable, PLOT_FILES, renderReport, sessionCommits } from '../../src/rl/experiment/report';
 import { buildResults } from '../../src/rl/experiment/results';
 import { META, syntheticRuns } from './experiment-fixture';
 
@@ -51,6 +51,14 @@ describe('experiment report', () => {
     expect(md).toContain('Adapter: SwiftShader (software) via swiftshader.');
     expect(md).toContain('Wall time: 2 min 20 s in all');
     for (const p of PLOT_FILES) expect(md).toContain(`(plots/${p.name}.svg)`);
+  });
+
+  it('names the commits the sessions ran on, and the sessions that did not record one', () => {
+    expect(sessionCommits([])).toBe('');
+    expect(sessionCommits(['a1', 'a1', null, 'b2'])).toBe(' The steps ran on: a1 (2 sessions), b2. 1 session did not record its commit.');
+    expect(sessionCommits([null, null])).toBe(' 2 sessions did not record their commits.');
+    const md = renderReport(buildResults(plan, syntheticRuns(plan), { ...META, sessionCommits: ['abc123', 'def456'] }));
+    expect(md).toContain('- Commit: abc123; exprl-lab 0.1.0. The steps ran on: abc123, def456.');
   });
 
   it('names runs that have not finished', () => {

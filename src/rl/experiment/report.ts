@@ -103,6 +103,18 @@ function trainingSection(r: ExperimentResults): string[] {
   ];
 }
 
+/** " The steps ran on: a (2 sessions), b. 1 session did not record its commit." (the sessions' commits in order); empty for none. */
+export function sessionCommits(commits: readonly (string | null)[]): string {
+  if (commits.length === 0) return '';
+  const counts = new Map<string, number>();
+  for (const c of commits) if (c !== null) counts.set(c, (counts.get(c) ?? 0) + 1);
+  const unknown = commits.filter((c) => c === null).length;
+  const parts = [...counts].map(([c, n]) => (n > 1 ? `${c} (${n} sessions)` : c));
+  const ran = parts.length > 0 ? ` The steps ran on: ${parts.join(', ')}.` : '';
+  const none = unknown === 0 ? '' : unknown === 1 ? ' 1 session did not record its commit.' : ` ${unknown} sessions did not record their commits.`;
+  return ran + none;
+}
+
 export function renderReport(r: ExperimentResults): string {
   const h = r.held_equal;
   const passKeys = r.metrics.filter((m) => m.startsWith('pass@'));
@@ -156,7 +168,7 @@ export function renderReport(r: ExperimentResults): string {
     '',
     '## Run',
     '',
-    `- Commit: ${r.commit ?? 'unknown'}; exprl-lab ${r.package_version}.`,
+    `- Commit: ${r.commit ?? 'unknown'}; exprl-lab ${r.package_version}.${sessionCommits(r.session_commits ?? [])}`,
     `- Adapter: ${r.adapters.length > 0 ? r.adapters.join('; ') : 'unknown'}.`,
     `- Wall time: ${fmtDuration(r.wall_s)} in all (${r.runs.map((x) => `${x.id} ${fmtDuration(x.wall_s ?? NaN)}`).join(', ')}).`,
     `- Written ${r.generated_at}.`,

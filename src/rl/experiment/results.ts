@@ -197,6 +197,8 @@ export interface TableRow {
 
 export interface Meta {
   commit: string | null;
+  /** The commit of each session that ran steps, in order; null where the session did not record it. */
+  sessionCommits?: (string | null)[];
   version: string;
   /** The adapters the runs ran on (one per session that ran steps). */
   adapters: string[];
@@ -216,7 +218,10 @@ export interface ExperimentResults {
   learning_rates: Record<string, number>;
   /** pass@k keys the table reports ("pass@1", ...). */
   metrics: string[];
+  /** The commit this file was written from. */
   commit: string | null;
+  /** The commit of each session that ran steps, in order (null: not recorded); absent in older files. */
+  session_commits?: (string | null)[];
   package_version: string;
   adapters: string[];
   wall_s: number;
@@ -305,6 +310,7 @@ export function buildResults(plan: ExperimentPlan, runs: readonly RunData[], met
     learning_rates: held.learningRates,
     metrics,
     commit: meta.commit,
+    session_commits: meta.sessionCommits ?? [],
     package_version: meta.version,
     adapters: meta.adapters,
     wall_s: meta.wallSeconds,
