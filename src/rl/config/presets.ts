@@ -162,7 +162,8 @@ function paperPreset(): RunConfig {
  * needs a far larger step than 1e-6 to move at all in a few hundred steps, and the low end of
  * the 1e-3..3e-4 range keeps noisy policy-gradient updates (and the KL to the reference) tame.
  * Short responses (128 characters with the character-level tokenizer) and 4 prompts × 8 rollouts
- * per step keep a step near 7 s on a 2-core software adapter (median over 10 steps, SwiftShader).
+ * per step keep a step near 5 s on a 2-core software adapter (median over 10 steps from the shipped
+ * base, SwiftShader; docs/results.md, "Speed of a step").
  */
 function smallPreset(): RunConfig {
   const stage: StageConfig = {
