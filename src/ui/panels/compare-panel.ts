@@ -323,7 +323,7 @@ export function comparePanel(engine: Comlink.Remote<EngineApi>, events: EngineEv
     choices = HACKING_LESSON.map((c) => ({ ...c }));
     drawArms();
     status.textContent =
-      "Hacking lesson: ExpRL-Process with the judge's guard, and without it. Unguarded, a wrong response on a single line keeps that line's score on every token, so junk fragments can pay: a first long run at lr 3e-4 learned that, its reward rising while unlocked stayed flat. If it happens here, the unguarded arm's reward of wrong rollouts grows. At lr 3e-5 over 40 steps (the replication, seed 1) it did not: both arms were identical, bit for bit.";
+      "Hacking lesson: ExpRL-Process with the judge's guard, and without it. Unguarded, a wrong response on a single line keeps that line's score on every token, so junk fragments can pay: a first long run at lr 3e-4 learned that, its reward rising while unlocked stayed flat. If it happens here, the unguarded arm's reward of wrong rollouts grows. At lr 3e-5 over 40 steps (the replication, 3 seeds) it did not: the shipped base always writes several lines, so the guard had nothing to block and both arms were identical, bit for bit.";
   });
 
   /** An event of a run slot (an arm's; '*' routes every slot's here, the page's own run's never). */
