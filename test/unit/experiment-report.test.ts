@@ -33,6 +33,9 @@ describe('experiment report', () => {
     expect(md).toContain('**After Stage I, pass@1**');
     expect(md).toContain('**After Stage II, pass@4**');
     expect(md).toMatch(/Orderings beyond 2 SE: .*exprl-process > sparse-grpo/);
+    expect(md).toContain('| A | B | A − B | seeds | > 1 SE | > 2 SE | t | p < 0.05 |');
+    expect(md).toMatch(/Orderings at p < 0\.05 \(paired t-test, two-sided\): /);
+    expect(md).toMatch(/a two-sided 5% test needs \|t\| > 4\.303\)/);
     expect(md).toContain('## Correct answers reached by right work');
     // Sparse GRPO after Stage I: mean@n 0.315 ± 0.007, sound@n half of it (the fixture's).
     expect(md).toContain(`| ${ARM_LABELS['sparse-grpo']} | 0.315 ± 0.007 | 0.158 ± 0.004 |`);

@@ -15,6 +15,7 @@ import {
   rewardSplits,
   spread,
   stageChanges,
+  tCritical95,
   wrongRewardShare,
 } from '../../src/rl/experiment/results';
 import { META, pass1, syntheticRuns } from './experiment-fixture';
@@ -37,6 +38,9 @@ describe('experiment statistics', () => {
     expect(d.mean).toBeCloseTo(0.4, 12);
     expect(d.se).toBeCloseTo(0.1 / Math.sqrt(3), 12);
     expect([d.exceeds1se, d.exceeds2se]).toEqual([true, true]);
+    // t = 0.4 / 0.0577 = 6.9 > 4.303 (2 degrees of freedom).
+    expect(d.t).toBeCloseTo(0.4 / (0.1 / Math.sqrt(3)), 9);
+    expect(d.p05).toBe(true);
     expect(ordering(d)).toBe('sparse-grpo > sft');
     // Noisy: differences +0.2, -0.1, -0.05 → mean 0.0167, SE 0.093: no ordering.
     const n = pairedDifference('II', 'pass@1', 'base', 'sft', new Map([[1, 0.3], [2, 0.1], [3, 0.2]]), new Map([[1, 0.1], [2, 0.2], [3, 0.25]]));
@@ -45,11 +49,28 @@ describe('experiment statistics', () => {
     const m = pairedDifference('II', 'pass@1', 'base', 'sft', new Map([[1, 0.2], [2, 0.3], [3, 0.0]]), new Map([[1, 0], [2, 0], [3, 0]]));
     expect(m.mean! / m.se!).toBeGreaterThan(1);
     expect(m.mean! / m.se!).toBeLessThan(2);
-    expect([m.exceeds1se, m.exceeds2se]).toEqual([true, false]);
+    expect([m.exceeds1se, m.exceeds2se, m.p05]).toEqual([true, false, false]);
+    // Beyond 2 SE but short of t 4.303: differences 0.3, 0.1, 0.2 shifted to 0.35, 0.05, 0.2 → t 2.3.
+    const w = pairedDifference('II', 'pass@1', 'base', 'sft', new Map([[1, 0.35], [2, 0.05], [3, 0.2]]), new Map([[1, 0], [2, 0], [3, 0]]));
+    expect(w.t).toBeCloseTo(2.309, 3);
+    expect([w.exceeds2se, w.p05]).toEqual([true, false]);
     // A seed missing on one side is left out; one seed has no standard error.
     const one = pairedDifference('I', 'pass@1', 'base', 'sft', new Map([[1, 0.5], [2, 0.4]]), new Map([[1, 0.2], [2, null]]));
     expect(one.seeds).toEqual([1]);
-    expect([one.mean, one.se, one.exceeds1se]).toEqual([0.5 - 0.2, null, false]);
+    expect([one.mean, one.se, one.exceeds1se, one.t, one.p05]).toEqual([0.5 - 0.2, null, false, null, false]);
+    // Equal differences: SE 0, no t.
+    const same = pairedDifference('I', 'pass@1', 'base', 'sft', new Map([[1, 0.5], [2, 0.75]]), new Map([[1, 0.25], [2, 0.5]]));
+    expect([same.t, same.p05]).toEqual([null, false]);
+  });
+
+  it("gives Student's two-sided 5% critical values, the table to 30 degrees of freedom and close beyond", () => {
+    expect([tCritical95(1), tCritical95(2), tCritical95(9), tCritical95(30)]).toEqual([12.706, 4.303, 2.262, 2.042]);
+    // Tabled: 2.021 at 40, 2.000 at 60, 1.980 at 120.
+    expect(tCritical95(40)).toBeCloseTo(2.021, 2);
+    expect(tCritical95(60)).toBeCloseTo(2.0, 2);
+    expect(tCritical95(120)).toBeCloseTo(1.98, 2);
+    expect(tCritical95(31)).toBeLessThan(tCritical95(30));
+    for (const bad of [0, -1, 2.5, NaN]) expect(() => tCritical95(bad)).toThrow(/degrees of freedom/);
   });
 
   it('splits reward between right and wrong rollouts exactly, leaving masked ones out', () => {

@@ -7,7 +7,7 @@
  * from ExperimentResults and TuningResults.
  */
 import { ARM_LABELS, lrLabel } from './plans';
-import { ordering, SOUND_KEY, stageChanges, TRAINED_STAGES, type ExperimentResults, type PairedDifference, type Spread } from './results';
+import { ordering, SOUND_KEY, stageChanges, tCritical95, TRAINED_STAGES, type ExperimentResults, type PairedDifference, type Spread } from './results';
 import { TAIL_STEPS, type TuningResults } from './tuning';
 
 /** Steps in the moving average the reward and correct-share plots draw over their per-step means. */
@@ -72,10 +72,17 @@ function pairedSection(r: ExperimentResults, metric: string): string[] {
     const ds = r.paired.filter((d) => d.stage === st && d.metric === metric);
     if (ds.length === 0) continue;
     out.push('', `**After Stage ${st}, ${metric}** (A − B, mean ± SE over ${r.seeds.length} paired seeds)`, '');
-    out.push(...table(['A', 'B', 'A − B', 'seeds', '> 1 SE', '> 2 SE'], ds.map((d) => [d.a, d.b, fmtDiff(d), String(d.seeds.length), d.exceeds1se ? 'yes' : 'no', d.exceeds2se ? 'yes' : 'no'])));
-    const beyond1 = ds.filter((d) => d.exceeds1se && !d.exceeds2se).map(ordering).filter((x) => x !== null);
-    const beyond2 = ds.filter((d) => d.exceeds2se).map(ordering).filter((x) => x !== null);
-    out.push('', `Orderings beyond 2 SE: ${beyond2.length > 0 ? beyond2.join('; ') : 'none'}.`, `Orderings beyond 1 SE (but not 2): ${beyond1.length > 0 ? beyond1.join('; ') : 'none'}.`);
+    out.push(...table(['A', 'B', 'A − B', 'seeds', '> 1 SE', '> 2 SE', 't', 'p < 0.05'], ds.map((d) => [d.a, d.b, fmtDiff(d), String(d.seeds.length), d.exceeds1se ? 'yes' : 'no', d.exceeds2se ? 'yes' : 'no', d.t === null ? '—' : d.t.toFixed(1), d.p05 ? 'yes' : 'no'])));
+    const names = (xs: PairedDifference[]): string => {
+      const o = xs.map(ordering).filter((x) => x !== null);
+      return o.length > 0 ? o.join('; ') : 'none';
+    };
+    out.push(
+      '',
+      `Orderings beyond 2 SE: ${names(ds.filter((d) => d.exceeds2se))}.`,
+      `Orderings beyond 1 SE (but not 2): ${names(ds.filter((d) => d.exceeds1se && !d.exceeds2se))}.`,
+      `Orderings at p < 0.05 (paired t-test, two-sided): ${names(ds.filter((d) => d.p05))}.`,
+    );
   }
   return out;
 }
@@ -132,7 +139,12 @@ export function renderReport(r: ExperimentResults): string {
     lines.push('', `Not finished: ${unfinished.map((x) => `${x.id} (${x.status})`).join(', ')}. Their cells are left out; re-run the same command to continue.`);
   }
   lines.push('', '## Differences between arms, paired by seed');
-  lines.push('', 'For each seed the difference A − B; its mean, and the standard error of that mean (sd of the differences / √seeds). An ordering "exceeds" its standard error when |mean| > SE (and > 2 SE).');
+  const tests = r.paired.filter((d) => d.t !== null && (d.metric === passKeys[0] || d.metric === passKeys[passKeys.length - 1])).length;
+  lines.push(
+    '',
+    'For each seed the difference A − B; its mean, and the standard error of that mean (sd of the differences / √seeds). An ordering "exceeds" its standard error when |mean| > SE (and > 2 SE).',
+    `t = mean / SE has seeds − 1 degrees of freedom: with few seeds, 2 SE is weak evidence (at 2 degrees of freedom a two-sided 5% test needs |t| > ${tCritical95(2)}). "p < 0.05" is that test for one comparison; the tables below make ${tests}, so about ${Math.round(tests * 0.05)} would pass at p < 0.05 by chance alone if no arm differed.`,
+  );
   for (const m of [...new Set([passKeys[0], passKeys[passKeys.length - 1]])]) lines.push(...pairedSection(r, m));
   lines.push('', 'results.json holds the same for every pass@k, mean@n and sound@n.');
 

@@ -156,6 +156,21 @@ export interface PairedDifference {
   /** |mean| > se and |mean| > 2·se (false when se is null). */
   exceeds1se: boolean;
   exceeds2se: boolean;
+  /** mean / se, the paired t statistic with seeds − 1 degrees of freedom; null without an se (or with se 0). */
+  t: number | null;
+  /** |t| beyond Student's two-sided 5% critical value for seeds − 1 degrees of freedom (one test, no correction for the many made). */
+  p05: boolean;
+}
+
+/** Student's t two-sided 5% critical values, 1 to 30 degrees of freedom. */
+const T_975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+
+/** The two-sided 5% critical value of Student's t with `df` degrees of freedom (beyond 30: the normal's, corrected to first order in 1/df). */
+export function tCritical95(df: number): number {
+  if (!Number.isInteger(df) || df < 1) throw new Error(`tCritical95: degrees of freedom must be a whole number ≥ 1, not ${df}`);
+  if (df <= T_975.length) return T_975[df - 1];
+  const z = 1.959964;
+  return z + (z ** 3 + z) / (4 * df);
 }
 
 export function pairedDifference(stage: TrainedStage, metric: string, a: ArmId, b: ArmId, byA: ReadonlyMap<number, number | null>, byB: ReadonlyMap<number, number | null>): PairedDifference {
@@ -163,7 +178,8 @@ export function pairedDifference(stage: TrainedStage, metric: string, a: ArmId, 
   const d = spread(seeds.map((s) => (byA.get(s) as number) - (byB.get(s) as number)));
   const se = d.sd === null ? null : d.sd / Math.sqrt(d.n);
   const beyond = (m: number): boolean => d.mean !== null && se !== null && Math.abs(d.mean) > m * se;
-  return { stage, metric, a, b, seeds, mean: d.mean, se, exceeds1se: beyond(1), exceeds2se: beyond(2) };
+  const t = d.mean !== null && se !== null && se > 0 ? d.mean / se : null;
+  return { stage, metric, a, b, seeds, mean: d.mean, se, exceeds1se: beyond(1), exceeds2se: beyond(2), t, p05: t !== null && Math.abs(t) > tCritical95(d.n - 1) };
 }
 
 /** "a > b" or "b > a" by the sign of a paired difference; null when it is zero or unknown. */
