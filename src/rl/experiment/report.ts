@@ -1,10 +1,11 @@
 /**
  * results.md of an experiment: the table in the form of the paper's Table 1 (rows = arms, columns
  * = pass@k after Stage I and after Stage II, mean ± sd over seeds), the differences between arms
- * paired by seed with the orderings that exceed their standard error, the share of reward that
- * went to wrong rollouts, how the training rollouts' correctness moved within each stage, what was held equal, and where and when it ran. And tuning.md of the
- * `tune` plan: dev pass@k per arm and learning rate, and the rate each arm is given. Pure text
- * from ExperimentResults and TuningResults.
+ * paired by seed with the orderings that exceed their standard error or pass a paired t-test, the
+ * share of reward that went to wrong rollouts, how the training rollouts' correctness moved within
+ * each stage, what was held equal, and where and when it ran. And tuning.md of the `tune` plan:
+ * dev pass@k per arm and learning rate, and the rate each arm is given. Pure text from
+ * ExperimentResults and TuningResults.
  */
 import { ARM_LABELS, lrLabel } from './plans';
 import { ordering, SOUND_KEY, stageChanges, tCritical95, TRAINED_STAGES, type ExperimentResults, type PairedDifference, type Spread } from './results';
@@ -104,7 +105,7 @@ function trainingSection(r: ExperimentResults): string[] {
     '',
     '## Learning on the training prompts',
     '',
-    `Each step draws prompts the run has not trained on, so a rise in the share of correct rollouts from a stage's first ${w} steps to its last ${w} is learning that carries to new prompts of the training split (each end is ${w} steps' rollouts; a shorter stage compares halves). Per seed last − first, then mean ± sd over seeds; "rose" counts the seeds where it went up. The reward's change is on the stage's own judge scale.`,
+    `The share of correct rollouts over a stage's first ${w} steps and its last ${w} (a shorter stage compares halves). Each step draws prompts the run has not trained on, but every arm of a seed draws the same prompts in the same order, so a change that every arm shares may be the prompts getting easier or harder, not learning: compare the arms with each other, or with a run of the same config whose weights do not move (lr near 0). Per seed last − first, then mean ± sd over seeds; "rose" counts the seeds where it went up. The reward's change is on the stage's own judge scale.`,
     '',
     ...table(['Arm', 'Stage', `correct_frac, first ${w}`, `correct_frac, last ${w}`, 'change', 'rose', 'reward change'], rows),
   ];

@@ -400,9 +400,9 @@ export function passPoints(results: ExperimentResults, metric: string): PassPoin
 
 /**
  * How a step-line key moved within one stage of one arm: per seed, its mean over the stage's last
- * `window` steps minus its mean over the first `window` (each step draws fresh prompts, so a rise
- * is learning that carries to prompts not yet seen, measured on window × samples-per-step rollouts
- * per end); then the mean and sd of those changes over seeds, and in how many seeds it rose.
+ * `window` steps minus its mean over the first `window`; then the mean and sd of those changes
+ * over seeds, and in how many seeds it rose. Each step draws fresh prompts, but the same ones for
+ * every arm of a seed, so a change all arms share can be the prompt order rather than learning.
  * A stage shorter than two windows uses halves; a run without the key there gives no change.
  */
 export interface StageChange {
