@@ -14,6 +14,7 @@ import { PolicySession } from '../model/session';
 import { SftTrainer, type SftExample } from '../model/sft-trainer';
 import { openTransformersChat } from '../model/transformers-chat';
 import { validateConfig, type RunConfig } from '../rl/config';
+import type { TaskItem } from '../tasks/types';
 import { runPipeline } from '../rl/run';
 import { buildRunJudge } from '../rl/run-judge';
 import { formatProbeReport, probeRefusal, runProbes } from '../judge/probes';
@@ -22,8 +23,8 @@ import { Redactor } from '../judge/redact';
 import type { EvalLine } from '../rl/evaluate';
 import type { LoadedRunState } from '../rl/run-state';
 import { DeviceLossHook, runSurvivingLoss, type DeviceLossSpec } from './device-recovery';
-import type { EngineApi, EngineEvent, EngineStatus, GpuReport, FolderFiles, PolicyInfo, RunOptions, RunPolicy, RunSummary, SavedRunInfo, SelfCheckResult, SftTextExample, TrainSettings } from './api';
-import { rolloutBatchViews } from './replay-file';
+import type { EngineApi, EngineEvent, EngineStatus, GpuReport, FolderFiles, PolicyInfo, RolloutBatchView, RunOptions, RunPolicy, RunSummary, SavedRunInfo, SelfCheckResult, SftTextExample, TrainSettings } from './api';
+import { rolloutBatchViews, type RolloutLine } from './replay-file';
 import { rolloutBatchView } from './run-view';
 import { slotRunDir } from './run-slots';
 import { SavedRun, START_POLICY_DIR, type RunDir } from './saved-run';
@@ -103,7 +104,7 @@ export class Engine implements EngineApi {
     // Events of a named slot's run say so: the page tells its own run's events from an arm's.
     const slot = this.run?.slot;
     if (e.type === 'run-start' && e.resumedAt === null) this.sentSteps.set(slot ?? '', new Set());
-    else if (e.type === 'run-rollouts') this.stepsSent(slot).add(`${e.batch.stage}:${e.batch.step}`);
+    else if (e.type === 'run-rollouts') this.stepsSent(slot).add(stepKey(e.batch));
     const tagged = slot === undefined ? e : { ...e, slot };
     for (const l of this.listeners) l(tagged);
   }
@@ -113,6 +114,12 @@ export class Engine implements EngineApi {
     let sent = this.sentSteps.get(key);
     if (sent === undefined) this.sentSteps.set(key, (sent = new Set()));
     return sent;
+  }
+
+  /** The saved rollouts of the steps the slot's page has not been sent yet, as the views 'run-rollouts' carries. */
+  private async unsentBatches(slot: string | undefined, config: RunConfig, prompts: readonly TaskItem[], lines: readonly RolloutLine[]): Promise<RolloutBatchView[]> {
+    const sent = this.stepsSent(slot);
+    return rolloutBatchViews(config, prompts, lines.filter((r) => !sent.has(stepKey(r))));
   }
 
   async init(): Promise<EngineStatus> {
@@ -327,9 +334,7 @@ export class Engine implements EngineApi {
     }
     this.emit({ type: 'run-start', config: loaded.config, resumedAt: { ...loaded.state.cursor } });
     for (const line of loaded.metrics) this.emit({ type: 'run-metrics', line });
-    const sent = this.stepsSent(slot);
-    const unsent = loaded.rollouts.filter((r) => !sent.has(`${r.stage}:${r.step}`));
-    for (const batch of await rolloutBatchViews(loaded.config, loaded.prompts, unsent)) this.emit({ type: 'run-rollouts', batch });
+    for (const batch of await this.unsentBatches(slot, loaded.config, loaded.prompts, loaded.rollouts)) this.emit({ type: 'run-rollouts', batch });
     return { config: loaded.config, which, saved, resume: loaded.resume };
   }
 
@@ -504,8 +509,7 @@ export class Engine implements EngineApi {
     const head = this.run === null ? await saved?.head() : null;
     if (saved === null || head === undefined || head === null || head.state.cursor.finished) return 0;
     const { lines, prompts } = await saved.rollouts(head.state, await saved.metricLines(head.state));
-    const sent = this.stepsSent(undefined);
-    const batches = await rolloutBatchViews(head.config, prompts, lines.filter((r) => !sent.has(`${r.stage}:${r.step}`)));
+    const batches = await this.unsentBatches(undefined, head.config, prompts, lines);
     // A run that began meanwhile sends its own (a resume: these same steps).
     if (this.run !== null) return 0;
     for (const batch of batches) this.emit({ type: 'run-rollouts', batch });
@@ -528,4 +532,9 @@ export class Engine implements EngineApi {
     await saveCheckpoint(writer, policy.config, params, policy.tokenizer.files(policy.config.maxSeqLen));
     return Object.fromEntries(writer.files);
   }
+}
+
+/** A step of a run as the engine counts what it has sent: "stage:step". */
+function stepKey(x: { stage: number; step: number }): string {
+  return `${x.stage}:${x.step}`;
 }
